@@ -1,0 +1,11 @@
+# Versions of everything the sandbox builds. Changing one changes the cache folder
+# it builds into, so an old build is never mistaken for a new one. Each can be
+# overridden from the environment (the tests use that to prove a failed build is
+# reported clearly).
+K8S_VERSION=${K8S_VERSION:-v1.37.2}          # kube-apiserver, kube-controller-manager, kube-scheduler
+K8S_LIB_VERSION=${K8S_LIB_VERSION:-v0.37.2}  # the staging modules k8s.io/kubernetes requires at v0.0.0
+ETCD_VERSION=${ETCD_VERSION:-v3.7.3}
+KWOK_VERSION=${KWOK_VERSION:-v0.8.0}
+ARGOCD_VERSION=${ARGOCD_VERSION:-v3.6.1}
+# Argo CD v3.6 needs Go 1.27; everything else builds with the machine's own Go.
+ARGOCD_TOOLCHAIN=${ARGOCD_TOOLCHAIN:-go1.27.3}
