@@ -11,14 +11,13 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/utils/ptr"
 
 	"github.com/aidev-platform/kubectl-plugins/test/sandbox"
 )
 
-var podGVR = schema.GroupVersionResource{Version: "v1", Resource: "pods"}
+var deploymentGVR = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
 
 // A GPU workload: scaled from 0 to 1 it is scheduled onto the tainted GPU node and
 // kwok makes its pod Running and Ready.
@@ -58,45 +57,22 @@ func TestGPUDeploymentScalesToReadyPodOnGPUNode(t *testing.T) {
 		t.Fatalf("scaling to 1: %v", err)
 	}
 
+	// The Deployment counts a replica ready only once kwok reports its pod Ready.
+	if _, err := s.WaitFor(ctx, deploymentGVR, ns, "gpu-model", func(u *unstructured.Unstructured) (bool, error) {
+		ready, _, _ := unstructured.NestedInt64(u.Object, "status", "readyReplicas")
+		return ready == 1, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 	pods, err := s.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=gpu-model"})
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || len(pods.Items) != 1 {
+		t.Fatalf("want 1 pod after scaling to 1, got %d (%v)", len(pods.Items), err)
 	}
-	var podName string
-	if len(pods.Items) == 1 {
-		podName = pods.Items[0].Name
-	} else {
-		// The ReplicaSet controller has not created it yet: wait for the Deployment to say so.
-		if _, err := s.WaitFor(ctx, schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}, ns, "gpu-model",
-			func(u *unstructured.Unstructured) (bool, error) {
-				n, _, _ := unstructured.NestedInt64(u.Object, "status", "replicas")
-				return n == 1, nil
-			}); err != nil {
-			t.Fatal(err)
-		}
-		pods, err = s.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=gpu-model"})
-		if err != nil || len(pods.Items) != 1 {
-			t.Fatalf("want 1 pod after scaling to 1, got %d (%v)", len(pods.Items), err)
-		}
-		podName = pods.Items[0].Name
+	pod := pods.Items[0]
+	if pod.Status.Phase != corev1.PodRunning {
+		t.Errorf("pod %s is %s, want Running", pod.Name, pod.Status.Phase)
 	}
-
-	u, err := s.WaitFor(ctx, podGVR, ns, podName, func(u *unstructured.Unstructured) (bool, error) {
-		var pod corev1.Pod
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &pod); err != nil {
-			return false, err
-		}
-		for _, c := range pod.Status.Conditions {
-			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
-				return pod.Status.Phase == corev1.PodRunning, nil
-			}
-		}
-		return false, nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	node, _, _ := unstructured.NestedString(u.Object, "spec", "nodeName")
+	node := pod.Spec.NodeName
 	n, err := s.Kube.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
 	if err != nil {
 		t.Fatalf("pod's node %q: %v", node, err)

@@ -119,7 +119,7 @@ build_argocd() {
   done
   # The repo-server always runs these wrappers; without them every manifest generation fails.
   install -m 0755 "$dir/hack/git-verify-wrapper.sh" "$dir/hack/gpg-wrapper.sh" "$out/bin/"
-  rm -rf "$out/crds"; mkdir -p "$out/crds"; cp "$dir"/manifests/crds/*.yaml "$out/crds/"; chmod -R u+w "$out/crds"
+  rm -rf "$out/crds"; mkdir -p "$out/crds"; cp "$dir"/manifests/crds/*-crd.yaml "$out/crds/"; chmod -R u+w "$out/crds"
 }
 
 main() {

@@ -88,6 +88,7 @@ launch() {
   say "starting $c"
   nohup "$@" >"$logs/$c.log" 2>&1 </dev/null &
   echo $! >"$pids/$c.pid"
+  disown $!  # its end is down.sh's business, not a job of this shell
   started+=("$c")
 }
 
@@ -194,6 +195,10 @@ apiVersion: config.kwok.x-k8s.io/v1alpha1
 kind: KwokConfiguration
 options:
   nodeLeaseDurationSeconds: 40
+  nodeLeaseParallelism: 4
+  nodePlayStageParallelism: 4
+  podPlayStageParallelism: 4
+  podsOnNodeSyncParallelism: 4
 EOF
   for f in "$kwok_dir"/stages/*.yaml; do echo "---"; cat "$f"; done
 } >"$dir/kwok.yaml"
@@ -271,7 +276,7 @@ redis_addr="127.0.0.1:${ports[redis]}" repo_addr="127.0.0.1:${ports[argocd-repo-
 launch argocd-repo-server "${argocd_env[@]}" "$argocd_dir/bin/argocd-repo-server" \
   --address 127.0.0.1 --port "${ports[argocd-repo-server]}" \
   --metrics-address 127.0.0.1 --metrics-port "${ports[argocd-repo-server-metrics]}" \
-  --redis "$redis_addr" --disable-tls --revision-cache-expiration 10s --loglevel info
+  --redis "$redis_addr" --disable-tls --client-ca-path '' --revision-cache-expiration 10s --loglevel info
 launch argocd-application-controller "${argocd_env[@]}" "$argocd_dir/bin/argocd-application-controller" \
   --metrics-port "${ports[argocd-application-controller-metrics]}" --redis "$redis_addr" \
   --repo-server "$repo_addr" --repo-server-plaintext --app-resync "$resync" --app-resync-jitter 0 \
@@ -286,7 +291,8 @@ launch argocd-server "${argocd_env[@]}" "$argocd_dir/bin/argocd-server" \
   --staticassets "$dir/tmp" --loglevel info
 ready argocd-repo-server 60 http_ok "http://127.0.0.1:${ports[argocd-repo-server-metrics]}/healthz"
 ready argocd-application-controller 60 http_ok "http://127.0.0.1:${ports[argocd-application-controller-metrics]}/healthz"
-ready argocd-applicationset-controller 60 http_ok "http://127.0.0.1:${ports[argocd-applicationset-probe]}/healthz"
+# It registers no health check: its metrics endpoint answering is the sign of life.
+ready argocd-applicationset-controller 60 http_ok "http://127.0.0.1:${ports[argocd-applicationset-metrics]}/metrics"
 ready argocd-server 60 http_ok "http://127.0.0.1:${ports[argocd-server]}/healthz"
 
 # --- what tests and people read ------------------------------------------------

@@ -1,0 +1,166 @@
+package platform
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// GateAnnotationPrefix prefixes the annotations that make an Application a cost
+// gate and describe it (see the README, "Cost gates").
+const GateAnnotationPrefix = "costgate.aidev.io/"
+
+// GateKind is how a gate opens and closes.
+type GateKind string
+
+const (
+	// GateScale scales a Deployment whose replicas Argo CD ignores.
+	GateScale GateKind = "scale"
+	// GatePause sets or removes serving.kserve.io/stop on an InferenceService.
+	GatePause GateKind = "pause"
+	// GateSync only syncs on demand.
+	GateSync GateKind = "sync"
+)
+
+// Gate is a cost gate as its Application's annotations describe it.
+type Gate struct {
+	Kind        GateKind      `json:"kind"`
+	Target      *ObjectRef    `json:"target,omitempty"`
+	Replicas    int32         `json:"replicas,omitempty"`
+	CostPerHour float64       `json:"costPerHour"`
+	IdleAfter   time.Duration `json:"idleAfter,omitempty"`
+	IdleQuery   string        `json:"idleQuery,omitempty"`
+	Reason      string        `json:"reason,omitempty"`
+}
+
+// ObjectRef names the object a gate acts on: Kind/namespace/name.
+type ObjectRef struct {
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+}
+
+func (r ObjectRef) String() string { return r.Kind + "/" + r.Namespace + "/" + r.Name }
+
+func bufioReader(data []byte) *bufio.Reader { return bufio.NewReader(bytes.NewReader(data)) }
+
+func appFromManifest(obj map[string]any, path, group, layer string) (App, error) {
+	meta, _ := obj["metadata"].(map[string]any)
+	name, _ := meta["name"].(string)
+	if name == "" {
+		return App{}, fmt.Errorf("%s: an Application has no metadata.name", path)
+	}
+	app := App{Name: name, Group: group, Layer: layer, File: path, Manifest: obj}
+	spec, _ := obj["spec"].(map[string]any)
+	policy, _ := spec["syncPolicy"].(map[string]any)
+	if auto, ok := policy["automated"].(map[string]any); ok {
+		// automated.enabled: false keeps the block but turns auto-sync off.
+		app.Automated = auto["enabled"] != false
+		app.SelfHeal = app.Automated && auto["selfHeal"] == true
+	} else if _, ok := policy["automated"]; ok {
+		app.Automated = true // `automated: {}` written as null
+	}
+	annotations, _ := meta["annotations"].(map[string]any)
+	gate, err := gateFromAnnotations(annotations)
+	if err != nil {
+		return App{}, fmt.Errorf("%s: Application %s: %v", path, name, err)
+	}
+	app.Gate = gate
+	return app, nil
+}
+
+func gateFromAnnotations(annotations map[string]any) (*Gate, error) {
+	get := func(key string) string {
+		v, _ := annotations[GateAnnotationPrefix+key].(string)
+		return strings.TrimSpace(v)
+	}
+	kind := get("gate")
+	if kind == "" {
+		for k := range annotations {
+			if strings.HasPrefix(k, GateAnnotationPrefix) {
+				return nil, fmt.Errorf("annotation %s is set but %sgate is not", k, GateAnnotationPrefix)
+			}
+		}
+		return nil, nil
+	}
+	field := func(key string) string { return "annotation " + GateAnnotationPrefix + key }
+	g := &Gate{Kind: GateKind(kind), Reason: get("reason"), IdleQuery: get("idle-query")}
+	switch g.Kind {
+	case GateScale, GatePause:
+		ref, err := parseRef(get("target"))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", field("target"), err)
+		}
+		if g.Kind == GateScale && ref.Kind != "Deployment" {
+			return nil, fmt.Errorf("%s: a scale gate targets a Deployment, not a %s", field("target"), ref.Kind)
+		}
+		if g.Kind == GatePause && ref.Kind != "InferenceService" {
+			return nil, fmt.Errorf("%s: a pause gate targets an InferenceService, not a %s", field("target"), ref.Kind)
+		}
+		g.Target = &ref
+	case GateSync:
+		if t := get("target"); t != "" {
+			return nil, fmt.Errorf("%s: a sync gate has no target (got %q)", field("target"), t)
+		}
+	default:
+		return nil, fmt.Errorf("%s: unknown gate %q (want scale, pause or sync)", field("gate"), kind)
+	}
+	if r := get("replicas"); r != "" {
+		if g.Kind != GateScale {
+			return nil, fmt.Errorf("%s: only a scale gate has replicas", field("replicas"))
+		}
+		n, err := strconv.ParseInt(r, 10, 32)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%s: %q is not a positive whole number", field("replicas"), r)
+		}
+		g.Replicas = int32(n)
+	} else if g.Kind == GateScale {
+		g.Replicas = 1
+	}
+	cost := get("cost-per-hour")
+	if cost == "" {
+		return nil, fmt.Errorf("%s: every gate says what an hour costs (for example \"0.80\")", field("cost-per-hour"))
+	}
+	c, err := strconv.ParseFloat(cost, 64)
+	if err != nil || c < 0 {
+		return nil, fmt.Errorf("%s: %q is not a non-negative number", field("cost-per-hour"), cost)
+	}
+	g.CostPerHour = c
+	if idle := get("idle-after"); idle != "" {
+		d, err := time.ParseDuration(idle)
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("%s: %q is not a duration such as 30m", field("idle-after"), idle)
+		}
+		g.IdleAfter = d
+	}
+	return g, nil
+}
+
+func parseRef(s string) (ObjectRef, error) {
+	parts := strings.Split(s, "/")
+	if len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" {
+		return ObjectRef{}, fmt.Errorf("%q is not Kind/namespace/name", s)
+	}
+	return ObjectRef{Kind: parts[0], Namespace: parts[1], Name: parts[2]}, nil
+}
+
+// dnsLabel checks a name fits in Kubernetes object names (it becomes part of
+// Application and ApplicationSet names).
+func dnsLabel(s string) error {
+	if s == "" {
+		return fmt.Errorf("must not be empty")
+	}
+	if len(s) > 53 {
+		return fmt.Errorf("%q is longer than 53 characters", s)
+	}
+	for i, r := range s {
+		ok := r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' && i > 0 && i < len(s)-1
+		if !ok {
+			return fmt.Errorf("%q is not a DNS label (lower-case letters, digits and inner '-')", s)
+		}
+	}
+	return nil
+}

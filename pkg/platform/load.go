@@ -1,0 +1,442 @@
+package platform
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/yaml"
+)
+
+// File names inside an environment folder.
+const (
+	DescriptorFile = "platform.yaml"
+	ConfigFile     = "config.yaml"
+
+	descriptorAPIVersion = "profile.aidev.io/v1alpha1"
+	descriptorKind       = "Platform"
+)
+
+// Env is one environment of the platform, loaded and validated.
+type Env struct {
+	Name        string
+	Dir         string // clusters/<env>
+	ClustersDir string // clusters/
+	Descriptor  Descriptor
+	Config      Config
+	Apps        []App // the catalog's Applications, in layer and group order
+
+	groupLayer map[string]string // group -> layer
+}
+
+// FindClustersDir returns the nearest folder named clusters at or above start.
+func FindClustersDir(start string) (string, error) {
+	dir, err := filepath.Abs(start)
+	if err != nil {
+		return "", err
+	}
+	for {
+		if filepath.Base(dir) == "clusters" {
+			return dir, nil
+		}
+		if fi, err := os.Stat(filepath.Join(dir, "clusters")); err == nil && fi.IsDir() {
+			return filepath.Join(dir, "clusters"), nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no clusters/ folder at or above %s: run from the platform repository or pass --dir", start)
+		}
+		dir = parent
+	}
+}
+
+// EnvNames lists the environments in a clusters folder: the sub-folders that hold a platform.yaml.
+func EnvNames(clustersDir string) ([]string, error) {
+	entries, err := os.ReadDir(clustersDir)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(clustersDir, e.Name(), DescriptorFile)); err == nil {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// Load reads and validates clusters/<name>. An empty name picks the only
+// environment there is, and is an error naming them all when there are several.
+func Load(clustersDir, name string) (*Env, error) {
+	names, err := EnvNames(clustersDir)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", clustersDir, err)
+	}
+	switch {
+	case name == "" && len(names) == 1:
+		name = names[0]
+	case name == "" && len(names) == 0:
+		return nil, fmt.Errorf("%s holds no environment (a folder with a %s)", clustersDir, DescriptorFile)
+	case name == "":
+		return nil, fmt.Errorf("%s holds several environments (%s): choose one with --env", clustersDir, strings.Join(names, ", "))
+	case !slices.Contains(names, name):
+		return nil, fmt.Errorf("unknown environment %q in %s (known: %s)", name, clustersDir, strings.Join(names, ", "))
+	}
+	env := &Env{Name: name, Dir: filepath.Join(clustersDir, name), ClustersDir: clustersDir}
+	if err := readYAML(filepath.Join(env.Dir, DescriptorFile), &env.Descriptor, true); err != nil {
+		return nil, err
+	}
+	if err := env.validateDescriptor(); err != nil {
+		return nil, err
+	}
+	if err := readYAML(filepath.Join(env.Dir, ConfigFile), &env.Config, true); err != nil {
+		return nil, err
+	}
+	if err := env.validateConfig(); err != nil {
+		return nil, err
+	}
+	if err := env.loadCatalog(); err != nil {
+		return nil, err
+	}
+	return env, nil
+}
+
+// readYAML decodes one YAML document, strictly (unknown fields are errors) when
+// strict, with errors that name the file.
+func readYAML(path string, into any, strict bool) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if strict {
+		err = yaml.UnmarshalStrict(data, into)
+	} else {
+		err = yaml.Unmarshal(data, into)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %s", path, cleanYAMLError(err))
+	}
+	return nil
+}
+
+// cleanYAMLError drops the converter's prefixes so the message reads
+// "yaml: line 4: ..." or `unknown field "x"`.
+func cleanYAMLError(err error) string {
+	msg := err.Error()
+	for _, p := range []string{"error converting YAML to JSON: ", "error unmarshaling JSON: while decoding JSON: ", "error unmarshaling JSON: "} {
+		msg = strings.TrimPrefix(msg, p)
+	}
+	return msg
+}
+
+func (e *Env) path(rel string) string { return filepath.Join(e.Dir, rel) }
+
+func (e *Env) validateDescriptor() error {
+	d := &e.Descriptor
+	file := e.path(DescriptorFile)
+	bad := func(field, format string, args ...any) error {
+		return fmt.Errorf("%s: %s: %s", file, field, fmt.Sprintf(format, args...))
+	}
+	if d.APIVersion != descriptorAPIVersion || d.Kind != descriptorKind {
+		return bad("apiVersion/kind", "want %s %s, got %q %q", descriptorAPIVersion, descriptorKind, d.APIVersion, d.Kind)
+	}
+	if d.Name == "" {
+		d.Name = e.Name
+	} else if d.Name != e.Name {
+		return bad("name", "%q does not match its folder %q", d.Name, e.Name)
+	}
+	if d.Project == "" {
+		return bad("project", "must name the AppProject the applications use")
+	}
+	if d.GroupsFile == "" {
+		d.GroupsFile = "groups.yaml"
+	}
+	if d.Catalog == "" {
+		d.Catalog = "catalog"
+	}
+	if d.AppSets == "" {
+		d.AppSets = "appsets/overlay"
+	}
+	if len(d.Layers) == 0 {
+		return bad("layers", "must list at least one layer")
+	}
+	e.groupLayer = map[string]string{}
+	features := map[string]string{}
+	layers := map[string]bool{}
+	for i, l := range d.Layers {
+		field := fmt.Sprintf("layers[%d]", i)
+		if err := dnsLabel(l.Name); err != nil {
+			return bad(field+".name", "%v", err)
+		}
+		if layers[l.Name] {
+			return bad(field+".name", "layer %q is listed twice", l.Name)
+		}
+		layers[l.Name] = true
+		if len(l.Groups) == 0 {
+			return bad(field+".groups", "layer %q has no groups", l.Name)
+		}
+		for j := range l.Groups {
+			g := &d.Layers[i].Groups[j]
+			gfield := fmt.Sprintf("%s.groups[%d]", field, j)
+			if err := dnsLabel(g.Name); err != nil {
+				return bad(gfield+".name", "%v", err)
+			}
+			if other, dup := e.groupLayer[g.Name]; dup {
+				return bad(gfield+".name", "group %q is listed twice (also in layer %q)", g.Name, other)
+			}
+			e.groupLayer[g.Name] = l.Name
+			if g.Core {
+				if g.Feature != "" {
+					return bad(gfield+".feature", "core group %q is always on and takes no feature", g.Name)
+				}
+				continue
+			}
+			if g.Feature == "" {
+				g.Feature = g.Name
+			}
+			if other, dup := features[g.Feature]; dup {
+				return bad(gfield+".feature", "feature %q already switches group %q", g.Feature, other)
+			}
+			features[g.Feature] = g.Name
+		}
+	}
+	if len(d.Profiles) == 0 {
+		return bad("profiles", "must list at least one profile")
+	}
+	profiles := map[string]int{}
+	for i, p := range d.Profiles {
+		field := fmt.Sprintf("profiles[%d]", i)
+		if err := dnsLabel(p.Name); err != nil {
+			return bad(field+".name", "%v", err)
+		}
+		if _, dup := profiles[p.Name]; dup {
+			return bad(field+".name", "profile %q is listed twice", p.Name)
+		}
+		profiles[p.Name] = i
+		for _, l := range p.Layers {
+			if !layers[l] {
+				return bad(field+".layers", "unknown layer %q (known: %s)", l, strings.Join(e.LayerNames(), ", "))
+			}
+		}
+	}
+	for i, p := range d.Profiles {
+		if p.Extends == "" {
+			continue
+		}
+		if _, ok := profiles[p.Extends]; !ok {
+			return bad(fmt.Sprintf("profiles[%d].extends", i), "unknown profile %q", p.Extends)
+		}
+		if _, err := e.Profile(p.Name); err != nil {
+			return bad(fmt.Sprintf("profiles[%d]", i), "%v", err)
+		}
+	}
+	return nil
+}
+
+func (e *Env) validateConfig() error {
+	c := &e.Config
+	file := e.path(ConfigFile)
+	if c.RepoURL == "" {
+		return fmt.Errorf("%s: repoURL: must be set (the git repository Argo CD reads)", file)
+	}
+	if c.Revision == "" {
+		c.Revision = "HEAD"
+	}
+	if c.Namespace == "" {
+		return fmt.Errorf("%s: namespace: must be set (Argo CD's namespace)", file)
+	}
+	known := e.Features()
+	var unknown []string
+	for f := range c.Features {
+		if !slices.Contains(known, f) {
+			unknown = append(unknown, f)
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		return fmt.Errorf("%s: features: unknown feature(s) %s (known: %s)", file, strings.Join(unknown, ", "), strings.Join(known, ", "))
+	}
+	return nil
+}
+
+// Features lists the feature keys the groups declare, sorted.
+func (e *Env) Features() []string {
+	var out []string
+	for _, l := range e.Descriptor.Layers {
+		for _, g := range l.Groups {
+			if !g.Core {
+				out = append(out, g.Feature)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// LayerNames lists the layers in bring-up order.
+func (e *Env) LayerNames() []string {
+	out := make([]string, len(e.Descriptor.Layers))
+	for i, l := range e.Descriptor.Layers {
+		out[i] = l.Name
+	}
+	return out
+}
+
+// Profiles returns every profile with its layers resolved.
+func (e *Env) Profiles() []Profile {
+	out := make([]Profile, 0, len(e.Descriptor.Profiles))
+	for _, p := range e.Descriptor.Profiles {
+		r, err := e.Profile(p.Name)
+		if err == nil {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// ProfileNames lists the profiles as declared.
+func (e *Env) ProfileNames() []string {
+	out := make([]string, len(e.Descriptor.Profiles))
+	for i, p := range e.Descriptor.Profiles {
+		out[i] = p.Name
+	}
+	return out
+}
+
+// Profile resolves a profile's layers (its own plus those of the profiles it
+// extends) in bring-up order. An unknown name is an error listing the valid ones.
+func (e *Env) Profile(name string) (Profile, error) {
+	byName := map[string]ProfileSpec{}
+	for _, p := range e.Descriptor.Profiles {
+		byName[p.Name] = p
+	}
+	spec, ok := byName[name]
+	if !ok {
+		return Profile{}, fmt.Errorf("unknown profile %q in environment %s (valid: %s)", name, e.Name, strings.Join(e.ProfileNames(), ", "))
+	}
+	set := map[string]bool{}
+	seen := map[string]bool{}
+	for p := spec; ; {
+		if seen[p.Name] {
+			return Profile{}, fmt.Errorf("profile %q extends itself through %q", name, p.Name)
+		}
+		seen[p.Name] = true
+		for _, l := range p.Layers {
+			set[l] = true
+		}
+		if p.Extends == "" {
+			break
+		}
+		p = byName[p.Extends]
+	}
+	out := Profile{Name: spec.Name, Description: spec.Description}
+	for _, l := range e.LayerNames() {
+		if set[l] {
+			out.Layers = append(out.Layers, l)
+		}
+	}
+	return out, nil
+}
+
+// GroupEnabled says whether config.yaml switches a group on.
+func (e *Env) GroupEnabled(g Group) bool {
+	if g.Core {
+		return true
+	}
+	if on, set := e.Config.Features[g.Feature]; set {
+		return on
+	}
+	return g.Default
+}
+
+// CatalogDir is the folder of one group's Applications.
+func (e *Env) CatalogDir(group string) string { return filepath.Join(e.Dir, e.Descriptor.Catalog, group) }
+
+// RepoPath is a path inside the environment as Argo CD sees it in the git
+// repository, whose root is the folder that holds clusters/.
+func (e *Env) RepoPath(rel ...string) string {
+	return filepath.ToSlash(filepath.Join(append([]string{filepath.Base(e.ClustersDir), e.Name}, rel...)...))
+}
+
+// LayerOf returns the layer a group is in.
+func (e *Env) LayerOf(group string) string { return e.groupLayer[group] }
+
+func (e *Env) loadCatalog() error {
+	for _, l := range e.Descriptor.Layers {
+		for _, g := range l.Groups {
+			dir := e.CatalogDir(g.Name)
+			entries, err := os.ReadDir(dir)
+			if err != nil {
+				if errors.Is(err, os.ErrNotExist) {
+					return fmt.Errorf("%s: group %q (layer %s) has no catalog folder %s", e.path(DescriptorFile), g.Name, l.Name, dir)
+				}
+				return err
+			}
+			for _, f := range entries {
+				if f.IsDir() || !(strings.HasSuffix(f.Name(), ".yaml") || strings.HasSuffix(f.Name(), ".yml")) {
+					continue
+				}
+				apps, err := readApps(filepath.Join(dir, f.Name()), g.Name, l.Name)
+				if err != nil {
+					return err
+				}
+				e.Apps = append(e.Apps, apps...)
+			}
+		}
+	}
+	seen := map[string]string{}
+	for _, a := range e.Apps {
+		if other, dup := seen[a.Name]; dup {
+			return fmt.Errorf("%s: Application %q is also defined in %s", a.File, a.Name, other)
+		}
+		seen[a.Name] = a.File
+	}
+	return nil
+}
+
+// readApps reads the Argo CD Applications of one catalog file (other kinds are
+// deployed by the group app too, but are not apps).
+func readApps(path, group, layer string) ([]App, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var apps []App
+	dec := utilyaml.NewYAMLReader(bufioReader(data))
+	for doc := 1; ; doc++ {
+		raw, err := dec.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: document %d: %v", path, doc, err)
+		}
+		if len(bytes.TrimSpace(raw)) == 0 {
+			continue
+		}
+		var obj map[string]any
+		if err := yaml.Unmarshal(raw, &obj); err != nil {
+			return nil, fmt.Errorf("%s: document %d: %s", path, doc, cleanYAMLError(err))
+		}
+		if obj == nil || obj["kind"] != "Application" {
+			continue
+		}
+		app, err := appFromManifest(obj, path, group, layer)
+		if err != nil {
+			return nil, err
+		}
+		apps = append(apps, app)
+	}
+	return apps, nil
+}

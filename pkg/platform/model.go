@@ -1,0 +1,94 @@
+// Package platform is the platform model read from clusters/<env>/: layers in
+// bring-up order, additive profiles, capability groups switched by config.yaml
+// features, and the catalog's Argo CD Applications with their cost gates.
+//
+// Everything here is data: no layer, profile, group or app name is known to the
+// code. The package reads files and nothing else (no cluster, no network).
+package platform
+
+// Descriptor is clusters/<env>/platform.yaml: the shape of one environment.
+type Descriptor struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	// Name of the environment; defaults to the folder name and must match it.
+	Name string `json:"name,omitempty"`
+	// Project is the AppProject every ApplicationSet and Application uses.
+	Project string `json:"project"`
+	// GroupsFile is the resolved group list the ApplicationSets' git-files
+	// generators read, relative to the environment folder (default groups.yaml).
+	GroupsFile string `json:"groupsFile,omitempty"`
+	// Catalog is the folder holding one sub-folder of Application manifests per
+	// group (default catalog).
+	Catalog string `json:"catalog,omitempty"`
+	// AppSets is the kustomization that renders the AppProject and one
+	// ApplicationSet per layer (default appsets/overlay).
+	AppSets string `json:"appsets,omitempty"`
+	// Layers in bring-up order; pruning goes in reverse.
+	Layers []Layer `json:"layers"`
+	// Profiles are additive: a profile holds the layers of the one it extends.
+	Profiles []ProfileSpec `json:"profiles"`
+}
+
+// Layer is one ApplicationSet's worth of capability groups.
+type Layer struct {
+	Name   string  `json:"name"`
+	Groups []Group `json:"groups"`
+}
+
+// Group is a capability group: a catalog folder of Applications, always on when
+// Core, else switched by the config.yaml feature named Feature.
+type Group struct {
+	Name string `json:"name"`
+	Core bool   `json:"core,omitempty"`
+	// Feature is the features: key that switches the group (default: its name).
+	Feature string `json:"feature,omitempty"`
+	// Default is the group's state when config.yaml does not name its feature.
+	Default bool `json:"default,omitempty"`
+}
+
+// ProfileSpec is a profile as written: its own layers plus those it extends.
+type ProfileSpec struct {
+	Name        string   `json:"name"`
+	Description string   `json:"description,omitempty"`
+	Extends     string   `json:"extends,omitempty"`
+	Layers      []string `json:"layers"`
+}
+
+// Config is clusters/<env>/config.yaml: where the platform's git repository is,
+// and which features are on.
+type Config struct {
+	RepoURL   string          `json:"repoURL"`
+	Revision  string          `json:"revision"`
+	Namespace string          `json:"namespace"`
+	Features  map[string]bool `json:"features"`
+}
+
+// Profile is a profile with its layers resolved, in bring-up order.
+type Profile struct {
+	Name        string   `json:"name"`
+	Description string   `json:"description,omitempty"`
+	Layers      []string `json:"layers"`
+}
+
+// ResolvedGroup is one entry of the groups file the ApplicationSets read. Enabled
+// is a string because generator selectors match strings.
+type ResolvedGroup struct {
+	Name    string `json:"name"`
+	Layer   string `json:"layer"`
+	Enabled string `json:"enabled"`
+	Path    string `json:"path"`
+}
+
+// App is one Argo CD Application manifest of the catalog.
+type App struct {
+	Name      string `json:"name"`
+	Group     string `json:"group"`
+	Layer     string `json:"layer"`
+	File      string `json:"file"`
+	Automated bool   `json:"automated"`
+	SelfHeal  bool   `json:"selfHeal"`
+	// Gate is set for the cost-gated apps (annotation costgate.aidev.io/gate).
+	Gate *Gate `json:"gate,omitempty"`
+	// Manifest is the Application as written, for the checks that need more.
+	Manifest map[string]any `json:"-"`
+}
