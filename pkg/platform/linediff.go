@@ -1,10 +1,13 @@
 package platform
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
-// LineDiff returns the lines removed (-) and added (+) to turn a into b, with
-// unchanged lines as context (" "), by longest common subsequence. Files here are
-// small (a group list, a kustomization), so the quadratic table is fine.
+// LineDiff returns the lines removed (-) and added (+) to turn a into b, with up to
+// three unchanged lines of context around each change and "@@ line N" markers, by
+// longest common subsequence. Inputs here are small (a group list, one object).
 func LineDiff(a, b string) string {
 	x, y := splitLines(a), splitLines(b)
 	lcs := make([][]int, len(x)+1)
@@ -20,20 +23,45 @@ func LineDiff(a, b string) string {
 			}
 		}
 	}
-	var sb strings.Builder
+	type op struct {
+		mark byte
+		text string
+		line int // line in b (1-based) where it lands
+	}
+	var ops []op
 	i, j := 0, 0
 	for i < len(x) || j < len(y) {
 		switch {
 		case i < len(x) && j < len(y) && x[i] == y[j]:
-			sb.WriteString("  " + x[i] + "\n")
+			ops = append(ops, op{' ', x[i], j + 1})
 			i, j = i+1, j+1
 		case j < len(y) && (i == len(x) || lcs[i][j+1] >= lcs[i+1][j]):
-			sb.WriteString("+ " + y[j] + "\n")
+			ops = append(ops, op{'+', y[j], j + 1})
 			j++
 		default:
-			sb.WriteString("- " + x[i] + "\n")
+			ops = append(ops, op{'-', x[i], j + 1})
 			i++
 		}
+	}
+	const context = 3
+	show := make([]bool, len(ops))
+	for k, o := range ops {
+		if o.mark != ' ' {
+			for c := max(0, k-context); c <= min(len(ops)-1, k+context); c++ {
+				show[c] = true
+			}
+		}
+	}
+	var sb strings.Builder
+	for k, o := range ops {
+		if !show[k] {
+			continue
+		}
+		if k == 0 || !show[k-1] {
+			fmt.Fprintf(&sb, "@@ line %d\n", o.line)
+		}
+		sb.WriteByte(o.mark)
+		sb.WriteString(" " + o.text + "\n")
 	}
 	return sb.String()
 }

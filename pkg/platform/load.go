@@ -361,7 +361,9 @@ func (e *Env) GroupEnabled(g Group) bool {
 }
 
 // CatalogDir is the folder of one group's Applications.
-func (e *Env) CatalogDir(group string) string { return filepath.Join(e.Dir, e.Descriptor.Catalog, group) }
+func (e *Env) CatalogDir(group string) string {
+	return filepath.Join(e.Dir, e.Descriptor.Catalog, group)
+}
 
 // RepoPath is a path inside the environment as Argo CD sees it in the git
 // repository, whose root is the folder that holds clusters/.

@@ -76,7 +76,7 @@ type ResolvedGroup struct {
 	Name    string `json:"name"`
 	Layer   string `json:"layer"`
 	Enabled string `json:"enabled"`
-	Path    string `json:"path"`
+	Path    string `json:"catalogPath"`
 }
 
 // App is one Argo CD Application manifest of the catalog.

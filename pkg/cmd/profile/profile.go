@@ -3,14 +3,39 @@
 package profile
 
 import (
+	"context"
+	"fmt"
+	"strings"
+
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli"
+	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
+	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
+	"github.com/aidev-platform/kubectl-plugins/pkg/render"
+	"github.com/aidev-platform/kubectl-plugins/pkg/version"
 )
 
 const plugin = "kubectl-profile"
+
+// FieldManager owns the fields kubectl profile applies.
+const FieldManager = "kubectl-profile"
+
+// Annotations on the ApplySet parent that record what was applied last.
+const (
+	appliedProfileAnnotation = "profile.aidev.io/profile"
+	appliedLayersAnnotation  = "profile.aidev.io/layers"
+)
+
+// common is what every verb shares: streams, kubectl's flags and --env/--dir.
+type common struct {
+	genericiooptions.IOStreams
+	kubeFlags *genericclioptions.ConfigFlags
+	envFlags  *cli.EnvFlags
+}
 
 // NewCmd returns the root of `kubectl profile`.
 func NewCmd(streams genericiooptions.IOStreams) *cobra.Command {
@@ -19,14 +44,111 @@ func NewCmd(streams genericiooptions.IOStreams) *cobra.Command {
 		`Deployment profiles are additive sets of layers (platform < serving < llm-gateway < full).
 kubectl profile renders each layer's Argo CD ApplicationSet with kustomize, applies the
 profile's layers with server-side apply, prunes what a narrower profile no longer holds,
-and waits until the profile's applications are Synced and Healthy.`,
-		`  # Print the plugin's version
-  kubectl profile version
+and waits until the profile's applications are Synced and Healthy.
 
-  # Use another kubeconfig and context, like any kubectl command
-  kubectl profile --kubeconfig ~/.kube/sandbox --context sandbox version`)
-	flags := genericclioptions.NewConfigFlags(true)
-	flags.AddFlags(root.PersistentFlags())
-	root.AddCommand(cli.NewCmdVersion(plugin, streams))
+Everything about the platform (layers, profiles, groups, gates) is read from
+clusters/<env>/platform.yaml, config.yaml and the catalog.`,
+		`  # What profiles the environment has
+  kubectl profile list --env ai-dev
+
+  # Bring up the full platform and wait for it
+  kubectl profile apply full --env ai-dev
+  kubectl profile wait full --env ai-dev
+
+  # Narrow to serving, removing the wider layers in reverse bring-up order
+  kubectl profile apply serving --prune --env ai-dev
+
+  # After changing config.yaml features
+  kubectl profile resolve --env ai-dev`)
+	c := &common{
+		IOStreams: streams,
+		kubeFlags: genericclioptions.NewConfigFlags(true),
+		envFlags:  &cli.EnvFlags{},
+	}
+	c.kubeFlags.AddFlags(root.PersistentFlags())
+	c.envFlags.AddFlags(root.PersistentFlags())
+	root.AddCommand(
+		newCmdList(c), newCmdResolve(c), newCmdRender(c), newCmdDiff(c),
+		newCmdApply(c), newCmdWait(c), newCmdStatus(c),
+		cli.NewCmdVersion(plugin, streams),
+	)
 	return root
+}
+
+// applySet is the set of objects kubectl profile owns in an environment.
+func applySet(env *platform.Env) kube.ApplySet {
+	return kube.ApplySet{
+		Name:      "kubectl-profile-" + env.Name,
+		Namespace: env.Config.Namespace,
+		Tooling:   FieldManager + "/" + version.Version,
+		Kinds:     []kube.Kind{kube.AppProjects, kube.ApplicationSets},
+	}
+}
+
+// loadProfile loads the environment and resolves a profile name.
+func (c *common) loadProfile(name string) (*platform.Env, platform.Profile, error) {
+	env, err := c.envFlags.Load()
+	if err != nil {
+		return nil, platform.Profile{}, err
+	}
+	p, err := env.Profile(name)
+	return env, p, err
+}
+
+// desired renders what a profile applies, labelled as members of the ApplySet and
+// namespaced, after checking that the generated files match config.yaml (a stale
+// overlay would apply the wrong repoURL).
+func desired(env *platform.Env, p platform.Profile) ([]*unstructured.Unstructured, error) {
+	files, err := env.Generated()
+	if err != nil {
+		return nil, err
+	}
+	stale, err := platform.Stale(files)
+	if err != nil {
+		return nil, err
+	}
+	if len(stale) > 0 {
+		var names []string
+		for f := range stale {
+			names = append(names, f)
+		}
+		return nil, fmt.Errorf("%s is stale against %s: run `kubectl profile resolve --env %s` and commit the result",
+			strings.Join(names, ", "), env.Dir+"/"+platform.ConfigFile, env.Name)
+	}
+	rendered, err := render.Kustomize(env.Dir + "/" + env.Descriptor.AppSets)
+	if err != nil {
+		return nil, err
+	}
+	objs, err := env.ProfileObjects(p, rendered)
+	if err != nil {
+		return nil, err
+	}
+	set := applySet(env)
+	for _, o := range objs {
+		if o.GetNamespace() == "" {
+			o.SetNamespace(env.Config.Namespace)
+		}
+		set.Label(o)
+	}
+	return objs, nil
+}
+
+// connect builds a client and checks that the cluster answers and runs Argo CD.
+func (c *common) connect(ctx context.Context, env *platform.Env) (*kube.Client, error) {
+	client, err := kube.NewClient(c.kubeFlags)
+	if err != nil {
+		return nil, err
+	}
+	if err := client.Preflight(ctx, env.Config.Namespace); err != nil {
+		return nil, err
+	}
+	return client, nil
+}
+
+// profileArg is the positional PROFILE every verb but list/resolve/status takes.
+func profileArg(cmd *cobra.Command, args []string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("%s takes exactly one PROFILE (see `kubectl profile list`)", cmd.Name())
+	}
+	return nil
 }

@@ -1,0 +1,32 @@
+package cli
+
+import (
+	"github.com/spf13/pflag"
+
+	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
+)
+
+// EnvFlags select the platform environment: --env and --dir, shared by the plugins.
+type EnvFlags struct {
+	Env string
+	Dir string
+}
+
+// AddFlags registers --env and --dir.
+func (f *EnvFlags) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&f.Env, "env", "", "Environment under clusters/ (default: the only one there)")
+	fs.StringVar(&f.Dir, "dir", "", "The clusters/ folder (default: the nearest clusters/ at or above the working directory)")
+}
+
+// Load finds, reads and validates the environment.
+func (f *EnvFlags) Load() (*platform.Env, error) {
+	dir := f.Dir
+	if dir == "" {
+		found, err := platform.FindClustersDir(".")
+		if err != nil {
+			return nil, err
+		}
+		dir = found
+	}
+	return platform.Load(dir, f.Env)
+}

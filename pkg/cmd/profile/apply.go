@@ -1,0 +1,232 @@
+package profile
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
+	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
+)
+
+// ApplyOptions applies a profile.
+type ApplyOptions struct {
+	*common
+	Profile string
+	DryRun  string // none, server or client
+	Prune   bool
+	Timeout time.Duration // for pruning: how long a layer may take to go
+}
+
+func newCmdApply(c *common) *cobra.Command {
+	o := &ApplyOptions{common: c}
+	cmd := &cobra.Command{
+		Use:   "apply PROFILE",
+		Short: "Server-side apply the AppProject and the profile's ApplicationSets in layer order",
+		Long: `Applies the AppProject and the ApplicationSet of each of the profile's layers, in bring-up
+order, with server-side apply (field manager kubectl-profile). The objects are members of
+an ApplySet (kubectl's applyset.kubernetes.io convention) whose parent is the ConfigMap
+kubectl-profile-<env>, so the set kubectl profile owns is known.
+
+Narrowing (full -> serving) leaves the wider layers alone unless --prune: then it lists what
+it will delete, and deletes the layers outside the profile in reverse bring-up order, each
+one fully (its Applications and their resources) before the next, and only objects of its
+own set. Everything is validated before the first write.`,
+		Example: `  kubectl profile apply full --env ai-dev
+  kubectl profile apply serving --prune --env ai-dev
+  kubectl profile apply llm-gateway --dry-run=server --env ai-dev`,
+		Args: profileArg,
+		RunE: func(_ *cobra.Command, args []string) error {
+			o.Profile = args[0]
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(context.Background())
+		},
+	}
+	cmd.Flags().StringVar(&o.DryRun, "dry-run", "none", `"none", "server" (the API server validates, nothing is persisted) or "client" (print what would be applied)`)
+	cmd.Flags().BoolVar(&o.Prune, "prune", false, "Delete the layers outside the profile (reverse bring-up order, own objects only)")
+	cmd.Flags().DurationVar(&o.Timeout, "timeout", 10*time.Minute, "How long pruning may wait for one layer to be gone")
+	return cmd
+}
+
+// Validate checks the flags.
+func (o *ApplyOptions) Validate() error {
+	switch o.DryRun {
+	case "none", "server", "client":
+	default:
+		return fmt.Errorf(`--dry-run=%q: must be "none", "server" or "client"`, o.DryRun)
+	}
+	if o.Timeout <= 0 {
+		return fmt.Errorf("--timeout must be positive")
+	}
+	return nil
+}
+
+// Run applies, then prunes when asked.
+func (o *ApplyOptions) Run(ctx context.Context) error {
+	env, p, err := o.loadProfile(o.Profile)
+	if err != nil {
+		return err
+	}
+	objs, err := desired(env, p)
+	if err != nil {
+		return err
+	}
+	set := applySet(env)
+	suffix := ""
+	if o.DryRun != "none" {
+		suffix = fmt.Sprintf(" (dry run: %s)", o.DryRun)
+	}
+	if o.DryRun == "client" {
+		for _, obj := range objs {
+			fmt.Fprintf(o.Out, "%s would be applied%s\n", ref(obj), suffix)
+		}
+		return nil
+	}
+	client, err := o.connect(ctx, env)
+	if err != nil {
+		return err
+	}
+	// Everything about the live set is read before the first write.
+	if _, err := set.GetParent(ctx, client); err != nil {
+		return err
+	}
+	live := map[string]string{} // kind/name -> resourceVersion
+	var liveSets []unstructured.Unstructured
+	for _, k := range set.Kinds {
+		members, err := set.Members(ctx, client, k)
+		if err != nil {
+			return err
+		}
+		for _, m := range members {
+			live[m.GetKind()+"/"+m.GetName()] = m.GetResourceVersion()
+		}
+		if k == kube.ApplicationSets {
+			liveSets = members
+		}
+	}
+	toPrune := prunable(env, p, liveSets, objs)
+
+	dry := o.DryRun == "server"
+	parent := set.Parent(map[string]string{
+		appliedProfileAnnotation: p.Name,
+		appliedLayersAnnotation:  strings.Join(p.Layers, ","),
+	})
+	if _, err := client.Apply(ctx, parent, FieldManager, dry); err != nil {
+		return err
+	}
+	for _, obj := range objs {
+		out, err := client.Apply(ctx, obj, FieldManager, dry)
+		if err != nil {
+			return err
+		}
+		verb := "serverside-applied"
+		switch rv, ok := live[obj.GetKind()+"/"+obj.GetName()]; {
+		case !ok:
+			verb = "created"
+		case rv == out.GetResourceVersion():
+			verb = "unchanged"
+		default:
+			verb = "configured"
+		}
+		fmt.Fprintf(o.Out, "%s %s%s\n", ref(obj), verb, suffix)
+	}
+
+	if len(toPrune) == 0 {
+		return nil
+	}
+	if !o.Prune {
+		fmt.Fprintf(o.ErrOut, "note: layers outside profile %s are still applied: %s (apply --prune removes them)\n",
+			p.Name, strings.Join(layersOf(toPrune), ", "))
+		return nil
+	}
+	fmt.Fprintf(o.Out, "pruning %d layer(s) outside profile %s, in reverse bring-up order:\n", len(toPrune), p.Name)
+	for _, s := range toPrune {
+		fmt.Fprintf(o.Out, "  %s (layer %s)\n", ref(&s), s.GetLabels()[platform.LayerLabel])
+	}
+	if dry {
+		return nil
+	}
+	for _, s := range toPrune {
+		if err := o.deleteAndWait(ctx, client, &s); err != nil {
+			return err
+		}
+		fmt.Fprintf(o.Out, "%s pruned\n", ref(&s))
+	}
+	return nil
+}
+
+// prunable returns the live ApplicationSets of the set that the profile does not
+// hold, in reverse bring-up order.
+func prunable(env *platform.Env, p platform.Profile, live []unstructured.Unstructured, want []*unstructured.Unstructured) []unstructured.Unstructured {
+	keep := map[string]bool{}
+	for _, w := range want {
+		keep[w.GetName()] = true
+	}
+	order := env.LayerNames()
+	var out []unstructured.Unstructured
+	for _, s := range live {
+		if !keep[s.GetName()] && !slices.Contains(p.Layers, s.GetLabels()[platform.LayerLabel]) {
+			out = append(out, s)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b unstructured.Unstructured) int {
+		return slices.Index(order, b.GetLabels()[platform.LayerLabel]) - slices.Index(order, a.GetLabels()[platform.LayerLabel])
+	})
+	return out
+}
+
+// deleteAndWait deletes an ApplicationSet in the foreground, so it is gone only
+// once its Applications (and, through their finalizers, what they deployed) are,
+// and waits for that with one watch.
+func (o *ApplyOptions) deleteAndWait(ctx context.Context, client *kube.Client, s *unstructured.Unstructured) error {
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	fg := metav1.DeletePropagationForeground
+	err := client.Resource(kube.ApplicationSets, s.GetNamespace()).Delete(ctx, s.GetName(), metav1.DeleteOptions{
+		PropagationPolicy: &fg,
+		Preconditions:     &metav1.Preconditions{UID: ptrUID(s)},
+	})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("pruning %s: %w", ref(s), client.Explain(err, kube.ApplicationSets))
+	}
+	for snap := range client.Watch(ctx, kube.ApplicationSets, s.GetNamespace(), "") {
+		if _, still := snap[s.GetName()]; !still {
+			return nil
+		}
+	}
+	return fmt.Errorf("pruning %s: still there after %s (its Applications are being deleted; see kubectl -n %s get applications -l %s=%s)",
+		ref(s), o.Timeout, s.GetNamespace(), platform.LayerLabel, s.GetLabels()[platform.LayerLabel])
+}
+
+func ptrUID(s *unstructured.Unstructured) *types.UID { u := s.GetUID(); return &u }
+
+func layersOf(sets []unstructured.Unstructured) []string {
+	var out []string
+	for _, s := range sets {
+		out = append(out, s.GetLabels()[platform.LayerLabel])
+	}
+	return out
+}
+
+// ref names an object the way kubectl prints it: applicationset.argoproj.io/layer-platform.
+func ref(o *unstructured.Unstructured) string {
+	gk := o.GroupVersionKind().GroupKind()
+	kind := strings.ToLower(gk.Kind)
+	if gk.Group != "" {
+		kind += "." + gk.Group
+	}
+	return kind + "/" + o.GetName()
+}

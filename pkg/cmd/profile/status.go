@@ -1,0 +1,136 @@
+package profile
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/aidev-platform/kubectl-plugins/pkg/argocd"
+	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
+	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
+	"github.com/aidev-platform/kubectl-plugins/pkg/printers"
+)
+
+// StatusOptions shows what is live.
+type StatusOptions struct {
+	*common
+	Output string
+}
+
+// Status is what `status -o json|yaml` prints.
+type Status struct {
+	Environment    string      `json:"environment"`
+	AppliedProfile string      `json:"appliedProfile,omitempty"`
+	LiveLayers     []string    `json:"liveLayers"`
+	Apps           []StatusApp `json:"apps"`
+}
+
+// StatusApp is one app of the platform, live or expected.
+type StatusApp struct {
+	Name   string `json:"name"`
+	Layer  string `json:"layer"`
+	Group  string `json:"group"`
+	Sync   string `json:"sync"`
+	Health string `json:"health"`
+	Gated  bool   `json:"gated"`
+}
+
+func newCmdStatus(c *common) *cobra.Command {
+	o := &StatusOptions{common: c}
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show which profile's layers are live and the state of their apps",
+		Example: `  kubectl profile status --env ai-dev
+  kubectl profile status --env ai-dev -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			if err := printers.ValidateFormat(o.Output, "json", "yaml"); err != nil {
+				return err
+			}
+			return o.Run(context.Background())
+		},
+	}
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: json or yaml")
+	return cmd
+}
+
+// Run reads the ApplySet parent, the live ApplicationSets and all Applications
+// (one LIST each) and prints them against the model.
+func (o *StatusOptions) Run(ctx context.Context) error {
+	env, err := o.envFlags.Load()
+	if err != nil {
+		return err
+	}
+	client, err := o.connect(ctx, env)
+	if err != nil {
+		return err
+	}
+	set := applySet(env)
+	st := Status{Environment: env.Name, LiveLayers: []string{}, Apps: []StatusApp{}}
+	parent, err := set.GetParent(ctx, client)
+	if err != nil {
+		return err
+	}
+	if parent != nil {
+		st.AppliedProfile = parent.GetAnnotations()[appliedProfileAnnotation]
+	}
+	sets, err := set.Members(ctx, client, kube.ApplicationSets)
+	if err != nil {
+		return err
+	}
+	for _, l := range env.LayerNames() {
+		for _, s := range sets {
+			if s.GetLabels()[platform.LayerLabel] == l && !slices.Contains(st.LiveLayers, l) {
+				st.LiveLayers = append(st.LiveLayers, l)
+			}
+		}
+	}
+	apps, err := client.Resource(kube.Applications, env.Config.Namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return client.Explain(err, kube.Applications)
+	}
+	byName := map[string]argocd.AppStatus{}
+	for i := range apps.Items {
+		byName[apps.Items[i].GetName()] = argocd.StatusOf(&apps.Items[i])
+	}
+	// The widest profile lists every app the environment can have.
+	all := env.Profiles()
+	widest := all[0]
+	for _, p := range all {
+		if len(p.Layers) > len(widest.Layers) {
+			widest = p
+		}
+	}
+	for _, a := range env.ExpectedApps(widest) {
+		s, ok := byName[a.Name]
+		if !ok && !slices.Contains(st.LiveLayers, a.Layer) {
+			continue // its layer is not applied: not part of the status
+		}
+		sync, health := s.Sync, s.Health
+		if !ok {
+			sync, health = "Absent", "-"
+		}
+		st.Apps = append(st.Apps, StatusApp{Name: a.Name, Layer: a.Layer, Group: a.Group, Sync: sync, Health: health, Gated: a.Gated})
+	}
+	if o.Output != "" {
+		return printers.Data(o.Out, o.Output, st)
+	}
+	applied := st.AppliedProfile
+	if applied == "" {
+		applied = "(none)"
+	}
+	fmt.Fprintf(o.Out, "environment %s: profile %s applied; live layers: %s\n\n", env.Name, applied, strings.Join(st.LiveLayers, ", "))
+	var rows [][]string
+	for _, a := range st.Apps {
+		gated := ""
+		if a.Gated {
+			gated = "gated"
+		}
+		rows = append(rows, []string{a.Name, a.Layer, a.Group, dash(a.Sync), dash(a.Health), gated})
+	}
+	return printers.Table(o.Out, []string{"APP", "LAYER", "GROUP", "SYNC", "HEALTH", "GATED"}, rows)
+}

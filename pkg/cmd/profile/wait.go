@@ -1,0 +1,161 @@
+package profile
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/aidev-platform/kubectl-plugins/pkg/argocd"
+	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli"
+	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
+	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
+	"github.com/aidev-platform/kubectl-plugins/pkg/printers"
+)
+
+// WaitOptions waits for a profile's apps.
+type WaitOptions struct {
+	*common
+	Profile       string
+	Timeout       time.Duration
+	DegradedGrace time.Duration
+}
+
+func newCmdWait(c *common) *cobra.Command {
+	o := &WaitOptions{common: c}
+	cmd := &cobra.Command{
+		Use:   "wait PROFILE",
+		Short: "Wait until every auto-sync app of the profile is Synced and Healthy",
+		Long: `Waits for the group Applications the profile's ApplicationSets generate and their
+child Applications, minus the cost-gated ones (shown as gated, never waited on), to be
+Synced and Healthy. It is one LIST and one WATCH of Applications for the whole wait,
+resumed after an expired watch or an API server restart.
+
+On a terminal it shows a table that updates in place; elsewhere one line per change.
+A Degraded app fails the wait only after --degraded-grace. On timeout it exits 1 and
+lists every app that is not ready, with the reason.`,
+		Example: `  kubectl profile wait full --env ai-dev
+  kubectl profile wait serving --env ai-dev --timeout 30m --degraded-grace 2m`,
+		Args: profileArg,
+		RunE: func(_ *cobra.Command, args []string) error {
+			o.Profile = args[0]
+			if o.Timeout <= 0 || o.DegradedGrace < 0 {
+				return fmt.Errorf("--timeout must be positive and --degraded-grace not negative")
+			}
+			return o.Run(context.Background())
+		},
+	}
+	cmd.Flags().DurationVar(&o.Timeout, "timeout", 15*time.Minute, "How long to wait")
+	cmd.Flags().DurationVar(&o.DegradedGrace, "degraded-grace", 60*time.Second, "How long an app may stay Degraded before the wait fails")
+	return cmd
+}
+
+// Targets are the apps a profile's wait expects, from the model.
+func Targets(env *platform.Env, p platform.Profile) []argocd.Target {
+	var out []argocd.Target
+	for _, a := range env.ExpectedApps(p) {
+		parent := "group-" + a.Group
+		if a.GroupApp {
+			parent = "ApplicationSet layer-" + a.Layer
+		}
+		out = append(out, argocd.Target{Name: a.Name, Layer: a.Layer, Group: a.Group, Parent: parent, Gated: a.Gated})
+	}
+	return out
+}
+
+// Run waits.
+func (o *WaitOptions) Run(ctx context.Context) error {
+	env, p, err := o.loadProfile(o.Profile)
+	if err != nil {
+		return err
+	}
+	client, err := o.connect(ctx, env)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+
+	tracker := argocd.NewTracker(Targets(env, p), o.DegradedGrace)
+	progress := printers.NewProgress(o.Out, printers.IsTerminal(o.Out), []string{"APP", "LAYER", "GROUP", "SYNC", "HEALTH", "MESSAGE"})
+	snapshots := client.Watch(ctx, kube.Applications, env.Config.Namespace, "")
+	var live kube.Snapshot
+	var graceTimer <-chan time.Time
+	var last argocd.Result
+	for {
+		select {
+		case snap, ok := <-snapshots:
+			if !ok {
+				return o.timedOut(p, last, time.Since(start))
+			}
+			live = snap
+		case <-graceTimer:
+		}
+		last = tracker.Observe(live, time.Now())
+		progress.Update(rows(last), fmt.Sprintf("%d/%d ready, %d gated, %s", last.Ready, last.Total, last.Gated, time.Since(start).Round(time.Second)))
+		switch {
+		case len(last.Failed) > 0:
+			return o.failed(p, last.Failed, "Degraded past --degraded-grace")
+		case last.Done:
+			fmt.Fprintf(o.Out, "profile %s: %d apps Synced and Healthy (%d gated, not waited on) in %s\n",
+				p.Name, last.Total, last.Gated, time.Since(start).Round(100*time.Millisecond))
+			return nil
+		}
+		graceTimer = nil
+		if !last.Next.IsZero() {
+			graceTimer = time.After(time.Until(last.Next))
+		}
+	}
+}
+
+func rows(r argocd.Result) [][]string {
+	out := make([][]string, 0, len(r.Rows))
+	for _, row := range r.Rows {
+		syncCol, health := dash(row.Status.Sync), dash(row.Status.Health)
+		msg := row.Reason
+		switch row.State {
+		case argocd.StateGated:
+			syncCol = "gated"
+		case argocd.StateReady:
+			msg = ""
+		}
+		out = append(out, []string{row.Name, row.Layer, row.Group, syncCol, health, oneLine(msg, 100)})
+	}
+	return out
+}
+
+func (o *WaitOptions) timedOut(p platform.Profile, r argocd.Result, waited time.Duration) error {
+	var notReady []argocd.Row
+	for _, row := range r.Rows {
+		if row.State != argocd.StateReady && row.State != argocd.StateGated {
+			notReady = append(notReady, row)
+		}
+	}
+	return o.failed(p, notReady, fmt.Sprintf("not ready after %s", waited.Round(time.Second)))
+}
+
+func (o *WaitOptions) failed(p platform.Profile, bad []argocd.Row, why string) error {
+	fmt.Fprintf(o.ErrOut, "profile %s: %d app(s) %s:\n", p.Name, len(bad), why)
+	for _, row := range bad {
+		fmt.Fprintf(o.ErrOut, "  %-28s %-12s %s\n", row.Name, row.Layer, row.Reason)
+	}
+	return &cli.ExitError{Code: 1, Err: fmt.Errorf("profile %s is not ready", p.Name)}
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func oneLine(s string, max int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > max {
+		return s[:max-1] + "…"
+	}
+	return s
+}
