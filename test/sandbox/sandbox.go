@@ -252,6 +252,17 @@ func (s *Sandbox) Namespace(t testing.TB) string {
 // *sb, runs the tests and stops what it started.
 func RunTests(m *testing.M, sb **Sandbox) int {
 	flag.Parse()
+	root, err := ProjectRoot()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
+		return 1
+	}
+	dir, err := BuildPlugins(root)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
 	if testing.Short() {
 		return m.Run()
 	}

@@ -45,8 +45,8 @@ if ! command -v "$redis_server" >/dev/null; then
   fi
 fi
 
-rm -rf "$logs" "$pids" "$dir/data" "$dir/tmp" "$dir/pki"
-mkdir -p "$logs" "$pids" "$dir/data" "$dir/tmp" "$dir/pki"
+rm -rf "$logs" "$pids" "$dir/data" "$dir/tmp" "$dir/pki" "$dir/cmd"
+mkdir -p "$logs" "$pids" "$dir/data" "$dir/tmp" "$dir/pki" "$dir/cmd"
 
 # --- helpers -------------------------------------------------------------------
 started=()
@@ -65,6 +65,10 @@ fail() { # component message
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 declare -A ports=()
+# Pick below the kernel's ephemeral range, where outgoing connections take their
+# local ports and could grab one between the pick and the bind.
+read -r ephemeral_low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || ephemeral_low=32768
+port_low=10000 port_high=$(( ephemeral_low > 20000 ? ephemeral_low : 32768 ))
 # pick_port NAME: KP_PORT_<NAME> if set (taken as given: a busy one makes its component
 # fail to start, with its log), else a free random port.
 pick_port() {
@@ -74,7 +78,7 @@ pick_port() {
     p=${!var}
   else
     while :; do
-      p=$(( 20000 + RANDOM % 30000 ))
+      p=$(( port_low + RANDOM % (port_high - port_low) ))
       [[ " ${ports[*]} " == *" $p "* ]] && continue
       port_in_use "$p" || break
     done
@@ -86,6 +90,7 @@ pick_port() {
 launch() {
   local c=$1; shift
   say "starting $c"
+  printf '%s\0' "$@" >"$dir/cmd/$c"  # restart.sh starts it again the same way
   nohup "$@" >"$logs/$c.log" 2>&1 </dev/null &
   echo $! >"$pids/$c.pid"
   disown $!  # its end is down.sh's business, not a job of this shell
@@ -200,10 +205,16 @@ options:
   podPlayStageParallelism: 4
   podsOnNodeSyncParallelism: 4
 EOF
-  for f in "$kwok_dir"/stages/*.yaml; do echo "---"; cat "$f"; done
+  # kwok's pod stages wait 1 s plus up to 5 s of jitter at each step; the sandbox
+  # has no kubelet to be realistic about, so pods move on within a fraction of that.
+  for f in "$kwok_dir"/stages/node-*.yaml; do echo "---"; cat "$f"; done
+  for f in "$kwok_dir"/stages/pod-*.yaml; do
+    echo "---"
+    sed -E 's/^( *jitterDurationMilliseconds:) [0-9]+/\1 300/; s/^( *durationMilliseconds:) [0-9]+/\1 100/' "$f"
+  done
 } >"$dir/kwok.yaml"
 launch kwok "$kwok_dir/bin/kwok" --kubeconfig "$dir/kubeconfig" --config "$dir/kwok.yaml" \
-  --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake
+  --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake --node-ip 10.244.255.1
 k apply -f "$here/nodes.yaml" >"$logs/nodes.log" 2>&1 || fail nodes "could not create the fake nodes"
 ready kwok 60 k wait --for condition=Ready node --all --timeout 1s
 

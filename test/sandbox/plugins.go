@@ -1,0 +1,93 @@
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// pluginDir holds the plugins built once for this test binary (BuildPlugins).
+var pluginDir string
+
+// BuildPlugins builds the three plugins from this checkout into a temporary folder,
+// so e2e tests run the real binaries, as a user would.
+func BuildPlugins(root string) (string, error) {
+	dir, err := os.MkdirTemp("", "kp-plugins-")
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.Command("go", "build", "-o", dir+string(os.PathSeparator),
+		"./plugins/kubectl-profile", "./plugins/kubectl-costgate", "./plugins/kubectl-smoke")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building the plugins: %w\n%s", err, out)
+	}
+	pluginDir = dir
+	return dir, nil
+}
+
+// Result is what a plugin run printed and how it exited.
+type Result struct {
+	Stdout, Stderr string
+	Code           int
+}
+
+func (r Result) String() string {
+	return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", r.Code, r.Stdout, r.Stderr)
+}
+
+// Plugin runs one of the built plugins (kubectl-profile, ...) against the sandbox,
+// with its kubeconfig, and returns what it printed. It fails the test only if the
+// binary could not run at all.
+func (s *Sandbox) Plugin(t testing.TB, timeout time.Duration, name string, args ...string) Result {
+	t.Helper()
+	return RunPlugin(t, timeout, append([]string{"KUBECONFIG=" + s.Kubeconfig}, os.Environ()...), name, args...)
+}
+
+// RunPlugin runs a built plugin with a given environment (no sandbox needed).
+func RunPlugin(t testing.TB, timeout time.Duration, env []string, name string, args ...string) Result {
+	t.Helper()
+	if pluginDir == "" {
+		t.Fatal("plugins not built: call BuildPlugins in TestMain")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(pluginDir, name), args...)
+	cmd.Env = env
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	r := Result{Stdout: out.String(), Stderr: errOut.String()}
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &exit):
+		r.Code = exit.ExitCode()
+	default:
+		t.Fatalf("running %s %s: %v", name, strings.Join(args, " "), err)
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("%s %s did not finish within %s:\n%s", name, strings.Join(args, " "), timeout, r)
+	}
+	return r
+}
+
+// Restart stops one sandbox component and starts it again with the same flags.
+func (s *Sandbox) Restart(component string) error {
+	cmd := exec.Command("bash", script(s.ProjectDir, "restart.sh"), component)
+	cmd.Env = append(os.Environ(), "KP_SANDBOX_DIR="+s.Dir)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("restarting %s: %w\n%s", component, err, out)
+	}
+	return nil
+}
+
+// PluginDir is where BuildPlugins put the binaries.
+func PluginDir() string { return pluginDir }
