@@ -15,7 +15,14 @@ LDFLAGS  := -s -w -X $(MODULE)/pkg/version.Version=$(VERSION) \
 # A cold sandbox build is ~30 minutes; give the e2e run room beyond go test's 10m default.
 TEST_TIMEOUT ?= 45m
 
-.PHONY: all build test unit e2e vet demo sandbox-build sandbox-up sandbox-down sandbox-status clean help
+# The platform's familiar targets act on ENV (a folder of CLUSTERS) with PROFILE.
+ENV      ?= ai-dev
+PROFILE  ?= full
+CLUSTERS ?= clusters
+PLATFORM := --env $(ENV) --dir $(CLUSTERS)
+
+.PHONY: all build test unit e2e vet bench demo sandbox-build sandbox-up sandbox-down sandbox-status clean help \
+        root wait resolve-groups
 
 all: build
 
@@ -52,6 +59,19 @@ sandbox-status: ## Say what runs in the sandbox
 
 demo: build sandbox-up ## Start the sandbox and run the main job on it
 	bash test/sandbox/demo.sh
+
+root: build ## Apply profile PROFILE (make root PROFILE=serving)
+	$(BIN)/kubectl-profile apply $(PROFILE) $(PLATFORM)
+
+wait: build ## Wait until PROFILE's apps are Synced and Healthy
+	$(BIN)/kubectl-profile wait $(PROFILE) $(PLATFORM)
+
+resolve-groups: build ## Resolve config.yaml features into the enabled groups
+	$(BIN)/kubectl-profile resolve $(PLATFORM)
+
+bench: build ## Benchmarks: Go benchmarks and the comparison with kubectl
+	go test -run '^$$' -bench . -benchmem ./pkg/...
+	bash test/bench/bench.sh
 
 clean: ## Remove bin/ (the sandbox cache stays in ~/.cache/kubectl-plugins)
 	rm -rf $(BIN)

@@ -14,13 +14,13 @@ import (
 
 // runScript runs one of the sandbox scripts in a sandbox folder of its own, so a
 // broken start-up never touches the shared sandbox, and returns exit error and output.
-func runScript(t *testing.T, name string, args, env []string) (string, error) {
+func runScript(t *testing.T, name string, args, env []string) (dir, output string, err error) {
 	t.Helper()
-	root, err := sandbox.ProjectRoot()
-	if err != nil {
-		t.Fatal(err)
+	root, rootErr := sandbox.ProjectRoot()
+	if rootErr != nil {
+		t.Fatal(rootErr)
 	}
-	dir := t.TempDir()
+	dir = t.TempDir()
 	cmd := exec.Command("bash", append([]string{filepath.Join(root, "test", "sandbox", name)}, args...)...)
 	cmd.Env = append(append(os.Environ(), "KP_SANDBOX_DIR="+dir), env...)
 	out, err := cmd.CombinedOutput()
@@ -29,7 +29,7 @@ func runScript(t *testing.T, name string, args, env []string) (string, error) {
 		down.Env = append(os.Environ(), "KP_SANDBOX_DIR="+dir)
 		_ = down.Run()
 	})
-	return string(out), err
+	return dir, string(out), err
 }
 
 func wantFailure(t *testing.T, out string, err error, want ...string) {
@@ -55,7 +55,7 @@ func TestSandboxPortInUseNamesComponentAndLog(t *testing.T) {
 	}
 	defer l.Close()
 	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-	out, err := runScript(t, "up.sh", nil, []string{"KP_PORT_KUBE_APISERVER=" + port})
+	_, out, err := runScript(t, "up.sh", nil, []string{"KP_PORT_KUBE_APISERVER=" + port})
 	wantFailure(t, out, err, "kube-apiserver", "already in use", "kube-apiserver.log", "stopping what was started")
 	if strings.Contains(out, "starting kube-controller-manager") {
 		t.Errorf("start-up went on after kube-apiserver failed:\n%s", out)
@@ -65,7 +65,7 @@ func TestSandboxPortInUseNamesComponentAndLog(t *testing.T) {
 func TestSandboxRedisMissingSaysSo(t *testing.T) {
 	sandbox.Need(t, sb)
 	t.Parallel()
-	out, err := runScript(t, "up.sh", nil, []string{"KP_REDIS_SERVER=/nonexistent/redis-server", "KP_NO_INSTALL=1"})
+	_, out, err := runScript(t, "up.sh", nil, []string{"KP_REDIS_SERVER=/nonexistent/redis-server", "KP_NO_INSTALL=1"})
 	wantFailure(t, out, err, "redis", "/nonexistent/redis-server", "not found")
 	if strings.Contains(out, "starting etcd") {
 		t.Errorf("processes were started although redis is missing:\n%s", out)
@@ -77,7 +77,7 @@ func TestSandboxBuildFailureNamesComponentAndLog(t *testing.T) {
 	sandbox.Need(t, sb)
 	t.Parallel()
 	cache := t.TempDir()
-	out, err := runScript(t, "build.sh", []string{"kwok"}, []string{"KP_CACHE=" + cache, "KWOK_VERSION=v0.0.0-does-not-exist"})
+	_, out, err := runScript(t, "build.sh", []string{"kwok"}, []string{"KP_CACHE=" + cache, "KWOK_VERSION=v0.0.0-does-not-exist"})
 	log := filepath.Join(cache, "logs", "build-kwok.log")
 	wantFailure(t, out, err, "building kwok failed", log)
 	if _, statErr := os.Stat(log); statErr != nil {

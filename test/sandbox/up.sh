@@ -181,6 +181,13 @@ launch kube-apiserver "$k8s_bin/kube-apiserver" \
 ready kube-apiserver 60 http_ok --cacert "$pki/apiserver.crt" -H "Authorization: Bearer $token" \
   "https://127.0.0.1:${ports[kube-apiserver]}/readyz"
 
+if [[ "${KP_SANDBOX_ONLY:-}" == apiserver ]]; then
+  # A bare API server (no controllers, no Argo CD): what "Argo CD is not installed" looks like.
+  printf 'KP_SANDBOX_DIR=%s\nKUBECONFIG=%s\n' "$dir" "$dir/kubeconfig" >"$dir/env"
+  say "bare API server ready in $(( SECONDS - start_time ))s (KP_SANDBOX_ONLY=apiserver)"
+  exit 0
+fi
+
 launch kube-controller-manager "$k8s_bin/kube-controller-manager" \
   --kubeconfig "$dir/kubeconfig" --authentication-kubeconfig "$dir/kubeconfig" --authorization-kubeconfig "$dir/kubeconfig" \
   --bind-address 127.0.0.1 --secure-port "${ports[kube-controller-manager]}" --cert-dir "$pki/kcm" \

@@ -4,11 +4,13 @@ package cli
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/klog/v2"
 )
 
 // ExitError ends a command with a specific exit code. A nil Err exits quietly:
@@ -31,7 +33,7 @@ func (e *ExitError) Unwrap() error { return e.Err }
 // name is the binary (kubectl-profile); kubectl shows it as "kubectl profile".
 func NewRoot(name, short, long, example string) *cobra.Command {
 	display := "kubectl " + name[len("kubectl-"):]
-	return &cobra.Command{
+	root := &cobra.Command{
 		Use:           name,
 		Short:         short,
 		Long:          long,
@@ -42,6 +44,15 @@ func NewRoot(name, short, long, example string) *cobra.Command {
 		// A bare `kubectl profile` prints help and succeeds, like kubectl itself.
 		Run: func(cmd *cobra.Command, _ []string) { _ = cmd.Help() },
 	}
+	// -v like kubectl: -v=6 logs every API request the plugin makes.
+	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
+	klog.InitFlags(klogFlags)
+	root.PersistentFlags().AddGoFlag(klogFlags.Lookup("v"))
+	if f := root.PersistentFlags().Lookup("v"); f != nil {
+		f.Shorthand = "v"
+		f.Usage = "Log level: 6 logs every API request"
+	}
+	return root
 }
 
 // Main runs a plugin's root command and returns the process exit code: 0 only on

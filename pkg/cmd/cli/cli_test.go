@@ -36,7 +36,7 @@ func TestHelpShowsKubectlNameExamplesAndConfigFlags(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("--help exit %d", code)
 			}
-			for _, want := range []string{"kubectl " + name + " [command]", "Examples:", "kubectl " + name + " version", "--kubeconfig", "--context", "--namespace"} {
+			for _, want := range []string{"kubectl " + name + " [command]", "Examples:", "\n  kubectl " + name + " ", "--kubeconfig", "--context", "--namespace", "-v, --v"} {
 				if !strings.Contains(out, want) {
 					t.Errorf("--help lacks %q:\n%s", want, out)
 				}

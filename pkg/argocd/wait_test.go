@@ -1,0 +1,76 @@
+package argocd
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+func app(name, sync, health string) *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: map[string]any{
+		"metadata": map[string]any{"name": name},
+		"status":   map[string]any{"sync": map[string]any{"status": sync}, "health": map[string]any{"status": health, "message": "pods not ready"}},
+	}}
+}
+
+func TestTrackerWaitsSkipsGatedAndGivesDegradedAGrace(t *testing.T) {
+	targets := []Target{
+		{Name: "a", Layer: "l", Group: "g", Parent: "group-g"},
+		{Name: "b", Layer: "l", Group: "g", Parent: "group-g"},
+		{Name: "gpu", Layer: "l", Group: "g", Parent: "group-g", Gated: true},
+	}
+	tr := NewTracker(targets, time.Minute)
+	t0 := time.Unix(1000, 0)
+
+	r := tr.Observe(map[string]*unstructured.Unstructured{"a": app("a", "Synced", "Healthy")}, t0)
+	if r.Done || r.Ready != 1 || r.Total != 2 || r.Gated != 1 {
+		t.Fatalf("b missing: %+v", r)
+	}
+	if r.Rows[1].Reason != "not created yet by group-g" {
+		t.Errorf("reason for a missing app: %q", r.Rows[1].Reason)
+	}
+
+	live := map[string]*unstructured.Unstructured{"a": app("a", "Synced", "Healthy"), "b": app("b", "Synced", "Degraded")}
+	r = tr.Observe(live, t0)
+	if r.Done || len(r.Failed) != 0 || !r.Next.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("Degraded within the grace must not fail, and must say when it will: %+v", r)
+	}
+	r = tr.Observe(live, t0.Add(59*time.Second))
+	if len(r.Failed) != 0 {
+		t.Fatalf("failed before the grace ran out: %+v", r.Failed)
+	}
+	r = tr.Observe(live, t0.Add(time.Minute))
+	if len(r.Failed) != 1 || r.Failed[0].Target.Name != "b" {
+		t.Fatalf("Degraded past the grace must fail: %+v", r)
+	}
+
+	// Recovering resets the grace; the gated app never blocks.
+	live["b"] = app("b", "Synced", "Healthy")
+	r = tr.Observe(live, t0.Add(2*time.Minute))
+	if !r.Done {
+		t.Fatalf("all non-gated apps ready: %+v", r)
+	}
+	live["b"] = app("b", "Synced", "Degraded")
+	if r = tr.Observe(live, t0.Add(3*time.Minute)); len(r.Failed) != 0 {
+		t.Fatal("a new Degraded spell must get a new grace")
+	}
+}
+
+func BenchmarkTrackerObserve2000(b *testing.B) {
+	var targets []Target
+	live := map[string]*unstructured.Unstructured{}
+	for i := range 2000 {
+		name := fmt.Sprintf("app-%d", i)
+		targets = append(targets, Target{Name: name, Layer: "l", Group: "g", Parent: "group-g"})
+		live[name] = app(name, "Synced", "Healthy")
+	}
+	tr := NewTracker(targets, time.Minute)
+	now := time.Now()
+	for b.Loop() {
+		if r := tr.Observe(live, now); !r.Done {
+			b.Fatal("not done")
+		}
+	}
+}

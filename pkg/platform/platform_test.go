@@ -1,0 +1,286 @@
+package platform_test
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
+	"github.com/aidev-platform/kubectl-plugins/pkg/printers"
+	"github.com/aidev-platform/kubectl-plugins/pkg/render"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+const clusters = "../../clusters"
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./pkg/platform -update to create it)", err)
+	}
+	if string(want) != string(got) {
+		t.Errorf("%s differs from the golden file:\n%s", path, platform.LineDiff(string(want), string(got)))
+	}
+}
+
+func load(t *testing.T, env string) *platform.Env {
+	t.Helper()
+	e, err := platform.Load(clusters, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func TestLoadsBothEnvironments(t *testing.T) {
+	for _, name := range []string{"ai-dev", "sandbox"} {
+		e := load(t, name)
+		if got := strings.Join(e.LayerNames(), ","); got != "platform,serving,routing,llm-gateway,experience,demos" {
+			t.Errorf("%s layers: %s", name, got)
+		}
+		full, err := e.Profile("full")
+		if err != nil || len(full.Layers) != 6 {
+			t.Errorf("%s profile full: %v %v", name, full, err)
+		}
+		llm, _ := e.Profile("llm-gateway")
+		if got := strings.Join(llm.Layers, ","); got != "platform,serving,routing,llm-gateway" {
+			t.Errorf("%s profile llm-gateway layers: %s", name, got)
+		}
+		gated := map[string]platform.GateKind{}
+		for _, a := range e.Apps {
+			if a.Gate != nil {
+				gated[a.Name] = a.Gate.Kind
+				if a.Automated {
+					t.Errorf("%s: gated app %s is auto-sync", name, a.Name)
+				}
+			}
+		}
+		want := map[string]platform.GateKind{
+			"raw-vllm": "scale", "coder-chat": "scale", "coder-fim": "scale", "coder-agent": "scale",
+			"kserve-demo": "pause", "inference-demo": "sync", "n8n": "sync",
+		}
+		if len(gated) != len(want) {
+			t.Errorf("%s gated apps: %v, want %v", name, gated, want)
+		}
+		for app, kind := range want {
+			if gated[app] != kind {
+				t.Errorf("%s: %s gate %q, want %q", name, app, gated[app], kind)
+			}
+		}
+	}
+}
+
+// The committed generated files match config.yaml in every environment (what
+// `resolve --check` enforces in CI).
+func TestCommittedGeneratedFilesAreFresh(t *testing.T) {
+	for _, name := range []string{"ai-dev", "sandbox"} {
+		files, err := load(t, name).Generated()
+		if err != nil {
+			t.Fatal(err)
+		}
+		stale, err := platform.Stale(files)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for path, diff := range stale {
+			t.Errorf("%s is stale (run kubectl profile resolve --env %s):\n%s", path, name, diff)
+		}
+	}
+}
+
+func TestResolveGolden(t *testing.T) {
+	e := load(t, "ai-dev")
+	all := e.Features()
+	set := func(on ...string) map[string]bool {
+		m := map[string]bool{}
+		for _, f := range all {
+			m[f] = false
+		}
+		for _, f := range on {
+			m[f] = true
+		}
+		return m
+	}
+	cases := map[string]map[string]bool{
+		"all-on":    set(all...),
+		"core-only": set(),
+		"defaults":  {}, // no feature named: each group's default
+	}
+	for _, f := range all {
+		cases["only-"+f] = set(f)
+	}
+	for name, features := range cases {
+		t.Run(name, func(t *testing.T) {
+			e.Config.Features = features
+			out, err := yaml.Marshal(e.Resolve())
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, "resolve/"+name+".yaml", out)
+			// Deterministic: the same input gives the same bytes.
+			again, _ := yaml.Marshal(e.Resolve())
+			if string(again) != string(out) {
+				t.Error("resolve is not deterministic")
+			}
+		})
+	}
+}
+
+func TestRenderGolden(t *testing.T) {
+	e := load(t, "ai-dev")
+	rendered, err := render.Kustomize(filepath.Join(e.Dir, e.Descriptor.AppSets))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range e.Profiles() {
+		t.Run(p.Name, func(t *testing.T) {
+			objs, err := e.ProfileObjects(p, rendered)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sb strings.Builder
+			if err := printers.Objects(&sb, "yaml", objs); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, "render/"+p.Name+".yaml", []byte(sb.String()))
+		})
+	}
+}
+
+func TestUnknownProfileListsTheValidOnes(t *testing.T) {
+	_, err := load(t, "ai-dev").Profile("everything")
+	if err == nil || !strings.Contains(err.Error(), `unknown profile "everything"`) || !strings.Contains(err.Error(), "platform, serving, llm-gateway, full") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// copyEnv copies clusters/sandbox into a temporary clusters folder and applies
+// edits (file -> function of its content), for the error cases.
+func copyEnv(t *testing.T, edits map[string]func(string) string) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "clusters")
+	src := filepath.Join(clusters, "sandbox")
+	err := filepath.Walk(src, func(path string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		target := filepath.Join(dst, "sandbox", rel)
+		if info.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if edit, ok := edits[filepath.ToSlash(rel)]; ok {
+			data = []byte(edit(string(data)))
+		}
+		return os.WriteFile(target, data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+func replace(old, new string) func(string) string {
+	return func(s string) string {
+		if !strings.Contains(s, old) {
+			panic("test edit does not apply: " + old)
+		}
+		return strings.Replace(s, old, new, 1)
+	}
+}
+
+func TestBadEnvironmentsSayWhatAndWhere(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		edits map[string]func(string) string
+		want  []string
+	}{
+		{"unknown feature", map[string]func(string) string{"config.yaml": replace("demos: true", "demos: true\n  gpus: true")},
+			[]string{"config.yaml", "features", `unknown feature(s) gpus`, "known: autoscaling"}},
+		{"malformed config", map[string]func(string) string{"config.yaml": replace("namespace: argocd", "namespace: [argocd")},
+			[]string{"config.yaml", "line"}},
+		{"malformed descriptor", map[string]func(string) string{"platform.yaml": replace("project: platform", "project: platform\n  bad: [")},
+			[]string{"platform.yaml", "line"}},
+		{"unknown descriptor field", map[string]func(string) string{"platform.yaml": replace("catalog: catalog", "catalogue: catalog")},
+			[]string{"platform.yaml", `unknown field "catalogue"`}},
+		{"duplicate group", map[string]func(string) string{"platform.yaml": replace("  - {name: guardrails}", "  - {name: guardrails}\n  - {name: kserve}")},
+			[]string{"platform.yaml", "layers[3].groups[2].name", `group "kserve" is listed twice (also in layer "serving")`}},
+		{"missing catalog folder", map[string]func(string) string{"platform.yaml": replace("  - {name: guardrails}", "  - {name: guardrails}\n  - {name: safety}")},
+			[]string{`group "safety"`, "has no catalog folder", "catalog/safety"}},
+		{"profile with unknown layer", map[string]func(string) string{"platform.yaml": replace("layers: [experience, demos]", "layers: [experience, demo]")},
+			[]string{"platform.yaml", "profiles[3].layers", `unknown layer "demo"`}},
+		{"profile extends unknown", map[string]func(string) string{"platform.yaml": replace("extends: llm-gateway", "extends: gateway")},
+			[]string{"profiles[3].extends", `unknown profile "gateway"`}},
+		{"gate without cost", map[string]func(string) string{"catalog/serving-core/raw-vllm.yaml": replace(`    costgate.aidev.io/cost-per-hour: "0.80"`+"\n", "")},
+			[]string{"raw-vllm.yaml", "costgate.aidev.io/cost-per-hour"}},
+		{"scale gate on the wrong kind", map[string]func(string) string{"catalog/serving-core/raw-vllm.yaml": replace("target: Deployment/serving/raw-vllm", "target: StatefulSet/serving/raw-vllm")},
+			[]string{"raw-vllm.yaml", "a scale gate targets a Deployment"}},
+		{"no repoURL", map[string]func(string) string{"config.yaml": replace("repoURL: file:///KP_SANDBOX_REPO", "")},
+			[]string{"config.yaml", "repoURL: must be set"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := copyEnv(t, tc.edits)
+			_, err := platform.Load(dir, "sandbox")
+			if err == nil {
+				t.Fatal("loaded without error")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestEnvSelection(t *testing.T) {
+	if _, err := platform.Load(clusters, ""); err == nil || !strings.Contains(err.Error(), "several environments (ai-dev, sandbox): choose one with --env") {
+		t.Errorf("no --env with two environments: %v", err)
+	}
+	if _, err := platform.Load(clusters, "prod"); err == nil || !strings.Contains(err.Error(), `unknown environment "prod"`) || !strings.Contains(err.Error(), "known: ai-dev, sandbox") {
+		t.Errorf("unknown env: %v", err)
+	}
+	one := copyEnv(t, nil)
+	e, err := platform.Load(one, "")
+	if err != nil || e.Name != "sandbox" {
+		t.Errorf("the only environment should be the default: %v %v", e, err)
+	}
+}
+
+func TestExpectedAppsFollowFeatures(t *testing.T) {
+	e := load(t, "sandbox")
+	p, _ := e.Profile("platform")
+	names := func() string {
+		var out []string
+		for _, a := range e.ExpectedApps(p) {
+			out = append(out, a.Name)
+		}
+		return strings.Join(out, ",")
+	}
+	if !strings.Contains(names(), "group-opencost,opencost") {
+		t.Fatalf("opencost on: %s", names())
+	}
+	e.Config.Features["opencost"] = false
+	if strings.Contains(names(), "opencost") {
+		t.Errorf("opencost off, still expected: %s", names())
+	}
+}

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Benchmarks the plugins against what users run today, on this machine (make bench).
+# Numbers are printed, never asserted: speed is measured, not tested.
+#  1. render: kubectl profile render full vs kubectl kustomize on the same overlay
+#  2. start-up: kubectl profile version vs kubectl version --client
+#  3. wait with many Applications: API requests, CPU and peak RSS of kubectl profile
+#     wait, against a bare API server holding N Synced/Healthy Applications
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+project="$(cd "$here/../.." && pwd)"
+bin="$project/bin"
+runs="${BENCH_RUNS:-20}"
+apps="${BENCH_APPS:-2000}"
+kubectl="${KUBECTL:-kubectl}"
+# GNU time measures the client's CPU and peak RSS.
+[[ -x /usr/bin/time ]] || { apt-get update >/dev/null && apt-get install -y time >/dev/null; } \
+  || { echo "bench: GNU time is missing (apt-get install time)" >&2; exit 1; }
+
+# mean_ms RUNS CMD...: mean wall time in milliseconds over RUNS runs (after one warm-up).
+mean_ms() {
+  local n=$1; shift
+  "$@" >/dev/null 2>&1
+  local start end
+  start=$(date +%s%N)
+  for _ in $(seq "$n"); do "$@" >/dev/null 2>&1; done
+  end=$(date +%s%N)
+  echo $(( (end - start) / n / 1000000 ))
+}
+
+printf '%-58s %8s\n' "benchmark ($runs runs each)" "mean ms"
+r1=$(mean_ms "$runs" "$bin/kubectl-profile" render full --env ai-dev --dir "$project/clusters")
+r2=$(mean_ms "$runs" "$kubectl" kustomize "$project/clusters/ai-dev/appsets/overlay")
+printf '%-58s %8s\n' "kubectl profile render full (resolve check + kustomize)" "$r1" "kubectl kustomize clusters/ai-dev/appsets/overlay" "$r2"
+s1=$(mean_ms "$runs" "$bin/kubectl-profile" version)
+s2=$(mean_ms "$runs" "$kubectl" version --client)
+printf '%-58s %8s\n' "kubectl profile version" "$s1" "kubectl version --client" "$s2"
+
+# --- wait with many Applications ------------------------------------------------
+work=$(mktemp -d)
+trap 'KP_SANDBOX_DIR=$work/sandbox bash "$project/test/sandbox/down.sh" >/dev/null 2>&1; rm -rf "$work"' EXIT
+KP_SANDBOX_DIR="$work/sandbox" KP_SANDBOX_ONLY=apiserver bash "$project/test/sandbox/up.sh" >"$work/up.log" 2>&1 \
+  || { cat "$work/up.log"; exit 1; }
+export KUBECONFIG="$work/sandbox/kubeconfig"
+. "$project/test/sandbox/versions.sh"; . "$project/test/sandbox/lib.sh"
+"$kubectl" apply --server-side -f "$(component_dir argocd "$ARGOCD_VERSION")/crds/" >/dev/null
+"$kubectl" wait --for condition=Established -f "$(component_dir argocd "$ARGOCD_VERSION")/crds/" >/dev/null
+"$kubectl" create namespace argocd >/dev/null
+
+# A one-layer environment whose one group holds $apps Applications.
+env="$work/clusters/bench"
+mkdir -p "$env/catalog/bench-core" "$env/appsets/base" "$env/appsets/overlay"
+cat >"$env/platform.yaml" <<YAML
+apiVersion: profile.aidev.io/v1alpha1
+kind: Platform
+project: bench
+layers: [{name: bench, groups: [{name: bench-core, core: true}]}]
+profiles: [{name: bench, layers: [bench]}]
+YAML
+printf 'repoURL: file:///bench\nrevision: HEAD\nnamespace: argocd\nfeatures: {}\n' >"$env/config.yaml"
+app() { # name: a Synced/Healthy Application (no status subresource: status is written with it)
+  printf 'apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: %s, namespace: argocd}\n' "$1"
+  printf 'spec: {project: bench, source: {repoURL: file:///bench, path: x}, destination: {server: https://kubernetes.default.svc, namespace: bench}, syncPolicy: {automated: {}}}\n'
+  printf 'status: {sync: {status: Synced}, health: {status: Healthy}}\n'
+}
+{
+  app group-bench-core
+  for i in $(seq "$apps"); do echo "---"; app "bench-$i"; done
+} >"$work/apps.yaml"
+for i in $(seq "$apps"); do app "bench-$i" >"$env/catalog/bench-core/bench-$i.yaml"; done
+"$bin/kubectl-profile" resolve --env bench --dir "$work/clusters" >/dev/null
+"$kubectl" create -f "$work/apps.yaml" >/dev/null
+
+/usr/bin/time -f '%U %S %M' -o "$work/time" \
+  "$bin/kubectl-profile" wait bench --env bench --dir "$work/clusters" -v=6 >"$work/wait.out" 2>"$work/wait.err"
+read -r user sys rss <"$work/time"
+requests=$(grep -cE '"?(GET|LIST|WATCH|POST|PATCH|PUT|DELETE)"? https?://|verb="(GET|LIST|WATCH)' "$work/wait.err" || true)
+printf '%-58s %s\n' "kubectl profile wait on $apps Applications" "$(tail -1 "$work/wait.out")"
+printf '%-58s %s\n' "  API requests (kubectl -v=6 lines)" "$requests"
+printf "%-58s %s s\n" "  client CPU (user+sys)" "$(awk -v u="$user" -v s="$sys" 'BEGIN{printf "%.2f", u+s}')"
+printf '%-58s %d MiB\n' "  peak RSS" $(( rss / 1024 ))
