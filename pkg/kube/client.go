@@ -126,7 +126,7 @@ func (c *Client) Explain(err error, k Kind) error {
 	var urlErr *url.Error
 	var netErr net.Error
 	switch {
-	case apierrors.IsNotFound(err) && isMissingResource(err):
+	case IsMissingKind(err):
 		if k.GVR.Group == "argoproj.io" {
 			return fmt.Errorf("Argo CD is not installed on %s (context %q): the API has no %s (%s)", c.Server, c.Context, k.GVR.Resource, k.GVR.GroupVersion())
 		}
@@ -143,9 +143,12 @@ func (c *Client) Explain(err error, k Kind) error {
 	return err
 }
 
-// isMissingResource tells a 404 for the resource type (CRD absent) from a 404 for
-// one object: the former has no object name in its details.
-func isMissingResource(err error) bool {
+// IsMissingKind tells a 404 for the resource type (CRD absent) from a 404 for one
+// object: the former has no object name in its details.
+func IsMissingKind(err error) bool {
+	if !apierrors.IsNotFound(err) {
+		return false
+	}
 	var status apierrors.APIStatus
 	if !errors.As(err, &status) {
 		return false

@@ -10,6 +10,15 @@ import (
 	"k8s.io/client-go/tools/cache"
 )
 
+// Selector narrows a watch: label and field selectors, as in kubectl get -l / --field-selector.
+type Selector struct {
+	Labels string
+	Fields string
+}
+
+// Named selects one object by name.
+func Named(name string) Selector { return Selector{Fields: "metadata.name=" + name} }
+
 // Snapshot is every watched object, by name.
 type Snapshot map[string]*unstructured.Unstructured
 
@@ -19,15 +28,15 @@ type Snapshot map[string]*unstructured.Unstructured
 // its last resourceVersion, and relists after a 410 Gone or an apiserver restart,
 // so a wait survives both. A slow reader gets the latest set, not a backlog. The
 // channel closes when ctx ends.
-func (c *Client) Watch(ctx context.Context, k Kind, namespace, labelSelector string) <-chan Snapshot {
+func (c *Client) Watch(ctx context.Context, k Kind, namespace string, sel Selector) <-chan Snapshot {
 	res := c.Resource(k, namespace)
 	lw := &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			o.LabelSelector = labelSelector
+			o.LabelSelector, o.FieldSelector = sel.Labels, sel.Fields
 			return res.List(ctx, o)
 		},
 		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			o.LabelSelector = labelSelector
+			o.LabelSelector, o.FieldSelector = sel.Labels, sel.Fields
 			return res.Watch(ctx, o)
 		},
 	}

@@ -31,6 +31,7 @@ type Gate struct {
 	Target      *ObjectRef    `json:"target,omitempty"`
 	Replicas    int32         `json:"replicas,omitempty"`
 	CostPerHour float64       `json:"costPerHour"`
+	HasCost     bool          `json:"-"`
 	IdleAfter   time.Duration `json:"idleAfter,omitempty"`
 	IdleQuery   string        `json:"idleQuery,omitempty"`
 	Reason      string        `json:"reason,omitempty"`
@@ -120,15 +121,14 @@ func gateFromAnnotations(annotations map[string]any) (*Gate, error) {
 	} else if g.Kind == GateScale {
 		g.Replicas = 1
 	}
-	cost := get("cost-per-hour")
-	if cost == "" {
-		return nil, fmt.Errorf("%s: every gate says what an hour costs (for example \"0.80\")", field("cost-per-hour"))
+	// A missing cost is lint's finding to report (costgate lint), not a load error.
+	if cost := get("cost-per-hour"); cost != "" {
+		c, err := strconv.ParseFloat(cost, 64)
+		if err != nil || c < 0 {
+			return nil, fmt.Errorf("%s: %q is not a non-negative number", field("cost-per-hour"), cost)
+		}
+		g.CostPerHour, g.HasCost = c, true
 	}
-	c, err := strconv.ParseFloat(cost, 64)
-	if err != nil || c < 0 {
-		return nil, fmt.Errorf("%s: %q is not a non-negative number", field("cost-per-hour"), cost)
-	}
-	g.CostPerHour = c
 	if idle := get("idle-after"); idle != "" {
 		d, err := time.ParseDuration(idle)
 		if err != nil || d <= 0 {

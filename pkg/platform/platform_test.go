@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
+	"github.com/aidev-platform/kubectl-plugins/pkg/platform/platformtest"
 	"github.com/aidev-platform/kubectl-plugins/pkg/printers"
 	"github.com/aidev-platform/kubectl-plugins/pkg/render"
 )
@@ -169,76 +170,37 @@ func TestUnknownProfileListsTheValidOnes(t *testing.T) {
 	}
 }
 
-// copyEnv copies clusters/sandbox into a temporary clusters folder and applies
-// edits (file -> function of its content), for the error cases.
-func copyEnv(t *testing.T, edits map[string]func(string) string) string {
-	t.Helper()
-	dst := filepath.Join(t.TempDir(), "clusters")
-	src := filepath.Join(clusters, "sandbox")
-	err := filepath.Walk(src, func(path string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, path)
-		target := filepath.Join(dst, "sandbox", rel)
-		if info.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		if edit, ok := edits[filepath.ToSlash(rel)]; ok {
-			data = []byte(edit(string(data)))
-		}
-		return os.WriteFile(target, data, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst
-}
-
-func replace(old, new string) func(string) string {
-	return func(s string) string {
-		if !strings.Contains(s, old) {
-			panic("test edit does not apply: " + old)
-		}
-		return strings.Replace(s, old, new, 1)
-	}
-}
-
 func TestBadEnvironmentsSayWhatAndWhere(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
-		edits map[string]func(string) string
+		edits map[string]platformtest.Edit
 		want  []string
 	}{
-		{"unknown feature", map[string]func(string) string{"config.yaml": replace("demos: true", "demos: true\n  gpus: true")},
+		{"unknown feature", map[string]platformtest.Edit{"config.yaml": platformtest.Replace(t, "demos: true", "demos: true\n  gpus: true")},
 			[]string{"config.yaml", "features", `unknown feature(s) gpus`, "known: autoscaling"}},
-		{"malformed config", map[string]func(string) string{"config.yaml": replace("namespace: argocd", "namespace: [argocd")},
+		{"malformed config", map[string]platformtest.Edit{"config.yaml": platformtest.Replace(t, "namespace: argocd", "namespace: [argocd")},
 			[]string{"config.yaml", "line"}},
-		{"malformed descriptor", map[string]func(string) string{"platform.yaml": replace("project: platform", "project: platform\n  bad: [")},
+		{"malformed descriptor", map[string]platformtest.Edit{"platform.yaml": platformtest.Replace(t, "project: platform", "project: platform\n  bad: [")},
 			[]string{"platform.yaml", "line"}},
-		{"unknown descriptor field", map[string]func(string) string{"platform.yaml": replace("catalog: catalog", "catalogue: catalog")},
+		{"unknown descriptor field", map[string]platformtest.Edit{"platform.yaml": platformtest.Replace(t, "catalog: catalog", "catalogue: catalog")},
 			[]string{"platform.yaml", `unknown field "catalogue"`}},
-		{"duplicate group", map[string]func(string) string{"platform.yaml": replace("  - {name: guardrails}", "  - {name: guardrails}\n  - {name: kserve}")},
+		{"duplicate group", map[string]platformtest.Edit{"platform.yaml": platformtest.Replace(t, "  - {name: guardrails}", "  - {name: guardrails}\n  - {name: kserve}")},
 			[]string{"platform.yaml", "layers[3].groups[2].name", `group "kserve" is listed twice (also in layer "serving")`}},
-		{"missing catalog folder", map[string]func(string) string{"platform.yaml": replace("  - {name: guardrails}", "  - {name: guardrails}\n  - {name: safety}")},
+		{"missing catalog folder", map[string]platformtest.Edit{"platform.yaml": platformtest.Replace(t, "  - {name: guardrails}", "  - {name: guardrails}\n  - {name: safety}")},
 			[]string{`group "safety"`, "has no catalog folder", "catalog/safety"}},
-		{"profile with unknown layer", map[string]func(string) string{"platform.yaml": replace("layers: [experience, demos]", "layers: [experience, demo]")},
+		{"profile with unknown layer", map[string]platformtest.Edit{"platform.yaml": platformtest.Replace(t, "layers: [experience, demos]", "layers: [experience, demo]")},
 			[]string{"platform.yaml", "profiles[3].layers", `unknown layer "demo"`}},
-		{"profile extends unknown", map[string]func(string) string{"platform.yaml": replace("extends: llm-gateway", "extends: gateway")},
+		{"profile extends unknown", map[string]platformtest.Edit{"platform.yaml": platformtest.Replace(t, "extends: llm-gateway", "extends: gateway")},
 			[]string{"profiles[3].extends", `unknown profile "gateway"`}},
-		{"gate without cost", map[string]func(string) string{"catalog/serving-core/raw-vllm.yaml": replace(`    costgate.aidev.io/cost-per-hour: "0.80"`+"\n", "")},
-			[]string{"raw-vllm.yaml", "costgate.aidev.io/cost-per-hour"}},
-		{"scale gate on the wrong kind", map[string]func(string) string{"catalog/serving-core/raw-vllm.yaml": replace("target: Deployment/serving/raw-vllm", "target: StatefulSet/serving/raw-vllm")},
+		{"gate with a bad cost", map[string]platformtest.Edit{"catalog/serving-core/raw-vllm.yaml": platformtest.Replace(t, `cost-per-hour: "0.80"`, `cost-per-hour: "cheap"`)},
+			[]string{"raw-vllm.yaml", "costgate.aidev.io/cost-per-hour", `"cheap" is not a non-negative number`}},
+		{"scale gate on the wrong kind", map[string]platformtest.Edit{"catalog/serving-core/raw-vllm.yaml": platformtest.Replace(t, "target: Deployment/serving/raw-vllm", "target: StatefulSet/serving/raw-vllm")},
 			[]string{"raw-vllm.yaml", "a scale gate targets a Deployment"}},
-		{"no repoURL", map[string]func(string) string{"config.yaml": replace("repoURL: file:///KP_SANDBOX_REPO", "")},
+		{"no repoURL", map[string]platformtest.Edit{"config.yaml": platformtest.Replace(t, "repoURL: file:///KP_SANDBOX_REPO", "")},
 			[]string{"config.yaml", "repoURL: must be set"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := copyEnv(t, tc.edits)
+			dir := platformtest.CopyEnv(t, clusters, "sandbox", tc.edits)
 			_, err := platform.Load(dir, "sandbox")
 			if err == nil {
 				t.Fatal("loaded without error")
@@ -259,7 +221,7 @@ func TestEnvSelection(t *testing.T) {
 	if _, err := platform.Load(clusters, "prod"); err == nil || !strings.Contains(err.Error(), `unknown environment "prod"`) || !strings.Contains(err.Error(), "known: ai-dev, sandbox") {
 		t.Errorf("unknown env: %v", err)
 	}
-	one := copyEnv(t, nil)
+	one := platformtest.CopyEnv(t, clusters, "sandbox", nil)
 	e, err := platform.Load(one, "")
 	if err != nil || e.Name != "sandbox" {
 		t.Errorf("the only environment should be the default: %v %v", e, err)

@@ -202,7 +202,7 @@ func (o *ApplyOptions) deleteAndWait(ctx context.Context, client *kube.Client, s
 	if err != nil {
 		return fmt.Errorf("pruning %s: %w", ref(s), client.Explain(err, kube.ApplicationSets))
 	}
-	for snap := range client.Watch(ctx, kube.ApplicationSets, s.GetNamespace(), "") {
+	for snap := range client.Watch(ctx, kube.ApplicationSets, s.GetNamespace(), kube.Named(s.GetName())) {
 		if _, still := snap[s.GetName()]; !still {
 			return nil
 		}

@@ -81,7 +81,7 @@ func (o *WaitOptions) Run(ctx context.Context) error {
 
 	tracker := argocd.NewTracker(Targets(env, p), o.DegradedGrace)
 	progress := printers.NewProgress(o.Out, printers.IsTerminal(o.Out), []string{"APP", "LAYER", "GROUP", "SYNC", "HEALTH", "MESSAGE"})
-	snapshots := client.Watch(ctx, kube.Applications, env.Config.Namespace, "")
+	snapshots := client.Watch(ctx, kube.Applications, env.Config.Namespace, kube.Selector{})
 	var live kube.Snapshot
 	var graceTimer <-chan time.Time
 	var last argocd.Result

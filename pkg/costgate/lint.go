@@ -1,0 +1,231 @@
+// Package costgate is the cost gates' logic: which apps are gated and how, their
+// live state, opening and closing them, the idle rule, and the static lint that
+// keeps selfHeal from fighting a gate. Gates are data (catalog annotations).
+package costgate
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/yaml"
+
+	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
+)
+
+// Severity of a lint finding.
+const (
+	Error   = "error"
+	Warning = "warning"
+)
+
+// Finding is one lint result: where, what, and how to fix it.
+type Finding struct {
+	Severity string `json:"severity"`
+	App      string `json:"app"`
+	File     string `json:"file"`
+	Check    string `json:"check"`
+	Message  string `json:"message"`
+	Fix      string `json:"fix"`
+}
+
+func (f Finding) String() string {
+	return fmt.Sprintf("%s: %s: %s [%s]: %s\n    fix: %s", f.File, f.Severity, f.App, f.Check, f.Message, f.Fix)
+}
+
+// Check names, stable for tools and tests.
+const (
+	CheckManual          = "manual-sync"
+	CheckIgnoreReplicas  = "ignore-replicas"
+	CheckRespectIgnore   = "respect-ignore-differences"
+	CheckSelfHealPause   = "selfheal-owns-paused-target"
+	CheckKEDAPaused      = "keda-paused"
+	CheckCost            = "cost"
+	CheckSingleOwner     = "single-owner"
+	CheckInspectableTree = "inspectable"
+)
+
+// Lint checks every gate of an environment statically: no cluster needed.
+func Lint(env *platform.Env) []Finding {
+	deployed := scanDeployed(env)
+	var out []Finding
+	for _, app := range env.Apps {
+		if app.Gate == nil {
+			continue
+		}
+		add := func(sev, check, msg, fix string) {
+			out = append(out, Finding{Severity: sev, App: app.Name, File: app.File, Check: check, Message: msg, Fix: fix})
+		}
+		g := app.Gate
+		if app.Automated {
+			add(Error, CheckManual, "a gated app is auto-sync: Argo CD deploys it without anyone asking, and selfHeal undoes up/down",
+				"remove spec.syncPolicy.automated (keep syncOptions)")
+		}
+		if !g.HasCost {
+			add(Error, CheckCost, "the gate does not say what an hour costs",
+				fmt.Sprintf(`add the annotation %scost-per-hour: "0.80" (USD per hour while open)`, platform.GateAnnotationPrefix))
+		}
+		if g.Kind == platform.GateScale {
+			if !ignoresReplicas(app, *g.Target) {
+				add(Error, CheckIgnoreReplicas, fmt.Sprintf("no ignoreDifferences on /spec/replicas of %s: a sync would reset the replicas up/down set", g.Target),
+					fmt.Sprintf("add to spec.ignoreDifferences: {group: apps, kind: Deployment, name: %s, namespace: %s, jsonPointers: [/spec/replicas]}", g.Target.Name, g.Target.Namespace))
+			}
+			if !slices.Contains(syncOptions(app), "RespectIgnoreDifferences=true") {
+				add(Error, CheckRespectIgnore, "syncOptions lack RespectIgnoreDifferences=true: ignoreDifferences hides the drift but a sync still applies git's replicas",
+					"add RespectIgnoreDifferences=true to spec.syncPolicy.syncOptions")
+			}
+		}
+		if g.Target == nil {
+			continue
+		}
+		for _, d := range deployed[refKey(*g.Target)] {
+			if d.app.Name == app.Name {
+				continue
+			}
+			if g.Kind == platform.GatePause && d.app.SelfHeal {
+				add(Error, CheckSelfHealPause, fmt.Sprintf("%s is also deployed by %s, an auto-sync app with selfHeal: it would remove serving.kserve.io/stop", g.Target, d.app.Name),
+					fmt.Sprintf("deploy %s only from %s (remove it from %s)", g.Target, app.Name, d.file))
+				continue
+			}
+			add(Error, CheckSingleOwner, fmt.Sprintf("%s is also deployed by %s (%s): two apps fight over it", g.Target, d.app.Name, d.file),
+				fmt.Sprintf("deploy %s only from %s", g.Target, app.Name))
+		}
+		if g.Kind == platform.GateScale {
+			for _, so := range deployed[kedaKey(*g.Target)] {
+				if !so.paused {
+					add(Error, CheckKEDAPaused, fmt.Sprintf("KEDA ScaledObject %s/%s targets %s and is not paused: KEDA owns the replicas and undoes up/down", g.Target.Namespace, so.name, g.Target),
+						fmt.Sprintf(`annotate it autoscaling.keda.sh/paused: "true" in %s`, so.file))
+				}
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].File < out[j].File })
+	return out
+}
+
+func ignoresReplicas(app platform.App, target platform.ObjectRef) bool {
+	spec, _ := app.Manifest["spec"].(map[string]any)
+	entries, _ := spec["ignoreDifferences"].([]any)
+	dest, _ := spec["destination"].(map[string]any)
+	destNS, _ := dest["namespace"].(string)
+	for _, e := range entries {
+		m, _ := e.(map[string]any)
+		group, _ := m["group"].(string)
+		kind, _ := m["kind"].(string)
+		name, _ := m["name"].(string)
+		ns, _ := m["namespace"].(string)
+		if ns == "" {
+			ns = destNS
+		}
+		if group != "apps" || kind != "Deployment" || (name != "" && name != target.Name) || ns != target.Namespace {
+			continue
+		}
+		ptrs, _ := m["jsonPointers"].([]any)
+		jq, _ := m["jqPathExpressions"].([]any)
+		if slices.Contains(ptrs, any("/spec/replicas")) || slices.Contains(jq, any(".spec.replicas")) {
+			return true
+		}
+	}
+	return false
+}
+
+func syncOptions(app platform.App) []string {
+	spec, _ := app.Manifest["spec"].(map[string]any)
+	policy, _ := spec["syncPolicy"].(map[string]any)
+	raw, _ := policy["syncOptions"].([]any)
+	out := make([]string, 0, len(raw))
+	for _, o := range raw {
+		if s, ok := o.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// deployment is one object an app's source deploys, found in the repository.
+type deployment struct {
+	app    platform.App
+	file   string
+	name   string
+	paused bool // ScaledObjects: autoscaling.keda.sh/paused or paused-replicas
+}
+
+func refKey(r platform.ObjectRef) string { return r.Kind + "/" + r.Namespace + "/" + r.Name }
+
+func kedaKey(r platform.ObjectRef) string { return "ScaledObject->" + r.Namespace + "/" + r.Name }
+
+// scanDeployed reads the manifests of every app whose source is a folder of this
+// repository (repoURL equal to config.yaml's) and indexes what they deploy, so the
+// lint sees who owns a gate's target. Apps from other repositories or charts are
+// opaque here.
+func scanDeployed(env *platform.Env) map[string][]deployment {
+	repoRoot := filepath.Dir(env.ClustersDir)
+	out := map[string][]deployment{}
+	for _, app := range env.Apps {
+		spec, _ := app.Manifest["spec"].(map[string]any)
+		src, _ := spec["source"].(map[string]any)
+		repoURL, _ := src["repoURL"].(string)
+		path, _ := src["path"].(string)
+		if repoURL != env.Config.RepoURL || path == "" {
+			continue
+		}
+		dest, _ := spec["destination"].(map[string]any)
+		destNS, _ := dest["namespace"].(string)
+		dir := filepath.Join(repoRoot, filepath.FromSlash(path))
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, e := range entries {
+			if e.IsDir() || !(strings.HasSuffix(e.Name(), ".yaml") || strings.HasSuffix(e.Name(), ".yml")) {
+				continue
+			}
+			file := filepath.Join(dir, e.Name())
+			for _, obj := range readObjects(file) {
+				kind, _ := obj["kind"].(string)
+				meta, _ := obj["metadata"].(map[string]any)
+				name, _ := meta["name"].(string)
+				ns, _ := meta["namespace"].(string)
+				if ns == "" {
+					ns = destNS
+				}
+				d := deployment{app: app, file: file, name: name}
+				out[kind+"/"+ns+"/"+name] = append(out[kind+"/"+ns+"/"+name], d)
+				if kind == "ScaledObject" {
+					specSO, _ := obj["spec"].(map[string]any)
+					ref, _ := specSO["scaleTargetRef"].(map[string]any)
+					target, _ := ref["name"].(string)
+					ann, _ := meta["annotations"].(map[string]any)
+					d.paused = ann["autoscaling.keda.sh/paused"] == "true" || ann["autoscaling.keda.sh/paused-replicas"] != nil
+					out["ScaledObject->"+ns+"/"+target] = append(out["ScaledObject->"+ns+"/"+target], d)
+				}
+			}
+		}
+	}
+	return out
+}
+
+func readObjects(file string) []map[string]any {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var out []map[string]any
+	dec := utilyaml.NewYAMLReader(bufioReader(f))
+	for {
+		raw, err := dec.Read()
+		if err == io.EOF || err != nil {
+			return out
+		}
+		var obj map[string]any
+		if yaml.Unmarshal(raw, &obj) == nil && obj != nil {
+			out = append(out, obj)
+		}
+	}
+}

@@ -1,0 +1,90 @@
+package costgate_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/aidev-platform/kubectl-plugins/pkg/costgate"
+	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
+	"github.com/aidev-platform/kubectl-plugins/pkg/platform/platformtest"
+)
+
+const clusters = "../../clusters"
+
+func TestLintPassesOnTheCommittedEnvironments(t *testing.T) {
+	for _, name := range []string{"ai-dev", "sandbox"} {
+		env, err := platform.Load(clusters, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range costgate.Lint(env) {
+			t.Errorf("%s: %s", name, f)
+		}
+	}
+}
+
+func TestLintFindsEachBrokenInvariant(t *testing.T) {
+	const rawVLLM = "catalog/serving-core/raw-vllm.yaml"
+	for _, tc := range []struct {
+		name  string
+		edits func(t *testing.T) map[string]platformtest.Edit
+		app   string
+		check string
+		file  string
+		want  string
+	}{
+		{"gated app made auto-sync", func(t *testing.T) map[string]platformtest.Edit {
+			return map[string]platformtest.Edit{rawVLLM: platformtest.Replace(t, "  syncPolicy:\n", "  syncPolicy:\n    automated: {prune: true, selfHeal: true}\n")}
+		}, "raw-vllm", costgate.CheckManual, rawVLLM, "remove spec.syncPolicy.automated"},
+		{"replicas not ignored", func(t *testing.T) map[string]platformtest.Edit {
+			return map[string]platformtest.Edit{rawVLLM: platformtest.Replace(t, "jsonPointers: [/spec/replicas]", "jsonPointers: [/spec/template]")}
+		}, "raw-vllm", costgate.CheckIgnoreReplicas, rawVLLM, "jsonPointers: [/spec/replicas]"},
+		{"ignoreDifferences on another Deployment", func(t *testing.T) map[string]platformtest.Edit {
+			return map[string]platformtest.Edit{rawVLLM: platformtest.Replace(t, "    name: raw-vllm\n", "    name: other\n")}
+		}, "raw-vllm", costgate.CheckIgnoreReplicas, rawVLLM, "name: raw-vllm, namespace: serving"},
+		{"RespectIgnoreDifferences missing", func(t *testing.T) map[string]platformtest.Edit {
+			return map[string]platformtest.Edit{rawVLLM: platformtest.Replace(t, ", RespectIgnoreDifferences=true", "")}
+		}, "raw-vllm", costgate.CheckRespectIgnore, rawVLLM, "add RespectIgnoreDifferences=true"},
+		{"no cost", func(t *testing.T) map[string]platformtest.Edit {
+			return map[string]platformtest.Edit{"catalog/demos/kserve-demo.yaml": platformtest.Replace(t, `    costgate.aidev.io/cost-per-hour: "0.19"`+"\n", "")}
+		}, "kserve-demo", costgate.CheckCost, "catalog/demos/kserve-demo.yaml", "cost-per-hour"},
+		{"KEDA not paused", func(t *testing.T) map[string]platformtest.Edit {
+			return map[string]platformtest.Edit{"workloads/raw-vllm/scaledobject.yaml": platformtest.Replace(t, `autoscaling.keda.sh/paused: "true"`, `autoscaling.keda.sh/paused: "false"`)}
+		}, "raw-vllm", costgate.CheckKEDAPaused, rawVLLM, "workloads/raw-vllm/scaledobject.yaml"},
+		{"paused InferenceService under a selfHeal app", func(t *testing.T) map[string]platformtest.Edit {
+			return map[string]platformtest.Edit{"catalog/kserve/kserve.yaml": platformtest.Replace(t, "path: clusters/sandbox/workloads/kserve", "path: clusters/sandbox/workloads/kserve-demo")}
+		}, "kserve-demo", costgate.CheckSelfHealPause, "catalog/demos/kserve-demo.yaml", "deploy InferenceService/kserve/qwen-cpu only from kserve-demo"},
+		{"target owned by another app", func(t *testing.T) map[string]platformtest.Edit {
+			return map[string]platformtest.Edit{"catalog/embeddings/text-embeddings.yaml": platformtest.Replace(t,
+				"path: clusters/sandbox/workloads/text-embeddings\n  destination:\n    server: https://kubernetes.default.svc\n    namespace: embeddings",
+				"path: clusters/sandbox/workloads/raw-vllm\n  destination:\n    server: https://kubernetes.default.svc\n    namespace: serving")}
+		}, "raw-vllm", costgate.CheckSingleOwner, rawVLLM, "deploy Deployment/serving/raw-vllm only from raw-vllm"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := platformtest.CopyEnv(t, clusters, "sandbox", tc.edits(t))
+			env, err := platform.Load(dir, "sandbox")
+			if err != nil {
+				t.Fatal(err)
+			}
+			findings := costgate.Lint(env)
+			var hit *costgate.Finding
+			for i, f := range findings {
+				if f.Check == tc.check && f.App == tc.app {
+					hit = &findings[i]
+				}
+			}
+			if hit == nil {
+				t.Fatalf("no %s finding for %s; got %v", tc.check, tc.app, findings)
+			}
+			if !strings.HasSuffix(hit.File, tc.file) || hit.Severity != costgate.Error {
+				t.Errorf("finding names %s (%s), want %s (error)", hit.File, hit.Severity, tc.file)
+			}
+			if !strings.Contains(hit.Fix+" "+hit.Message, tc.want) {
+				t.Errorf("finding does not say %q: %s", tc.want, hit)
+			}
+			if len(findings) != 1 {
+				t.Errorf("want exactly this finding, got %d: %v", len(findings), findings)
+			}
+		})
+	}
+}

@@ -1,0 +1,203 @@
+package costgate
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
+
+	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
+	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
+)
+
+// FieldManager owns the fields costgate writes (replicas, the stop annotation), so
+// Argo CD users can exclude them with managedFieldsManagers.
+const FieldManager = "kubectl-costgate"
+
+// ScaledObjects is KEDA's kind; optional in a cluster.
+var ScaledObjects = kube.Kind{GVR: schema.GroupVersionResource{Group: "keda.sh", Version: "v1alpha1", Resource: "scaledobjects"}, Kind: "ScaledObject", Namespaced: true}
+
+// Gates opens and closes gates on one cluster.
+type Gates struct {
+	Client *kube.Client
+	Now    func() time.Time
+}
+
+// Change is what an open or close did.
+type Change struct {
+	App      string `json:"app"`
+	Target   string `json:"target"`
+	From     string `json:"from"`
+	To       string `json:"to"`
+	Replicas int64  `json:"replicas,omitempty"`
+	Changed  bool   `json:"changed"`
+}
+
+// CheckSafe refuses to open a scale gate Argo CD or KEDA would undo: the live
+// Application must ignore the target's /spec/replicas with RespectIgnoreDifferences,
+// and no KEDA ScaledObject on the target may be running.
+func (g *Gates) CheckSafe(ctx context.Context, app platform.App, liveApp *unstructured.Unstructured) error {
+	gate := app.Gate
+	if gate.Kind != platform.GateScale {
+		return nil
+	}
+	live := platform.App{Name: app.Name, Manifest: liveApp.Object}
+	if !ignoresReplicas(live, *gate.Target) {
+		return fmt.Errorf("refusing to scale %s: Application %s has no ignoreDifferences on /spec/replicas of %s, so a sync would undo it (kubectl costgate lint says how to fix %s)",
+			app.Name, app.Name, gate.Target, app.File)
+	}
+	if !slices.Contains(syncOptions(live), "RespectIgnoreDifferences=true") {
+		return fmt.Errorf("refusing to scale %s: Application %s lacks the sync option RespectIgnoreDifferences=true, so a sync would reset the replicas (fix %s)",
+			app.Name, app.Name, app.File)
+	}
+	list, err := g.Client.Resource(ScaledObjects, gate.Target.Namespace).List(ctx, metav1.ListOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil // KEDA is not installed
+	}
+	if err != nil {
+		return g.Client.Explain(err, ScaledObjects)
+	}
+	for _, so := range list.Items {
+		target, _, _ := unstructured.NestedString(so.Object, "spec", "scaleTargetRef", "name")
+		ann := so.GetAnnotations()
+		_, pausedReplicas := ann["autoscaling.keda.sh/paused-replicas"]
+		if target == gate.Target.Name && ann["autoscaling.keda.sh/paused"] != "true" && !pausedReplicas {
+			return fmt.Errorf("refusing to scale %s: KEDA ScaledObject %s/%s owns the replicas of %s and is not paused (annotate it autoscaling.keda.sh/paused: \"true\")",
+				app.Name, so.GetNamespace(), so.GetName(), gate.Target)
+		}
+	}
+	return nil
+}
+
+// Open opens a gate: scales the Deployment to replicas (0 means: the count
+// remembered at the last down, else the gate's default), or removes the stop
+// annotation. One write, guarded by resourceVersion; a conflict (someone else
+// changed it) is retried from a fresh read, so concurrent up/down never lose an
+// update.
+func (g *Gates) Open(ctx context.Context, app platform.App, replicas int32) (Change, error) {
+	switch app.Gate.Kind {
+	case platform.GateScale:
+		return g.scale(ctx, app, func(d *unstructured.Unstructured, current int64) (int64, map[string]any) {
+			want := int64(replicas)
+			if want == 0 {
+				want = int64(app.Gate.Replicas)
+				if prev, err := strconv.ParseInt(d.GetAnnotations()[PreviousReplicasAnnotation], 10, 32); err == nil && prev > 0 {
+					want = prev
+				}
+			}
+			ann := map[string]any{PreviousReplicasAnnotation: nil}
+			if current == 0 {
+				ann[OpenedAtAnnotation] = g.Now().UTC().Format(time.RFC3339)
+			}
+			return want, ann
+		})
+	case platform.GatePause:
+		return g.annotate(ctx, app, map[string]any{StopAnnotation: nil, OpenedAtAnnotation: g.Now().UTC().Format(time.RFC3339)}, "paused", "running")
+	}
+	return Change{}, fmt.Errorf("%s is a sync gate: it opens with kubectl costgate sync %s", app.Name, app.Name)
+}
+
+// Close closes a gate: scales to 0 remembering the count, or sets the stop annotation.
+func (g *Gates) Close(ctx context.Context, app platform.App) (Change, error) {
+	switch app.Gate.Kind {
+	case platform.GateScale:
+		return g.scale(ctx, app, func(d *unstructured.Unstructured, current int64) (int64, map[string]any) {
+			ann := map[string]any{OpenedAtAnnotation: nil}
+			if current > 0 {
+				ann[PreviousReplicasAnnotation] = strconv.FormatInt(current, 10)
+			}
+			return 0, ann
+		})
+	case platform.GatePause:
+		return g.annotate(ctx, app, map[string]any{StopAnnotation: "true", OpenedAtAnnotation: nil}, "running", "paused")
+	}
+	return Change{}, fmt.Errorf("%s is a sync gate: nothing scales; it stays as synced (remove it with a profile that does not hold layer %s)", app.Name, app.Layer)
+}
+
+// scale patches replicas and annotations, computed from the live Deployment.
+func (g *Gates) scale(ctx context.Context, app platform.App, decide func(d *unstructured.Unstructured, current int64) (int64, map[string]any)) (Change, error) {
+	t := *app.Gate.Target
+	ch := Change{App: app.Name, Target: t.String()}
+	res := g.Client.Resource(kube.Deployments, t.Namespace)
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		d, err := res.Get(ctx, t.Name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return fmt.Errorf("Deployment %s/%s does not exist: sync the app first (kubectl costgate sync %s)", t.Namespace, t.Name, app.Name)
+		}
+		if err != nil {
+			return g.Client.Explain(err, kube.Deployments)
+		}
+		current, _, _ := unstructured.NestedInt64(d.Object, "spec", "replicas")
+		want, ann := decide(d, current)
+		ch.From, ch.To, ch.Replicas = strconv.FormatInt(current, 10), strconv.FormatInt(want, 10), want
+		if current == want && !needsAnnotations(d, ann) {
+			ch.Changed = false
+			return nil
+		}
+		patch, _ := json.Marshal(map[string]any{
+			"metadata": map[string]any{"resourceVersion": d.GetResourceVersion(), "annotations": ann},
+			"spec":     map[string]any{"replicas": want},
+		})
+		_, err = res.Patch(ctx, t.Name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager})
+		ch.Changed = err == nil
+		return err
+	})
+	return ch, err
+}
+
+// annotate patches an InferenceService's annotations.
+func (g *Gates) annotate(ctx context.Context, app platform.App, ann map[string]any, from, to string) (Change, error) {
+	t := *app.Gate.Target
+	ch := Change{App: app.Name, Target: t.String(), From: from, To: to}
+	res := g.Client.Resource(kube.InferenceServices, t.Namespace)
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		obj, err := res.Get(ctx, t.Name, metav1.GetOptions{})
+		if kube.IsMissingKind(err) {
+			return g.Client.Explain(err, kube.InferenceServices)
+		}
+		if apierrors.IsNotFound(err) {
+			return fmt.Errorf("InferenceService %s/%s does not exist: sync the app first (kubectl costgate sync %s)", t.Namespace, t.Name, app.Name)
+		}
+		if err != nil {
+			return g.Client.Explain(err, kube.InferenceServices)
+		}
+		stopped := strings.EqualFold(obj.GetAnnotations()[StopAnnotation], "true")
+		if stopped == (to == "paused") {
+			ch.From, ch.Changed = to, false
+			return nil
+		}
+		patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"resourceVersion": obj.GetResourceVersion(), "annotations": ann}})
+		_, err = res.Patch(ctx, t.Name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager})
+		ch.Changed = err == nil
+		return err
+	})
+	return ch, err
+}
+
+// needsAnnotations says whether applying ann would change d's annotations.
+func needsAnnotations(d *unstructured.Unstructured, ann map[string]any) bool {
+	have := d.GetAnnotations()
+	for k, v := range ann {
+		cur, set := have[k]
+		switch {
+		case v == nil && set:
+			return true
+		case v != nil && (!set || cur != v):
+			if k == OpenedAtAnnotation && set {
+				continue // keep the original opening time
+			}
+			return true
+		}
+	}
+	return false
+}

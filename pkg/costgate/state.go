@@ -1,0 +1,189 @@
+package costgate
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/aidev-platform/kubectl-plugins/pkg/argocd"
+	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
+)
+
+// Annotations costgate writes on the objects it opens and closes.
+const (
+	// OpenedAtAnnotation records when a gate was opened, for "up for".
+	OpenedAtAnnotation = platform.GateAnnotationPrefix + "opened-at"
+	// PreviousReplicasAnnotation remembers the count at `down` for the next `up`,
+	// the way kube-downscaler does.
+	PreviousReplicasAnnotation = platform.GateAnnotationPrefix + "previous-replicas"
+	// StopAnnotation is KServe's switch: "true" deletes the workload.
+	StopAnnotation = "serving.kserve.io/stop"
+)
+
+// State of a gate.
+type State string
+
+// States, from the issue's vocabulary.
+const (
+	StateAbsent   State = "absent"   // the Application or its target does not exist
+	StateDown     State = "down"     // closed: 0 replicas, or not deployed (sync gates)
+	StateUp       State = "up"       // open and ready
+	StatePaused   State = "paused"   // an InferenceService with serving.kserve.io/stop
+	StateStarting State = "starting" // open, not ready yet
+)
+
+// Status is one gate as `list` shows it.
+type Status struct {
+	App         string     `json:"app"`
+	Layer       string     `json:"layer"`
+	Group       string     `json:"group"`
+	Gate        string     `json:"gate"`
+	Target      string     `json:"target,omitempty"`
+	Sync        string     `json:"sync"`
+	Health      string     `json:"health"`
+	State       State      `json:"state"`
+	Desired     int64      `json:"desired"`
+	Ready       int64      `json:"ready"`
+	CostPerHour float64    `json:"costPerHour"`
+	UpSince     *time.Time `json:"upSince,omitempty"`
+	Reason      string     `json:"reason,omitempty"`
+}
+
+// Gated returns the environment's gated apps, in catalog order.
+func Gated(env *platform.Env) []platform.App {
+	var out []platform.App
+	for _, a := range env.Apps {
+		if a.Gate != nil {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// Find returns the gated app by name; an unknown or ungated name is an error that
+// lists the gated apps.
+func Find(env *platform.Env, name string) (platform.App, error) {
+	var names []string
+	for _, a := range Gated(env) {
+		if a.Name == name {
+			return a, nil
+		}
+		names = append(names, a.Name)
+	}
+	for _, a := range env.Apps {
+		if a.Name == name {
+			return platform.App{}, fmt.Errorf("app %q is not cost-gated (it has no %sgate annotation); gated apps: %s",
+				name, platform.GateAnnotationPrefix, strings.Join(names, ", "))
+		}
+	}
+	return platform.App{}, fmt.Errorf("unknown app %q in environment %s; gated apps: %s", name, env.Name, strings.Join(names, ", "))
+}
+
+// Live is what one LIST per kind returned, keyed "namespace/name".
+type Live struct {
+	Apps              map[string]*unstructured.Unstructured // by name, in Argo CD's namespace
+	Deployments       map[string]*unstructured.Unstructured
+	InferenceServices map[string]*unstructured.Unstructured
+}
+
+// Observe computes every gate's status from the live objects.
+func Observe(gates []platform.App, live Live, now time.Time) []Status {
+	out := make([]Status, 0, len(gates))
+	for _, a := range gates {
+		out = append(out, observe(a, live, now))
+	}
+	return out
+}
+
+func observe(a platform.App, live Live, now time.Time) Status {
+	g := a.Gate
+	s := Status{App: a.Name, Layer: a.Layer, Group: a.Group, Gate: string(g.Kind), CostPerHour: g.CostPerHour, Sync: "-", Health: "-"}
+	if g.Target != nil {
+		s.Target = g.Target.String()
+	}
+	app, ok := live.Apps[a.Name]
+	if !ok {
+		s.State, s.Reason = StateAbsent, "no Application: its layer "+a.Layer+" is not applied"
+		return s
+	}
+	st := argocd.StatusOf(app)
+	s.Sync, s.Health = dash(st.Sync), dash(st.Health)
+	switch g.Kind {
+	case platform.GateScale:
+		d, ok := live.Deployments[g.Target.Namespace+"/"+g.Target.Name]
+		if !ok {
+			s.State, s.Reason = StateAbsent, "not deployed yet: kubectl costgate sync "+a.Name
+			return s
+		}
+		s.Desired, _, _ = unstructured.NestedInt64(d.Object, "spec", "replicas")
+		s.Ready, _, _ = unstructured.NestedInt64(d.Object, "status", "readyReplicas")
+		switch {
+		case s.Desired == 0:
+			s.State = StateDown
+		case s.Ready >= s.Desired:
+			s.State = StateUp
+		default:
+			s.State = StateStarting
+		}
+		s.UpSince = openedAt(d, s.State)
+	case platform.GatePause:
+		isvc, ok := live.InferenceServices[g.Target.Namespace+"/"+g.Target.Name]
+		if !ok {
+			s.State, s.Reason = StateAbsent, "not deployed yet: kubectl costgate sync "+a.Name
+			return s
+		}
+		switch {
+		case strings.EqualFold(isvc.GetAnnotations()[StopAnnotation], "true"):
+			s.State = StatePaused
+		case conditionTrue(isvc, "Ready"):
+			s.State, s.Desired, s.Ready = StateUp, 1, 1
+		default:
+			s.State, s.Desired = StateStarting, 1
+		}
+		s.UpSince = openedAt(isvc, s.State)
+	case platform.GateSync:
+		switch {
+		case st.Sync == argocd.Synced && st.Health == argocd.Healthy:
+			s.State = StateUp
+			if at, _, _ := unstructured.NestedString(app.Object, "status", "operationState", "finishedAt"); at != "" {
+				if t, err := time.Parse(time.RFC3339, at); err == nil {
+					s.UpSince = &t
+				}
+			}
+		case st.Health == argocd.Missing || st.Sync == argocd.OutOfSync && st.Health == "":
+			s.State = StateDown
+		default:
+			s.State = StateStarting
+		}
+	}
+	return s
+}
+
+func openedAt(obj *unstructured.Unstructured, state State) *time.Time {
+	if state != StateUp && state != StateStarting {
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339, obj.GetAnnotations()[OpenedAtAnnotation])
+	if err != nil {
+		return nil
+	}
+	return &t
+}
+
+func conditionTrue(obj *unstructured.Unstructured, condType string) bool {
+	conds, _, _ := unstructured.NestedSlice(obj.Object, "status", "conditions")
+	return slices.ContainsFunc(conds, func(c any) bool {
+		m, _ := c.(map[string]any)
+		return m["type"] == condType && m["status"] == "True"
+	})
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,173 @@
+package costgate
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
+	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
+)
+
+// WaitOpen waits until an opened gate's workload is ready, telling progress what
+// it waits on each time that changes (pods Pending and why, image pulls, Ready).
+// It is one watch on the target and one on its pods.
+func (g *Gates) WaitOpen(ctx context.Context, app platform.App, progress func(string)) error {
+	return g.waitTarget(ctx, app, progress, true)
+}
+
+// WaitClosed waits until a closed gate's pods are gone.
+func (g *Gates) WaitClosed(ctx context.Context, app platform.App, progress func(string)) error {
+	return g.waitTarget(ctx, app, progress, false)
+}
+
+func (g *Gates) waitTarget(ctx context.Context, app platform.App, progress func(string), open bool) error {
+	t := *app.Gate.Target
+	kind := kube.Deployments
+	podSelector := ""
+	if app.Gate.Kind == platform.GatePause {
+		kind = kube.InferenceServices
+		podSelector = "serving.kserve.io/inferenceservice=" + t.Name
+	}
+	targets := g.Client.Watch(ctx, kind, t.Namespace, kube.Named(t.Name))
+	var pods <-chan kube.Snapshot
+	var target *unstructured.Unstructured
+	var podSnap kube.Snapshot
+	last := ""
+	say := func(msg string) {
+		if msg != last && progress != nil {
+			progress(msg)
+		}
+		last = msg
+	}
+	for {
+		select {
+		case snap, ok := <-targets:
+			if !ok {
+				return fmt.Errorf("%s: %s (last: %s)", app.Name, ctx.Err(), last)
+			}
+			target = snap[t.Name]
+			if target == nil {
+				if open {
+					say(fmt.Sprintf("%s does not exist yet", t))
+					continue
+				}
+				return nil
+			}
+			if pods == nil {
+				if podSelector == "" {
+					podSelector = deploymentSelector(target)
+				}
+				pods = g.Client.Watch(ctx, kube.Pods, t.Namespace, kube.Selector{Labels: podSelector})
+			}
+		case snap, ok := <-pods:
+			if !ok {
+				return fmt.Errorf("%s: %s (last: %s)", app.Name, ctx.Err(), last)
+			}
+			podSnap = snap
+		}
+		if target == nil || podSnap == nil {
+			continue
+		}
+		done, msg := evaluate(app, target, podSnap, open)
+		say(msg)
+		if done {
+			return nil
+		}
+	}
+}
+
+func deploymentSelector(d *unstructured.Unstructured) string {
+	m, _, _ := unstructured.NestedStringMap(d.Object, "spec", "selector", "matchLabels")
+	return labels.SelectorFromSet(m).String()
+}
+
+// evaluate says whether the wait is over, and what it is waiting on.
+func evaluate(app platform.App, target *unstructured.Unstructured, pods kube.Snapshot, open bool) (bool, string) {
+	var live []corev1.Pod
+	for _, u := range pods {
+		var p corev1.Pod
+		if runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &p) == nil {
+			live = append(live, p)
+		}
+	}
+	sort.Slice(live, func(i, j int) bool { return live[i].Name < live[j].Name })
+	if !open {
+		if len(live) == 0 {
+			return true, "no pods left"
+		}
+		return false, fmt.Sprintf("waiting for %d pod(s) to go: %s", len(live), podNames(live))
+	}
+	if app.Gate.Kind == platform.GatePause {
+		if conditionTrue(target, "Ready") {
+			return true, "InferenceService Ready"
+		}
+		return false, "waiting for the InferenceService to be Ready" + podsSummary(live)
+	}
+	desired, _, _ := unstructured.NestedInt64(target.Object, "spec", "replicas")
+	ready, _, _ := unstructured.NestedInt64(target.Object, "status", "readyReplicas")
+	if desired > 0 && ready >= desired {
+		return true, fmt.Sprintf("%d/%d ready", ready, desired)
+	}
+	return false, fmt.Sprintf("%d/%d ready", ready, desired) + podsSummary(live)
+}
+
+func podNames(pods []corev1.Pod) string {
+	var names []string
+	for _, p := range pods {
+		names = append(names, p.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+func podsSummary(pods []corev1.Pod) string {
+	var parts []string
+	for _, p := range pods {
+		if why := PodProblem(p); why != "" {
+			parts = append(parts, p.Name+": "+why)
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "; " + strings.Join(parts, "; ")
+}
+
+// PodProblem says why a pod is not Ready, the way a person reads kubectl
+// describe: unschedulable and why, image pulls, crashes, or not ready yet.
+func PodProblem(p corev1.Pod) string {
+	if p.DeletionTimestamp != nil {
+		return "terminating"
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
+			return "Pending: " + c.Message
+		}
+	}
+	for _, cs := range p.Status.ContainerStatuses {
+		if w := cs.State.Waiting; w != nil && w.Reason != "" {
+			if w.Message != "" {
+				return w.Reason + ": " + w.Message
+			}
+			return w.Reason
+		}
+		if t := cs.State.Terminated; t != nil {
+			return "terminated: " + t.Reason
+		}
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+			return ""
+		}
+	}
+	if p.Spec.NodeName == "" {
+		return "Pending: not scheduled yet"
+	}
+	return string(p.Status.Phase) + ", not Ready yet (on " + p.Spec.NodeName + ")"
+}
