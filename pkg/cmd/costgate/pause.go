@@ -1,0 +1,81 @@
+package costgate
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/aidev-platform/kubectl-plugins/pkg/costgate"
+	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
+)
+
+// PauseOptions sets or removes serving.kserve.io/stop on a pause gate.
+type PauseOptions struct {
+	*common
+	App     string
+	Resume  bool
+	Wait    bool
+	Timeout time.Duration
+}
+
+func newCmdPause(c *common) *cobra.Command {
+	return newPauseCmd(c, false, "pause APP", "Pause a KServe gate: annotate its InferenceService serving.kserve.io/stop=true",
+		`  kubectl costgate pause kserve-demo --env ai-dev`)
+}
+
+// pauseGate finds a pause gate, or says which verbs fit the gate it is.
+func pauseGate(env *platform.Env, name string) (platform.App, error) {
+	app, err := costgate.Find(env, name)
+	if err != nil {
+		return app, err
+	}
+	if app.Gate.Kind != platform.GatePause {
+		return app, fmt.Errorf("%s is a %s gate, not a pause gate: use kubectl costgate up/down %s", app.Name, app.Gate.Kind, app.Name)
+	}
+	return app, nil
+}
+
+func newPauseCmd(c *common, resume bool, use, short, example string) *cobra.Command {
+	o := &PauseOptions{common: c, Resume: resume}
+	cmd := &cobra.Command{
+		Use:     use,
+		Short:   short,
+		Example: example,
+		Args:    appArg,
+		RunE: func(_ *cobra.Command, args []string) error {
+			o.App = args[0]
+			return o.Run(context.Background())
+		},
+	}
+	cmd.Flags().BoolVar(&o.Wait, "wait", false, "Wait until the InferenceService is Ready (resume) or its pods are gone (pause)")
+	cmd.Flags().DurationVar(&o.Timeout, "timeout", 15*time.Minute, "How long --wait waits")
+	return cmd
+}
+
+// Run pauses or resumes.
+func (o *PauseOptions) Run(ctx context.Context) error {
+	s, err := o.open(ctx)
+	if err != nil {
+		return err
+	}
+	app, err := pauseGate(s.env, o.App)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	if !o.Resume {
+		return closeGates(ctx, o.common, s, []platform.App{app}, o.Wait)
+	}
+	ch, err := s.gates.Open(ctx, app, 0)
+	if err != nil {
+		return err
+	}
+	report(o.common, ch)
+	if !o.Wait {
+		return nil
+	}
+	return s.gates.WaitOpen(ctx, app, func(msg string) { fmt.Fprintf(o.ErrOut, "%s: %s\n", app.Name, msg) })
+}

@@ -1,0 +1,128 @@
+package costgate
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/aidev-platform/kubectl-plugins/pkg/argocd"
+	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli"
+	"github.com/aidev-platform/kubectl-plugins/pkg/costgate"
+	"github.com/aidev-platform/kubectl-plugins/pkg/printers"
+)
+
+// SyncOptions syncs a gated app on demand.
+type SyncOptions struct {
+	*common
+	App     string
+	Timeout time.Duration
+	Output  string
+}
+
+func newCmdSync(c *common) *cobra.Command {
+	o := &SyncOptions{common: c}
+	cmd := &cobra.Command{
+		Use:   "sync APP",
+		Short: "Sync a gated app now and print the operation's result",
+		Long: `Starts a manual sync of a gated Application and waits for the operation to finish,
+then prints its phase, message and the resources it changed.
+
+Core mode (default) goes through the Kubernetes API like argocd --core: it sets
+.operation with the spec's syncOptions and retry copied in, refuses when an operation is
+already running, and trusts health only after a hard refresh newer than the operation.
+Server mode goes through Argo CD's API when --argocd-server or ARGOCD_SERVER is set, with a
+token from --auth-token, ARGOCD_AUTH_TOKEN or the argocd CLI's config.`,
+		Example: `  kubectl costgate sync raw-vllm --env ai-dev
+  ARGOCD_SERVER=argocd.example.com ARGOCD_AUTH_TOKEN=... kubectl costgate sync n8n --env ai-dev`,
+		Args: appArg,
+		RunE: func(_ *cobra.Command, args []string) error {
+			o.App = args[0]
+			if err := printers.ValidateFormat(o.Output, "json", "yaml"); err != nil {
+				return err
+			}
+			if o.Timeout <= 0 {
+				return fmt.Errorf("--timeout must be positive")
+			}
+			return o.Run(context.Background())
+		},
+	}
+	cmd.Flags().DurationVar(&o.Timeout, "timeout", 10*time.Minute, "How long the sync may take")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format for the result: json or yaml")
+	return cmd
+}
+
+// Run syncs.
+func (o *SyncOptions) Run(ctx context.Context) error {
+	s, err := o.open(ctx)
+	if err != nil {
+		return err
+	}
+	app, err := costgate.Find(s.env, o.App)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	result, err := syncApp(ctx, o.common, s, app.Name)
+	if err != nil {
+		return err
+	}
+	if o.Output != "" {
+		if err := printers.Data(o.Out, o.Output, result); err != nil {
+			return err
+		}
+	} else {
+		printResult(o.Out, result)
+	}
+	if !result.Succeeded() {
+		return &cli.ExitError{Code: 1, Err: fmt.Errorf("sync of %s %s: %s", result.App, result.Phase, result.Message)}
+	}
+	return nil
+}
+
+// syncApp syncs through the selected mode, printing progress to stderr.
+func syncApp(ctx context.Context, c *common, s *session, app string) (*argocd.SyncResult, error) {
+	syncer, mode, err := c.syncer(s)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(c.ErrOut, "%s: syncing (%s mode)\n", app, mode)
+	last := ""
+	return syncer.Sync(ctx, app, func(st argocd.AppStatus) {
+		line := fmt.Sprintf("%s: %s %s", app, dash(st.Sync), dash(st.Health))
+		if st.OperationPhase != "" {
+			line += ", operation " + st.OperationPhase
+		}
+		if line != last {
+			fmt.Fprintln(c.ErrOut, line)
+			last = line
+		}
+	})
+}
+
+func printResult(out io.Writer, r *argocd.SyncResult) {
+	fmt.Fprintf(out, "sync %s: %s", r.App, r.Phase)
+	if r.Revision != "" {
+		fmt.Fprintf(out, " at %.12s", r.Revision)
+	}
+	fmt.Fprintf(out, ": %s\n", r.Message)
+	fmt.Fprintf(out, "now %s and %s\n", dash(r.Sync), dash(r.Health))
+	if len(r.Resources) == 0 {
+		return
+	}
+	rows := make([][]string, 0, len(r.Resources))
+	for _, res := range r.Resources {
+		rows = append(rows, []string{res.Kind, dash(res.Namespace), res.Name, res.Status, res.Message})
+	}
+	_ = printers.Table(out, []string{"KIND", "NAMESPACE", "NAME", "STATUS", "MESSAGE"}, rows)
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,279 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/aidev-platform/kubectl-plugins/test/sandbox"
+)
+
+var (
+	isvcGVR         = schema.GroupVersionResource{Group: "serving.kserve.io", Version: "v1beta1", Resource: "inferenceservices"}
+	scaledObjectGVR = schema.GroupVersionResource{Group: "keda.sh", Version: "v1alpha1", Resource: "scaledobjects"}
+)
+
+// The gates share the platform with the profile tests, so they run in order here.
+func TestCostgateLifecycle(t *testing.T) {
+	s := sandbox.Need(t, sb)
+	if _, err := s.SyncRepo(); err != nil {
+		t.Fatal(err)
+	}
+	clusters := filepath.Join(s.RepoDir, "clusters")
+	run := func(timeout time.Duration, plugin string, args ...string) sandbox.Result {
+		t.Helper()
+		return s.Plugin(t, timeout, plugin, append(args, "--env", "sandbox", "--dir", clusters)...)
+	}
+	costgate := func(args ...string) sandbox.Result { t.Helper(); return run(3*time.Minute, "kubectl-costgate", args...) }
+	ctx := context.Background()
+	deployments := s.Kube.AppsV1().Deployments("serving")
+	replicas := func() (int32, map[string]string) {
+		t.Helper()
+		d, err := deployments.Get(ctx, "raw-vllm", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return *d.Spec.Replicas, d.Annotations
+	}
+
+	if r := run(time.Minute, "kubectl-profile", "apply", "full"); r.Code != 0 {
+		t.Fatalf("apply full: %s", r)
+	}
+	if r := run(6*time.Minute, "kubectl-profile", "wait", "full", "--timeout", "5m"); r.Code != 0 {
+		t.Fatalf("wait full: %s", r)
+	}
+
+	t.Run("after apply no gated workload runs", func(t *testing.T) {
+		r := costgate("list", "-o", "json")
+		if r.Code != 0 {
+			t.Fatal(r)
+		}
+		for _, app := range []string{"raw-vllm", "coder-chat", "coder-fim", "coder-agent", "kserve-demo", "inference-demo", "n8n"} {
+			if !strings.Contains(r.Stdout, `"app": "`+app+`"`) {
+				t.Errorf("list lacks %s:\n%s", app, r.Stdout)
+			}
+		}
+		if strings.Contains(r.Stdout, `"state": "up"`) || strings.Contains(r.Stdout, `"state": "starting"`) {
+			t.Errorf("a gate is open right after apply:\n%s", r.Stdout)
+		}
+		pods, err := s.Kube.CoreV1().Pods("serving").List(ctx, metav1.ListOptions{})
+		if err != nil || len(pods.Items) != 0 {
+			t.Errorf("pods in serving before anyone asked: %d (%v)", len(pods.Items), err)
+		}
+	})
+
+	t.Run("sync deploys raw-vllm at 0 replicas", func(t *testing.T) {
+		r := costgate("sync", "raw-vllm")
+		if r.Code != 0 || !strings.Contains(r.Stdout, "sync raw-vllm: Succeeded") || !strings.Contains(r.Stdout, "Deployment") {
+			t.Fatalf("sync: %s", r)
+		}
+		if n, _ := replicas(); n != 0 {
+			t.Fatalf("raw-vllm has %d replicas after sync, want git's 0", n)
+		}
+	})
+
+	t.Run("up brings one pod Ready on the GPU node", func(t *testing.T) {
+		r := costgate("up", "raw-vllm")
+		if r.Code != 0 || !strings.Contains(r.Stdout, "Deployment/serving/raw-vllm 0 -> 1") || !strings.Contains(r.Stdout, "raw-vllm: up") {
+			t.Fatalf("up: %s", r)
+		}
+		pods, err := s.Kube.CoreV1().Pods("serving").List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=raw-vllm"})
+		if err != nil || len(pods.Items) != 1 {
+			t.Fatalf("pods: %v %v", pods, err)
+		}
+		p := pods.Items[0]
+		node, err := s.Kube.CoreV1().Nodes().Get(ctx, p.Spec.NodeName, metav1.GetOptions{})
+		if err != nil || node.Labels["nvidia.com/gpu.present"] != "true" {
+			t.Errorf("raw-vllm runs on %q, not the GPU node (%v)", p.Spec.NodeName, err)
+		}
+		if !podReady(p) {
+			t.Errorf("pod %s is not Ready after up returned", p.Name)
+		}
+	})
+
+	t.Run("a sync and the controller's own refresh keep the replicas", func(t *testing.T) {
+		if r := costgate("sync", "raw-vllm"); r.Code != 0 {
+			t.Fatalf("second sync: %s", r)
+		}
+		if n, _ := replicas(); n != 1 {
+			t.Fatalf("a sync reset raw-vllm to %d replicas: RespectIgnoreDifferences did not hold", n)
+		}
+		// A normal refresh is what the controller's periodic resync does.
+		apps := s.Dynamic.Resource(sandbox.ApplicationGVR).Namespace(sandbox.ArgoCDNamespace)
+		before, _ := apps.Get(ctx, "raw-vllm", metav1.GetOptions{})
+		at, _, _ := unstructured.NestedString(before.Object, "status", "reconciledAt")
+		patch := `{"metadata":{"annotations":{"argocd.argoproj.io/refresh":"normal"}}}`
+		if _, err := apps.Patch(ctx, "raw-vllm", types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		defer cancel()
+		app, err := s.WaitFor(wctx, sandbox.ApplicationGVR, sandbox.ArgoCDNamespace, "raw-vllm", func(u *unstructured.Unstructured) (bool, error) {
+			now, _, _ := unstructured.NestedString(u.Object, "status", "reconciledAt")
+			_, pending := u.GetAnnotations()["argocd.argoproj.io/refresh"]
+			return now != at && !pending, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if syncStatus, _, _ := sandbox.AppState(app); syncStatus != "Synced" {
+			t.Errorf("after a refresh raw-vllm is %s: the scaled replicas show as drift", syncStatus)
+		}
+		if n, _ := replicas(); n != 1 {
+			t.Errorf("raw-vllm has %d replicas after a refresh, want 1", n)
+		}
+	})
+
+	t.Run("down restores 0 and up restores the remembered count", func(t *testing.T) {
+		// Two replicas on a one-GPU node: the second pod stays Pending, and up says why.
+		r := costgate("up", "raw-vllm", "--replicas", "2", "--timeout", "15s")
+		if r.Code != 1 || !strings.Contains(r.Stderr, "Insufficient nvidia.com/gpu") {
+			t.Fatalf("up --replicas 2 on one GPU: want a timeout that names the missing GPU: %s", r)
+		}
+		if r := costgate("down", "raw-vllm"); r.Code != 0 || !strings.Contains(r.Stdout, "2 -> 0") || !strings.Contains(r.Stdout, "raw-vllm: down") {
+			t.Fatalf("down: %s", r)
+		}
+		n, ann := replicas()
+		if n != 0 || ann["costgate.aidev.io/previous-replicas"] != "2" {
+			t.Fatalf("after down: %d replicas, annotations %v", n, ann)
+		}
+		if pods, _ := s.Kube.CoreV1().Pods("serving").List(ctx, metav1.ListOptions{}); len(pods.Items) != 0 {
+			t.Errorf("down returned with %d pods left", len(pods.Items))
+		}
+		if r := costgate("up", "raw-vllm", "--wait=false"); r.Code != 0 || !strings.Contains(r.Stdout, "0 -> 2") {
+			t.Fatalf("up after down: %s", r)
+		}
+		if r := costgate("down", "raw-vllm"); r.Code != 0 {
+			t.Fatal(r)
+		}
+		if r := costgate("up", "raw-vllm", "--replicas", "1"); r.Code != 0 {
+			t.Fatal(r)
+		}
+	})
+
+	t.Run("concurrent up and down end consistent", func(t *testing.T) {
+		for round := range 4 {
+			var wg sync.WaitGroup
+			results := make([]sandbox.Result, 2)
+			for i, verb := range []string{"up", "down"} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					results[i] = s.Plugin(t, time.Minute, "kubectl-costgate", verb, "raw-vllm", "--wait=false", "--env", "sandbox", "--dir", clusters)
+				}()
+			}
+			wg.Wait()
+			for _, r := range results {
+				if r.Code != 0 {
+					t.Fatalf("round %d: %s", round, r)
+				}
+			}
+			n, ann := replicas()
+			_, opened := ann["costgate.aidev.io/opened-at"]
+			prev, remembered := ann["costgate.aidev.io/previous-replicas"]
+			switch {
+			case n == 0 && remembered && prev == "1" && !opened:
+			case n == 1 && opened && !remembered:
+			default:
+				t.Fatalf("round %d: inconsistent: %d replicas, annotations %v", round, n, ann)
+			}
+		}
+		if r := costgate("down", "raw-vllm"); r.Code != 0 {
+			t.Fatal(r)
+		}
+	})
+
+	t.Run("pause survives a sync and resume removes it", func(t *testing.T) {
+		if r := costgate("sync", "kserve-demo"); r.Code != 0 && !strings.Contains(r.Stdout, "Succeeded") {
+			t.Fatalf("sync kserve-demo: %s", r)
+		}
+		isvcs := s.Dynamic.Resource(isvcGVR).Namespace("kserve")
+		stop := func() string {
+			t.Helper()
+			u, err := isvcs.Get(ctx, "qwen-cpu", metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return u.GetAnnotations()["serving.kserve.io/stop"]
+		}
+		if r := costgate("pause", "kserve-demo"); r.Code != 0 || !strings.Contains(r.Stdout, "running -> paused") {
+			t.Fatalf("pause: %s", r)
+		}
+		if stop() != "true" {
+			t.Fatal("pause did not set serving.kserve.io/stop")
+		}
+		if r := costgate("sync", "kserve-demo"); !strings.Contains(r.Stdout, "sync kserve-demo:") {
+			t.Fatalf("sync after pause: %s", r)
+		}
+		if stop() != "true" {
+			t.Fatal("a sync removed serving.kserve.io/stop")
+		}
+		if r := costgate("list", "-o", "json"); !strings.Contains(r.Stdout, `"state": "paused"`) {
+			t.Errorf("list does not show kserve-demo paused:\n%s", r.Stdout)
+		}
+		if r := costgate("resume", "kserve-demo"); r.Code != 0 || !strings.Contains(r.Stdout, "paused -> running") {
+			t.Fatalf("resume: %s", r)
+		}
+		if stop() != "" {
+			t.Fatal("resume left serving.kserve.io/stop")
+		}
+	})
+
+	t.Run("bad input is refused and writes nothing", func(t *testing.T) {
+		_, before := replicas()
+		d0, _ := deployments.Get(ctx, "raw-vllm", metav1.GetOptions{})
+		for _, tc := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"up", "gpt-5"}, `unknown app "gpt-5" in environment sandbox; gated apps: raw-vllm`},
+			{[]string{"up", "litellm"}, `app "litellm" is not cost-gated`},
+			{[]string{"pause", "raw-vllm"}, "raw-vllm is a scale gate, not a pause gate"},
+			{[]string{"down", "coder-chat"}, "Deployment coding-assistant/coder-chat does not exist: sync the app first"},
+			{[]string{"up", "inference-demo"}, "inference-demo is a sync gate: open it with kubectl costgate sync inference-demo"},
+			{[]string{"down"}, "down takes one APP or --all"},
+		} {
+			r := costgate(tc.args...)
+			if r.Code != 1 || !strings.Contains(r.Stderr, tc.want) {
+				t.Errorf("%v: want exit 1 and %q: %s", tc.args, tc.want, r)
+			}
+		}
+		// An unsafe gate: KEDA would own the replicas.
+		sos := s.Dynamic.Resource(scaledObjectGVR).Namespace("serving")
+		unpause := `{"metadata":{"annotations":{"autoscaling.keda.sh/paused":"false"}}}`
+		if _, err := sos.Patch(ctx, "raw-vllm", types.MergePatchType, []byte(unpause), metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		r := costgate("up", "raw-vllm")
+		repause := `{"metadata":{"annotations":{"autoscaling.keda.sh/paused":"true"}}}`
+		if _, err := sos.Patch(ctx, "raw-vllm", types.MergePatchType, []byte(repause), metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if r.Code != 1 || !strings.Contains(r.Stderr, "refusing to scale raw-vllm: KEDA ScaledObject serving/raw-vllm") {
+			t.Errorf("up with an unpaused ScaledObject: %s", r)
+		}
+		d1, _ := deployments.Get(ctx, "raw-vllm", metav1.GetOptions{})
+		if _, after := replicas(); d1.ResourceVersion != d0.ResourceVersion || fmt.Sprint(after) != fmt.Sprint(before) {
+			t.Errorf("a refused command wrote to the Deployment")
+		}
+	})
+}
+
+func podReady(p corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
