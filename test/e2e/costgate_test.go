@@ -34,7 +34,10 @@ func TestCostgateLifecycle(t *testing.T) {
 		t.Helper()
 		return s.Plugin(t, timeout, plugin, append(args, "--env", "sandbox", "--dir", clusters)...)
 	}
-	costgate := func(args ...string) sandbox.Result { t.Helper(); return run(3*time.Minute, "kubectl-costgate", args...) }
+	costgate := func(args ...string) sandbox.Result {
+		t.Helper()
+		return run(3*time.Minute, "kubectl-costgate", args...)
+	}
 	ctx := context.Background()
 	deployments := s.Kube.AppsV1().Deployments("serving")
 	replicas := func() (int32, map[string]string) {
