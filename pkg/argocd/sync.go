@@ -105,7 +105,7 @@ func (c *Core) Sync(ctx context.Context, name string, progress func(AppStatus)) 
 			progress(st)
 		}
 		if result == nil {
-			r, at, done := finished(app, startedAt)
+			r, at, done := Finished(app, startedAt)
 			if !done {
 				continue
 			}
@@ -154,8 +154,9 @@ func OperationPatch(app *unstructured.Unstructured, initiator string) ([]byte, e
 	})
 }
 
-// finished reads a terminal operationState that started after startedAt.
-func finished(app *unstructured.Unstructured, startedAt time.Time) (*SyncResult, time.Time, bool) {
+// Finished reads a terminal operationState that started after startedAt (so the
+// previous operation's result is never taken for this one's).
+func Finished(app *unstructured.Unstructured, startedAt time.Time) (*SyncResult, time.Time, bool) {
 	state, found, _ := unstructured.NestedMap(app.Object, "status", "operationState")
 	if !found {
 		return nil, time.Time{}, false

@@ -232,6 +232,45 @@ func TestCostgateLifecycle(t *testing.T) {
 		}
 	})
 
+	t.Run("server mode syncs through argocd-server with a token", func(t *testing.T) {
+		token, err := s.ArgoCDToken()
+		if err != nil {
+			t.Fatal(err)
+		}
+		server := []string{"--argocd-server", s.Env["ARGOCD_SERVER"], "--plaintext"}
+		apps := s.Dynamic.Resource(sandbox.ApplicationGVR).Namespace(sandbox.ArgoCDNamespace)
+		before, _ := apps.Get(ctx, "n8n", metav1.GetOptions{})
+
+		bad := costgate(append([]string{"sync", "n8n", "--auth-token", "not-" + token}, server...)...)
+		if bad.Code != 1 || !strings.Contains(bad.Stderr, "refused the token (401 Unauthenticated)") {
+			t.Fatalf("wrong token: want a clear 401: %s", bad)
+		}
+		if strings.Contains(bad.Stdout+bad.Stderr, token) {
+			t.Fatal("the token was printed")
+		}
+		after, _ := apps.Get(ctx, "n8n", metav1.GetOptions{})
+		if after.GetResourceVersion() != before.GetResourceVersion() {
+			t.Error("a refused server-mode sync changed the Application")
+		}
+
+		ok := costgate(append([]string{"sync", "n8n", "--auth-token", token}, server...)...)
+		if ok.Code != 0 || !strings.Contains(ok.Stderr, "syncing (server mode)") || !strings.Contains(ok.Stdout, "sync n8n: Succeeded") {
+			t.Fatalf("server-mode sync: %s", ok)
+		}
+		if strings.Contains(ok.Stdout+ok.Stderr, token) {
+			t.Fatal("the token was printed")
+		}
+		synced, _ := apps.Get(ctx, "n8n", metav1.GetOptions{})
+		if by, _, _ := unstructured.NestedString(synced.Object, "status", "operationState", "operation", "initiatedBy", "username"); by != "admin" {
+			t.Errorf("the sync was initiated by %q, want the token's user admin", by)
+		}
+
+		gone := costgate("sync", "n8n", "--argocd-server", "127.0.0.1:1", "--plaintext", "--auth-token", token)
+		if gone.Code != 1 || !strings.Contains(gone.Stderr, "cannot reach the Argo CD server at 127.0.0.1:1") {
+			t.Errorf("unreachable server: %s", gone)
+		}
+	})
+
 	t.Run("bad input is refused and writes nothing", func(t *testing.T) {
 		_, before := replicas()
 		d0, _ := deployments.Get(ctx, "raw-vllm", metav1.GetOptions{})
