@@ -3,9 +3,12 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,8 +18,23 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 
+	pcostgate "github.com/aidev-platform/kubectl-plugins/pkg/costgate"
 	"github.com/aidev-platform/kubectl-plugins/test/sandbox"
 )
+
+// waitFor polls a condition that has no watch to follow (a Prometheus query).
+func waitFor(t *testing.T, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %s", timeout)
+		}
+		<-tick.C
+	}
+}
 
 var (
 	isvcGVR         = schema.GroupVersionResource{Group: "serving.kserve.io", Version: "v1beta1", Resource: "inferenceservices"}
@@ -271,6 +289,53 @@ func TestCostgateLifecycle(t *testing.T) {
 		}
 	})
 
+	t.Run("idle closes the gate without traffic and keeps the busy one", func(t *testing.T) {
+		// raw-vllm takes the one GPU; coder-chat opens too, its pod waiting for a GPU (starting).
+		if r := costgate("up", "raw-vllm"); r.Code != 0 {
+			t.Fatalf("up raw-vllm: %s", r)
+		}
+		if r := costgate("up", "coder-chat", "--wait=false"); r.Code != 0 {
+			t.Fatalf("up coder-chat: %s", r)
+		}
+		t.Cleanup(func() { costgate("down", "coder-chat", "--wait=false") })
+		// vLLM's counter: raw-vllm served nothing lately, coder-chat serves on every scrape.
+		var served atomic.Int64
+		metrics := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			n := served.Add(3)
+			fmt.Fprintf(w, "# TYPE vllm:request_success_total counter\n")
+			fmt.Fprintf(w, "vllm:request_success_total{namespace=\"serving\",pod=\"raw-vllm-7d9f\"} 42\n")
+			fmt.Fprintf(w, "vllm:request_success_total{namespace=\"coding-assistant\",pod=\"coder-chat-5c2a\"} %d\n", n)
+		}))
+		defer metrics.Close()
+		prom := sandbox.StartPrometheus(t, strings.TrimPrefix(metrics.URL, "http://"))
+		const window = "8s"
+		// Condition: Prometheus holds a full window of samples for both series.
+		waitFor(t, time.Minute, func() bool {
+			v, ok, err := (&pcostgate.DirectPrometheus{URL: prom}).Query(ctx, `min(count_over_time(vllm:request_success_total[`+window+`]))`)
+			return err == nil && ok && v >= 7
+		})
+		idle := []string{"idle", "--prometheus-url", prom, "--idle-after", window}
+		dry := costgate(append(idle, "--dry-run")...)
+		if dry.Code != 0 || !strings.Contains(dry.Stdout, "would close raw-vllm") || !strings.Contains(dry.Stdout, "kept coder-chat") {
+			t.Fatalf("idle --dry-run: %s", dry)
+		}
+		if n, _ := replicas(); n != 1 {
+			t.Fatal("--dry-run closed raw-vllm")
+		}
+		r := costgate(idle...)
+		if r.Code != 0 || !strings.Contains(r.Stdout, "closed raw-vllm (Deployment/serving/raw-vllm): no requests in the last 8s") ||
+			!strings.Contains(r.Stdout, "kept coder-chat") || !strings.Contains(r.Stdout, "requests in the last 8s") {
+			t.Fatalf("idle: %s", r)
+		}
+		if n, _ := replicas(); n != 0 {
+			t.Errorf("idle did not close raw-vllm (%d replicas)", n)
+		}
+		chat, err := s.Kube.AppsV1().Deployments("coding-assistant").Get(ctx, "coder-chat", metav1.GetOptions{})
+		if err != nil || *chat.Spec.Replicas != 1 {
+			t.Errorf("idle closed the busy coder-chat: %v %v", chat.Spec.Replicas, err)
+		}
+	})
+
 	t.Run("bad input is refused and writes nothing", func(t *testing.T) {
 		_, before := replicas()
 		d0, _ := deployments.Get(ctx, "raw-vllm", metav1.GetOptions{})
@@ -281,7 +346,7 @@ func TestCostgateLifecycle(t *testing.T) {
 			{[]string{"up", "gpt-5"}, `unknown app "gpt-5" in environment sandbox; gated apps: raw-vllm`},
 			{[]string{"up", "litellm"}, `app "litellm" is not cost-gated`},
 			{[]string{"pause", "raw-vllm"}, "raw-vllm is a scale gate, not a pause gate"},
-			{[]string{"down", "coder-chat"}, "Deployment coding-assistant/coder-chat does not exist: sync the app first"},
+			{[]string{"down", "coder-fim"}, "Deployment coding-assistant/coder-fim does not exist: sync the app first"},
 			{[]string{"up", "inference-demo"}, "inference-demo is a sync gate: open it with kubectl costgate sync inference-demo"},
 			{[]string{"down"}, "down takes one APP or --all"},
 		} {

@@ -62,7 +62,7 @@ costgate.aidev.io/* annotations; nothing is hard-coded.`,
 	c.server.addFlags(root.PersistentFlags())
 	root.AddCommand(
 		newCmdList(c), newCmdSync(c), newCmdUp(c), newCmdDown(c),
-		newCmdPause(c), newCmdResume(c), newCmdLint(c),
+		newCmdPause(c), newCmdResume(c), newCmdIdle(c), newCmdLint(c),
 		cli.NewCmdVersion(plugin, streams),
 	)
 	return root

@@ -1,0 +1,161 @@
+package costgate
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli"
+	"github.com/aidev-platform/kubectl-plugins/pkg/costgate"
+	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
+	"github.com/aidev-platform/kubectl-plugins/pkg/printers"
+)
+
+// IdleOptions closes the gates that served nothing for their idle window.
+type IdleOptions struct {
+	*common
+	DryRun            bool
+	PrometheusURL     string
+	PrometheusService string
+	IdleAfter         time.Duration
+	DefaultIdleAfter  time.Duration
+	NoData            string
+	Output            string
+}
+
+func newCmdIdle(c *common) *cobra.Command {
+	o := &IdleOptions{common: c}
+	cmd := &cobra.Command{
+		Use:   "idle",
+		Short: "Close every open gate whose workload served no requests for its idle window",
+		Long: `For each open scale or pause gate, asks Prometheus how many requests its pods served in
+the gate's idle window (annotation costgate.aidev.io/idle-after, for example 30m) and
+closes those that served none. The query is the gate's costgate.aidev.io/idle-query, or a
+default: vLLM's vllm:request_success_total for scale gates, KServe's
+request_predict_seconds_count for pause gates. A gate opened less than its window ago is
+kept, and so is one with no traffic data at all (unless --no-data=idle).
+
+Prometheus is --prometheus-url, or the in-cluster Service --prometheus-service reached
+through the API server's service proxy. Suitable for a CronJob: exit 0 when it did what it
+should, 1 when a query or a close failed.`,
+		Example: `  kubectl costgate idle --dry-run --env ai-dev
+  kubectl costgate idle --prometheus-url http://prometheus.monitoring:9090 --env ai-dev
+  kubectl costgate idle --prometheus-service monitoring/kube-prometheus-stack-prometheus:9090 --env ai-dev`,
+		Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(context.Background())
+		},
+	}
+	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "Say what would be closed, close nothing")
+	cmd.Flags().StringVar(&o.PrometheusURL, "prometheus-url", "", "Prometheus base URL")
+	cmd.Flags().StringVar(&o.PrometheusService, "prometheus-service", "monitoring/kube-prometheus-stack-prometheus:9090", "In-cluster Prometheus Service NAMESPACE/NAME:PORT, used when --prometheus-url is not set")
+	cmd.Flags().DurationVar(&o.IdleAfter, "idle-after", 0, "Idle window for every gate, overriding their annotations")
+	cmd.Flags().DurationVar(&o.DefaultIdleAfter, "default-idle-after", 0, "Idle window for gates without an idle-after annotation (0: leave them alone)")
+	cmd.Flags().StringVar(&o.NoData, "no-data", "keep", `What a query with no series means: "keep" (unknown, do nothing) or "idle"`)
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: json or yaml")
+	return cmd
+}
+
+// Validate checks the flags.
+func (o *IdleOptions) Validate() error {
+	if o.NoData != "keep" && o.NoData != "idle" {
+		return fmt.Errorf(`--no-data=%q: want "keep" or "idle"`, o.NoData)
+	}
+	if o.IdleAfter < 0 || o.DefaultIdleAfter < 0 {
+		return fmt.Errorf("--idle-after and --default-idle-after must not be negative")
+	}
+	if o.PrometheusURL == "" {
+		if _, _, _, err := parseService(o.PrometheusService); err != nil {
+			return err
+		}
+	}
+	return printers.ValidateFormat(o.Output, "json", "yaml")
+}
+
+func parseService(s string) (ns, name, port string, err error) {
+	ns, rest, ok := strings.Cut(s, "/")
+	name, port, ok2 := strings.Cut(rest, ":")
+	if !ok || !ok2 || ns == "" || name == "" || port == "" {
+		return "", "", "", fmt.Errorf("--prometheus-service %q: want NAMESPACE/NAME:PORT", s)
+	}
+	return ns, name, port, nil
+}
+
+// Run decides, then closes.
+func (o *IdleOptions) Run(ctx context.Context) error {
+	s, err := o.open(ctx)
+	if err != nil {
+		return err
+	}
+	var prom costgate.Prometheus = &costgate.DirectPrometheus{URL: o.PrometheusURL}
+	if o.PrometheusURL == "" {
+		ns, name, port, _ := parseService(o.PrometheusService)
+		cs, err := kubernetes.NewForConfig(s.client.Config)
+		if err != nil {
+			return err
+		}
+		prom = &costgate.ServicePrometheus{REST: cs.CoreV1().RESTClient(), Namespace: ns, Service: name, Port: port}
+	}
+	live, err := readLive(ctx, s)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	gated := costgate.Gated(s.env)
+	decisions := costgate.DecideIdle(ctx, prom, gated, costgate.Observe(gated, live, now),
+		costgate.IdleRule{Override: o.IdleAfter, Default: o.DefaultIdleAfter, NoDataIsIdle: o.NoData == "idle"}, now)
+
+	failed := 0
+	byName := map[string]platform.App{}
+	for _, a := range gated {
+		byName[a.Name] = a
+	}
+	for i, d := range decisions {
+		if d.Error != "" {
+			failed++
+		}
+		if !d.Idle || o.DryRun {
+			continue
+		}
+		if _, err := s.gates.Close(ctx, byName[d.App]); err != nil {
+			decisions[i].Error = err.Error()
+			failed++
+		}
+	}
+	if o.Output != "" {
+		if err := printers.Data(o.Out, o.Output, decisions); err != nil {
+			return err
+		}
+	} else {
+		for _, d := range decisions {
+			verb := "kept"
+			switch {
+			case d.Idle && o.DryRun:
+				verb = "would close"
+			case d.Idle && d.Error == "":
+				verb = "closed"
+			case d.Idle:
+				verb = "failed to close"
+			}
+			line := fmt.Sprintf("%s %s (%s): %s", verb, d.App, d.Target, strings.TrimPrefix(d.Reason, "kept: "))
+			if d.Error != "" {
+				line += ": " + d.Error
+			}
+			fmt.Fprintln(o.Out, line)
+		}
+		if len(decisions) == 0 {
+			fmt.Fprintln(o.Out, "no open gates")
+		}
+	}
+	if failed > 0 {
+		return &cli.ExitError{Code: 1, Err: fmt.Errorf("%d gate(s) could not be checked or closed", failed)}
+	}
+	return nil
+}
