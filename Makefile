@@ -22,7 +22,7 @@ CLUSTERS ?= clusters
 PLATFORM := --env $(ENV) --dir $(CLUSTERS)
 
 .PHONY: all build test unit e2e vet bench demo sandbox-build sandbox-up sandbox-down sandbox-status clean help \
-        root wait resolve-groups
+        root wait resolve-groups vllm-up vllm-down test-deps
 
 all: build
 
@@ -42,10 +42,14 @@ unit: ## Unit tests only (no sandbox)
 sandbox-build: ## Build (or find cached) the sandbox's binaries
 	bash test/sandbox/build.sh
 
-e2e: sandbox-build ## End-to-end tests against the sandbox (started once for the run)
+e2e: sandbox-build test-deps ## End-to-end tests against the sandbox (started once for the run)
 	go test -count=1 -timeout $(TEST_TIMEOUT) ./test/...
 
-test: vet build sandbox-build ## Everything: vet, unit tests and e2e tests against the sandbox
+test-deps: ## Debian packages the e2e tests start (prometheus for costgate idle)
+	@command -v prometheus >/dev/null || { echo "installing Debian's prometheus (the idle e2e test runs it)"; \
+	  apt-get update >/dev/null && apt-get install -y prometheus >/dev/null; }
+
+test: vet build sandbox-build test-deps ## Everything: vet, unit tests and e2e tests against the sandbox
 	go test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 sandbox-up: ## Build and start the sandbox in .sandbox/ (KUBECONFIG=.sandbox/kubeconfig)
@@ -68,6 +72,12 @@ wait: build ## Wait until PROFILE's apps are Synced and Healthy
 
 resolve-groups: build ## Resolve config.yaml features into the enabled groups
 	$(BIN)/kubectl-profile resolve $(PLATFORM)
+
+vllm-up: build ## Open the raw-vllm gate and wait until it serves
+	$(BIN)/kubectl-costgate up raw-vllm $(PLATFORM)
+
+vllm-down: build ## Close the raw-vllm gate
+	$(BIN)/kubectl-costgate down raw-vllm $(PLATFORM)
 
 bench: build ## Benchmarks: Go benchmarks and the comparison with kubectl
 	go test -run '^$$' -bench . -benchmem ./pkg/...

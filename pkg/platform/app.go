@@ -70,7 +70,62 @@ func appFromManifest(obj map[string]any, path, group, layer string) (App, error)
 		return App{}, fmt.Errorf("%s: Application %s: %v", path, name, err)
 	}
 	app.Gate = gate
+	if app.Chat, err = chatFromAnnotations(annotations); err != nil {
+		return App{}, fmt.Errorf("%s: Application %s: %v", path, name, err)
+	}
 	return app, nil
+}
+
+// SmokeAnnotationPrefix prefixes the annotations kubectl smoke reads.
+const SmokeAnnotationPrefix = "smoke.aidev.io/"
+
+// ChatTarget is where an app serves the OpenAI API and which Secret holds its key.
+type ChatTarget struct {
+	Service   ObjectRef     `json:"service"` // Kind is "Service"
+	Port      int32         `json:"port"`
+	KeySecret *SecretKeyRef `json:"keySecret,omitempty"`
+}
+
+// SecretKeyRef names one key of a Secret: NAMESPACE/NAME:KEY.
+type SecretKeyRef struct {
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	Key       string `json:"key"`
+}
+
+func (r SecretKeyRef) String() string { return r.Namespace + "/" + r.Name + ":" + r.Key }
+
+// ParseSecretKeyRef reads NAMESPACE/NAME:KEY.
+func ParseSecretKeyRef(s string) (SecretKeyRef, error) {
+	nsName, key, ok := strings.Cut(s, ":")
+	ns, name, ok2 := strings.Cut(nsName, "/")
+	if !ok || !ok2 || ns == "" || name == "" || key == "" {
+		return SecretKeyRef{}, fmt.Errorf("%q is not NAMESPACE/NAME:KEY", s)
+	}
+	return SecretKeyRef{Namespace: ns, Name: name, Key: key}, nil
+}
+
+func chatFromAnnotations(annotations map[string]any) (*ChatTarget, error) {
+	svc, _ := annotations[SmokeAnnotationPrefix+"chat-service"].(string)
+	if svc == "" {
+		return nil, nil
+	}
+	field := "annotation " + SmokeAnnotationPrefix + "chat-service"
+	nsName, portStr, ok := strings.Cut(svc, ":")
+	ns, name, ok2 := strings.Cut(nsName, "/")
+	port, err := strconv.ParseInt(portStr, 10, 32)
+	if !ok || !ok2 || ns == "" || name == "" || err != nil || port <= 0 {
+		return nil, fmt.Errorf("%s: %q is not NAMESPACE/SERVICE:PORT", field, svc)
+	}
+	t := &ChatTarget{Service: ObjectRef{Kind: "Service", Namespace: ns, Name: name}, Port: int32(port)}
+	if ks, _ := annotations[SmokeAnnotationPrefix+"key-secret"].(string); ks != "" {
+		ref, err := ParseSecretKeyRef(ks)
+		if err != nil {
+			return nil, fmt.Errorf("annotation %skey-secret: %v", SmokeAnnotationPrefix, err)
+		}
+		t.KeySecret = &ref
+	}
+	return t, nil
 }
 
 func gateFromAnnotations(annotations map[string]any) (*Gate, error) {

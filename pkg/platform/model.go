@@ -89,6 +89,8 @@ type App struct {
 	SelfHeal  bool   `json:"selfHeal"`
 	// Gate is set for the cost-gated apps (annotation costgate.aidev.io/gate).
 	Gate *Gate `json:"gate,omitempty"`
+	// Chat is set for apps that serve the OpenAI API (annotation smoke.aidev.io/chat-service).
+	Chat *ChatTarget `json:"chat,omitempty"`
 	// Manifest is the Application as written, for the checks that need more.
 	Manifest map[string]any `json:"-"`
 }

@@ -73,8 +73,61 @@ for i in $(seq "$apps"); do app "bench-$i" >"$env/catalog/bench-core/bench-$i.ya
 /usr/bin/time -f '%U %S %M' -o "$work/time" \
   "$bin/kubectl-profile" wait bench --env bench --dir "$work/clusters" -v=6 >"$work/wait.out" 2>"$work/wait.err"
 read -r user sys rss <"$work/time"
-requests=$(grep -cE '"?(GET|LIST|WATCH|POST|PATCH|PUT|DELETE)"? https?://|verb="(GET|LIST|WATCH)' "$work/wait.err" || true)
+requests=$(grep -c 'round_trippers.go.*"Response"' "$work/wait.err" || true)
 printf '%-58s %s\n' "kubectl profile wait on $apps Applications" "$(tail -1 "$work/wait.out")"
 printf '%-58s %s\n' "  API requests (kubectl -v=6 lines)" "$requests"
 printf "%-58s %s s\n" "  client CPU (user+sys)" "$(awk -v u="$user" -v s="$sys" 'BEGIN{printf "%.2f", u+s}')"
 printf '%-58s %d MiB\n' "  peak RSS" $(( rss / 1024 ))
+
+# --- costgate list with many gates, and the writes of one up ----------------------
+gates="${BENCH_GATES:-200}"
+genv="$work/clusters/gates"
+mkdir -p "$genv/catalog/gates-core" "$genv/appsets/base" "$genv/appsets/overlay"
+cat >"$genv/platform.yaml" <<YAML
+apiVersion: profile.aidev.io/v1alpha1
+kind: Platform
+project: bench
+layers: [{name: gates, groups: [{name: gates-core, core: true}]}]
+profiles: [{name: gates, layers: [gates]}]
+YAML
+printf 'repoURL: file:///bench\nrevision: HEAD\nnamespace: argocd\nfeatures: {}\n' >"$genv/config.yaml"
+gate() { # name: a scale-gated Application and its Deployment at 0 replicas
+  cat <<YAML
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: $1
+  namespace: argocd
+  annotations: {costgate.aidev.io/gate: scale, costgate.aidev.io/target: Deployment/gates/$1, costgate.aidev.io/cost-per-hour: "0.80"}
+spec:
+  project: bench
+  source: {repoURL: file:///bench, path: x}
+  destination: {server: https://kubernetes.default.svc, namespace: gates}
+  ignoreDifferences: [{group: apps, kind: Deployment, name: $1, namespace: gates, jsonPointers: [/spec/replicas]}]
+  syncPolicy: {syncOptions: [RespectIgnoreDifferences=true]}
+status: {sync: {status: Synced}, health: {status: Healthy}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: $1, namespace: gates}
+spec:
+  replicas: 0
+  selector: {matchLabels: {app: $1}}
+  template: {metadata: {labels: {app: $1}}, spec: {containers: [{name: c, image: registry.k8s.io/pause:3.10}]}}
+YAML
+}
+"$kubectl" create namespace gates >/dev/null
+for i in $(seq "$gates"); do gate "gate-$i" >"$genv/catalog/gates-core/gate-$i.yaml"; done
+for i in $(seq "$gates"); do gate "gate-$i"; echo "---"; done >"$work/gates.yaml"
+"$bin/kubectl-profile" resolve --env gates --dir "$work/clusters" >/dev/null
+"$kubectl" create -f "$work/gates.yaml" >/dev/null
+l1=$(mean_ms 5 "$bin/kubectl-costgate" list --env gates --dir "$work/clusters")
+"$bin/kubectl-costgate" list --env gates --dir "$work/clusters" -v=6 2>"$work/list.err" >/dev/null
+lreq=$(grep -c 'round_trippers.go.*"Response"' "$work/list.err" || true)
+printf '%-58s %8s\n' "kubectl costgate list, $gates gated apps (mean of 5)" "$l1"
+printf '%-58s %s\n' "  API requests (preflight + one LIST per kind)" "$lreq"
+"$bin/kubectl-costgate" up gate-1 --wait=false --env gates --dir "$work/clusters" -v=6 2>"$work/up.err" >/dev/null
+writes=$(grep -cE 'round_trippers.go.*"Response" verb="(PATCH|PUT|POST|DELETE)"' "$work/up.err" || true)
+reads=$(grep -cE 'round_trippers.go.*"Response" verb="GET"' "$work/up.err" || true)
+printf '%-58s %s\n' "kubectl costgate up on a synced gate: writes / reads" "$writes / $reads"
+printf '%-58s %s\n' "  (argocd app sync + kubectl scale + kubectl rollout status: 3 commands, 2+ writes)" ""

@@ -47,12 +47,13 @@ func TestProfileLifecycle(t *testing.T) {
 		if r.Code != 0 || !strings.Contains(r.Stdout, "Synced and Healthy (7 gated") {
 			t.Fatalf("wait full: %s", r)
 		}
-		// Gated: the Application exists, yet nothing of it runs.
-		if _, err := apps.Get(ctx, "raw-vllm", metav1.GetOptions{}); err != nil {
-			t.Fatalf("gated app raw-vllm should exist after apply: %v", err)
+		// Gated: the Application exists, yet nothing of it runs. (coder-agent: no
+		// other test syncs it; the costgate tests open raw-vllm.)
+		if _, err := apps.Get(ctx, "coder-agent", metav1.GetOptions{}); err != nil {
+			t.Fatalf("gated app coder-agent should exist after apply: %v", err)
 		}
-		if _, err := s.Kube.AppsV1().Deployments("serving").Get(ctx, "raw-vllm", metav1.GetOptions{}); err == nil {
-			t.Error("Deployment serving/raw-vllm exists although nobody synced its gate")
+		if _, err := s.Kube.AppsV1().Deployments("coding-assistant").Get(ctx, "coder-agent", metav1.GetOptions{}); err == nil {
+			t.Error("Deployment coding-assistant/coder-agent exists although nobody synced its gate")
 		}
 	})
 

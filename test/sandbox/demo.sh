@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on the sandbox (make demo runs it after make sandbox-up), step by step:
 # the platform's GitOps tree (clusters/sandbox) applied as a profile through the real
-# Argo CD, and waited on until every auto-sync app is Synced and Healthy.
+# Argo CD and waited on until every auto-sync app is Synced and Healthy, then the GPU
+# model's cost gate opened and closed again.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$here/lib.sh"
@@ -12,6 +13,7 @@ dir="${KP_SANDBOX_DIR:-$project/.sandbox}"
 export KUBECONFIG
 bin="$project/bin"
 profile() { "$bin/kubectl-profile" "$@" --env sandbox --dir "$KP_REPO_DIR/clusters"; }
+costgate() { "$bin/kubectl-costgate" "$@" --env sandbox --dir "$KP_REPO_DIR/clusters"; }
 step() { printf '\n==> %s\n' "$*"; }
 
 step "refresh the local git repository Argo CD reads ($KP_REPO_URL)"
@@ -31,5 +33,14 @@ profile wait full --timeout 10m
 
 step "kubectl profile status"
 profile status
+
+step "kubectl costgate up raw-vllm (the GPU model: sync, scale to 1, wait on the GPU node)"
+costgate up raw-vllm --timeout 5m
+
+step "kubectl costgate list"
+costgate list
+
+step "kubectl costgate down raw-vllm"
+costgate down raw-vllm
 
 printf '\ndemo: done. The sandbox keeps running: export KUBECONFIG=%s (make sandbox-down stops it)\n' "$KUBECONFIG"

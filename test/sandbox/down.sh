@@ -8,11 +8,11 @@ project="$(cd "$here/../.." && pwd)"
 dir="${KP_SANDBOX_DIR:-$project/.sandbox}"
 [[ -d "$dir/pids" ]] || { say "nothing to stop in $dir"; exit 0; }
 
-# ours PID: the process still runs a binary from the sandbox's cache, or redis.
+# ours PID: the process still runs a binary from the sandbox's cache or folder, or redis.
 ours() {
   local exe
   exe=$(readlink "/proc/$1/exe" 2>/dev/null) || return 1
-  [[ "$exe" == "$KP_CACHE"/* || "$exe" == *redis* ]]
+  [[ "$exe" == "$KP_CACHE"/* || "$exe" == "$dir"/bin/* || "$exe" == *redis* ]]
 }
 
 victims=()

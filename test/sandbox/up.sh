@@ -45,8 +45,8 @@ if ! command -v "$redis_server" >/dev/null; then
   fi
 fi
 
-rm -rf "$logs" "$pids" "$dir/data" "$dir/tmp" "$dir/pki" "$dir/cmd"
-mkdir -p "$logs" "$pids" "$dir/data" "$dir/tmp" "$dir/pki" "$dir/cmd"
+rm -rf "$logs" "$pids" "$dir/data" "$dir/tmp" "$dir/pki" "$dir/cmd" "$dir/bin"
+mkdir -p "$logs" "$pids" "$dir/data" "$dir/tmp" "$dir/pki" "$dir/cmd" "$dir/bin"
 
 # --- helpers -------------------------------------------------------------------
 started=()
@@ -119,7 +119,7 @@ http_ok() { curl -fsS -o /dev/null --max-time 2 "$@"; }
 
 for c in etcd etcd-peer kube-apiserver kube-controller-manager kube-scheduler redis argocd-repo-server argocd-repo-server-metrics \
   argocd-application-controller-metrics argocd-applicationset-metrics argocd-applicationset-probe argocd-applicationset-webhook \
-  argocd-server argocd-server-metrics; do
+  argocd-server argocd-server-metrics kwok smoke-model; do
   pick_port "$c"
 done
 
@@ -177,7 +177,8 @@ launch kube-apiserver "$k8s_bin/kube-apiserver" \
   --token-auth-file "$pki/tokens.csv" --authorization-mode RBAC \
   --service-account-issuer https://kubernetes.default.svc.cluster.local \
   --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
-  --service-cluster-ip-range 10.96.0.0/16 --allow-privileged
+  --service-cluster-ip-range 10.96.0.0/16 --allow-privileged \
+  --kubelet-preferred-address-types InternalIP
 ready kube-apiserver 60 http_ok --cacert "$pki/apiserver.crt" -H "Authorization: Bearer $token" \
   "https://127.0.0.1:${ports[kube-apiserver]}/readyz"
 
@@ -215,14 +216,32 @@ EOF
   # kwok's pod stages wait 1 s plus up to 5 s of jitter at each step; the sandbox
   # has no kubelet to be realistic about, so pods move on within a fraction of that.
   for f in "$kwok_dir"/stages/node-*.yaml; do echo "---"; cat "$f"; done
+  cat <<EOF
+---
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: ClusterPortForward
+metadata:
+  name: model-servers
+spec:
+  forwards:
+  - ports: [8000]
+    target: {address: 127.0.0.1, port: ${ports[smoke-model]}}
+EOF
   for f in "$kwok_dir"/stages/pod-*.yaml; do
     echo "---"
     sed -E 's/^( *jitterDurationMilliseconds:) [0-9]+/\1 300/; s/^( *durationMilliseconds:) [0-9]+/\1 100/' "$f"
   done
 } >"$dir/kwok.yaml"
+# kwok is the nodes' kubelet too: the API server reaches it on 127.0.0.1 (the nodes'
+# InternalIP) for port-forwards, which kwok sends to KP_PORT_SMOKE_MODEL on loopback,
+# where a test can serve an OpenAI-compatible stand-in for the model servers.
+openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=kwok -addext subjectAltName=IP:127.0.0.1 \
+  -keyout "$pki/kwok.key" -out "$pki/kwok.crt" 2>/dev/null
 launch kwok "$kwok_dir/bin/kwok" --kubeconfig "$dir/kubeconfig" --config "$dir/kwok.yaml" \
-  --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake --node-ip 10.244.255.1
-k apply -f "$here/nodes.yaml" >"$logs/nodes.log" 2>&1 || fail nodes "could not create the fake nodes"
+  --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake --node-ip 127.0.0.1 \
+  --node-port "${ports[kwok]}" --server-address "127.0.0.1:${ports[kwok]}" \
+  --tls-cert-file "$pki/kwok.crt" --tls-private-key-file "$pki/kwok.key"
+k apply -f "$here/nodes.yaml" >"$logs/nodes.log" 2>&1 || fail nodes "could not create the fake nodes and the StorageClass"
 ready kwok 60 k wait --for condition=Ready node --all --timeout 1s
 
 # --- redis ---------------------------------------------------------------------
@@ -282,6 +301,13 @@ spec:
   clusterResourceWhitelist: [{group: '*', kind: '*'}]
 EOF
 
+# The serving path's API key, as an ExternalSecret would provide it: never in git. Tests
+# read it from the state folder to check the bearer key the chat probe sends.
+vllm_key="$(openssl rand -hex 24)"
+printf '%s' "$vllm_key" >"$dir/vllm-api-key"
+{ k create namespace serving && k -n serving create secret generic vllm-api-key --from-literal=api-key="$vllm_key"; } \
+  >>"$logs/argocd-install.log" 2>&1 || fail argocd-install "creating the serving path's Secret failed"
+
 "$here/sync-repo.sh" "$dir" >"$logs/git.log" 2>&1 || fail git "creating the local git repository failed"
 
 argocd_env=(env ARGOCD_FAKE_IN_CLUSTER=true KUBECONFIG="$dir/argocd.kubeconfig"
@@ -313,6 +339,14 @@ ready argocd-application-controller 60 http_ok "http://127.0.0.1:${ports[argocd-
 ready argocd-applicationset-controller 60 http_ok "http://127.0.0.1:${ports[argocd-applicationset-metrics]}/metrics"
 ready argocd-server 60 http_ok "http://127.0.0.1:${ports[argocd-server]}/healthz"
 
+# --- the model servers' stand-in ------------------------------------------------
+# No GPU and no model here: kwok forwards the model pods' port 8000 to this small
+# OpenAI-compatible server (test/sandbox/modelstub), which checks the same API key.
+(cd "$project" && GOTOOLCHAIN="$ARGOCD_TOOLCHAIN" go build -o "$dir/bin/modelstub" ./test/sandbox/modelstub) \
+  >"$logs/modelstub-build.log" 2>&1 || fail modelstub-build "building test/sandbox/modelstub failed"
+launch model-stub "$dir/bin/modelstub" --listen "127.0.0.1:${ports[smoke-model]}" --api-key-file "$dir/vllm-api-key"
+ready model-stub 20 http_ok "http://127.0.0.1:${ports[smoke-model]}/health"
+
 # --- what tests and people read ------------------------------------------------
 printf '%s\n' "$admin_password" >"$dir/argocd-admin-password"
 cat >"$dir/env" <<EOF
@@ -324,6 +358,7 @@ ARGOCD_SERVER=127.0.0.1:${ports[argocd-server]}
 KP_ARGOCD_ADMIN_PASSWORD_FILE=$dir/argocd-admin-password
 KP_ARGOCD_CRDS=$argocd_dir/crds
 KP_REDIS=$redis_addr
+KP_VLLM_API_KEY_FILE=$dir/vllm-api-key
 EOF
 for c in "${!ports[@]}"; do echo "KP_PORT_${c^^}=${ports[$c]}" | tr - _; done | sort >>"$dir/env"
 chmod 600 "$dir/env"

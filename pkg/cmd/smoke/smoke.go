@@ -3,14 +3,27 @@
 package smoke
 
 import (
+	"time"
+
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli"
+	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
+	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
+	"github.com/aidev-platform/kubectl-plugins/pkg/smoke"
 )
 
 const plugin = "kubectl-smoke"
+
+type common struct {
+	genericiooptions.IOStreams
+	kubeFlags *genericclioptions.ConfigFlags
+	envFlags  *cli.EnvFlags
+}
 
 // NewCmd returns the root of `kubectl smoke`.
 func NewCmd(streams genericiooptions.IOStreams) *cobra.Command {
@@ -19,13 +32,54 @@ func NewCmd(streams genericiooptions.IOStreams) *cobra.Command {
 		`kubectl smoke doctor checks the cluster, Argo CD and the deployed profile; kubectl smoke chat
 sends an authenticated OpenAI-style POST /v1/chat/completions and expects a real answer;
 kubectl smoke run does both. The exit code is 0 only when every check passes.`,
-		`  # Print the plugin's version
-  kubectl smoke version
+		`  # Is the cluster ready for the serving profile?
+  kubectl smoke doctor --profile serving --env ai-dev
 
-  # Use another kubeconfig and context, like any kubectl command
-  kubectl smoke --kubeconfig ~/.kube/sandbox --context sandbox version`)
-	flags := genericclioptions.NewConfigFlags(true)
-	flags.AddFlags(root.PersistentFlags())
-	root.AddCommand(cli.NewCmdVersion(plugin, streams))
+  # Ask the GPU model through a port-forward the plugin opens itself
+  kubectl smoke chat raw-vllm --env ai-dev
+
+  # Ask the gateway instead, with a key from the environment
+  kubectl smoke chat --url https://litellm.example.com --key-env LITELLM_API_KEY
+
+  # The staged bring-up's smoke gate, with a JUnit report for CI
+  kubectl smoke run --profile serving --env ai-dev --junit smoke.xml`)
+	c := &common{IOStreams: streams, kubeFlags: genericclioptions.NewConfigFlags(true), envFlags: &cli.EnvFlags{}}
+	c.kubeFlags.AddFlags(root.PersistentFlags())
+	c.envFlags.AddFlags(root.PersistentFlags())
+	root.AddCommand(newCmdDoctor(c), newCmdChat(c), newCmdRun(c), cli.NewCmdVersion(plugin, streams))
 	return root
+}
+
+// doctor builds the doctor for an environment and optional profile.
+func (c *common) doctor(env *platform.Env, profile string) (*smoke.Doctor, error) {
+	d := &smoke.Doctor{Env: env, ReconcileWindow: 10 * time.Minute}
+	if profile != "" {
+		p, err := env.Profile(profile)
+		if err != nil {
+			return nil, err
+		}
+		d.Profile = &p
+	}
+	client, err := kube.NewClient(c.kubeFlags)
+	if err != nil {
+		return nil, err
+	}
+	d.Client = client
+	if d.Typed, err = kubernetes.NewForConfig(client.Config); err != nil {
+		return nil, err
+	}
+	if d.Metadata, err = metadata.NewForConfig(client.Config); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// summary counts statuses.
+func summary(checks []smoke.Check) (failed int) {
+	for _, c := range checks {
+		if c.Status == smoke.Fail {
+			failed++
+		}
+	}
+	return failed
 }

@@ -1,0 +1,105 @@
+package smoke
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli"
+	"github.com/aidev-platform/kubectl-plugins/pkg/printers"
+	"github.com/aidev-platform/kubectl-plugins/pkg/smoke"
+)
+
+// DoctorOptions runs the read-only checks.
+type DoctorOptions struct {
+	*common
+	Profile string
+	Output  string
+	JUnit   string
+}
+
+func newCmdDoctor(c *common) *cobra.Command {
+	o := &DoctorOptions{common: c}
+	cmd := &cobra.Command{
+		Use:   "doctor",
+		Short: "Check the cluster, Argo CD and the profile (read-only); exit 1 when a check fails",
+		Long: `Checks, each PASS, WARN, FAIL or SKIP with a one-line fix: the API server answers; Argo
+CD's CRDs, namespace and controllers; the resolved groups are fresh; the profile's
+AppProject, ApplicationSets and auto-sync apps are there and Synced/Healthy (gated apps are
+reported, never failed); a GPU node for serving profiles; a default StorageClass;
+LoadBalancer addresses; the serving path's Secrets (names only, never values); and the
+RBAC the plugins need. Nothing is written.`,
+		Example: `  kubectl smoke doctor --env ai-dev
+  kubectl smoke doctor --profile serving --env ai-dev -o json
+  kubectl smoke doctor --profile full --env ai-dev --junit doctor.xml`,
+		Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			if err := printers.ValidateFormat(o.Output, "json", "yaml"); err != nil {
+				return err
+			}
+			return o.Run(context.Background())
+		},
+	}
+	cmd.Flags().StringVar(&o.Profile, "profile", "", "Profile whose layers and apps to check")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: json or yaml (default: a table)")
+	cmd.Flags().StringVar(&o.JUnit, "junit", "", "Also write the checks as a JUnit XML file")
+	return cmd
+}
+
+// Run runs the checks, prints them, and fails when one failed.
+func (o *DoctorOptions) Run(ctx context.Context) error {
+	checks, err := runDoctor(ctx, o.common, o.Profile)
+	if err != nil {
+		return err
+	}
+	if err := report(o.common, checks, o.Output, o.JUnit); err != nil {
+		return err
+	}
+	if n := summary(checks); n > 0 {
+		return &cli.ExitError{Code: 1, Err: fmt.Errorf("%d check(s) failed", n)}
+	}
+	return nil
+}
+
+func runDoctor(ctx context.Context, c *common, profile string) ([]smoke.Check, error) {
+	env, err := c.envFlags.Load()
+	if err != nil {
+		return nil, err
+	}
+	d, err := c.doctor(env, profile)
+	if err != nil {
+		return nil, err
+	}
+	return d.Run(ctx), nil
+}
+
+// report prints the checks and writes the JUnit file.
+func report(c *common, checks []smoke.Check, output, junit string) error {
+	if junit != "" {
+		f, err := os.Create(junit)
+		if err != nil {
+			return fmt.Errorf("--junit: %w", err)
+		}
+		if err := smoke.WriteJUnit(f, "kubectl-smoke", checks); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+	}
+	if output != "" {
+		return printers.Data(c.Out, output, checks)
+	}
+	rows := make([][]string, 0, len(checks))
+	for _, ch := range checks {
+		msg := ch.Message
+		if ch.Fix != "" && ch.Status != smoke.Pass {
+			msg += " (fix: " + ch.Fix + ")"
+		}
+		rows = append(rows, []string{ch.Name, ch.Status, msg})
+	}
+	return printers.Table(c.Out, []string{"CHECK", "STATUS", "MESSAGE"}, rows)
+}

@@ -1,0 +1,408 @@
+// Package smoke is the platform's smoke gate: read-only doctor checks of the
+// cluster, Argo CD and the deployed profile, and the authenticated chat probe.
+package smoke
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	authv1 "k8s.io/api/authorization/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
+
+	"github.com/aidev-platform/kubectl-plugins/pkg/argocd"
+	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
+	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
+)
+
+// Check statuses.
+const (
+	Pass = "PASS"
+	Warn = "WARN"
+	Fail = "FAIL"
+	Skip = "SKIP"
+)
+
+// Check is one doctor result.
+type Check struct {
+	Name     string        `json:"name"`
+	Status   string        `json:"status"`
+	Message  string        `json:"message"`
+	Fix      string        `json:"fix,omitempty"`
+	Duration time.Duration `json:"durationNanos"`
+}
+
+// Doctor runs the checks. Everything it does is a read.
+type Doctor struct {
+	Client   *kube.Client
+	Typed    kubernetes.Interface
+	Metadata metadata.Interface
+	Env      *platform.Env
+	Profile  *platform.Profile // nil: the checks that need one are skipped
+	// ReconcileWindow: an Application reconciled within it proves the controller runs.
+	ReconcileWindow time.Duration
+}
+
+// Run runs every check in order; a check that cannot run because an earlier one
+// failed is reported as SKIP with the reason.
+func (d *Doctor) Run(ctx context.Context) []Check {
+	var out []Check
+	run := func(name string, f func(context.Context) Check) Check {
+		start := time.Now()
+		c := f(ctx)
+		c.Name, c.Duration = name, time.Since(start)
+		out = append(out, c)
+		return c
+	}
+	if c := run("cluster", d.cluster); c.Status == Fail {
+		return out
+	}
+	argo := run("argocd-crds", d.argoCRDs)
+	run("argocd-namespace", d.argoNamespace)
+	if argo.Status == Fail {
+		out = append(out, Check{Name: "argocd-controllers", Status: Skip, Message: "Argo CD is not installed"})
+	} else {
+		run("argocd-controllers", d.argoControllers)
+	}
+	run("groups-fresh", d.groupsFresh)
+	if d.Profile == nil {
+		for _, n := range []string{"profile-objects", "profile-apps", "gpu-capacity"} {
+			out = append(out, Check{Name: n, Status: Skip, Message: "no --profile given"})
+		}
+	} else if argo.Status == Fail {
+		for _, n := range []string{"profile-objects", "profile-apps"} {
+			out = append(out, Check{Name: n, Status: Skip, Message: "Argo CD is not installed"})
+		}
+		run("gpu-capacity", d.gpu)
+	} else {
+		run("profile-objects", d.profileObjects)
+		run("profile-apps", d.profileApps)
+		run("gpu-capacity", d.gpu)
+	}
+	run("default-storageclass", d.storageClass)
+	run("loadbalancers", d.loadBalancers)
+	run("serving-secrets", d.secrets)
+	run("rbac", d.rbac)
+	return out
+}
+
+func pass(msg string, args ...any) Check {
+	return Check{Status: Pass, Message: fmt.Sprintf(msg, args...)}
+}
+
+func fail(fix, msg string, args ...any) Check {
+	return Check{Status: Fail, Message: fmt.Sprintf(msg, args...), Fix: fix}
+}
+
+func (d *Doctor) cluster(ctx context.Context) Check {
+	ctx, cancel := context.WithTimeout(ctx, kube.DefaultRequestTimeout)
+	defer cancel()
+	body, err := d.Typed.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+	if err != nil {
+		return fail("check the kubeconfig's server and that the API server runs", "%v", d.Client.Explain(err, kube.Kind{}))
+	}
+	v, err := d.Typed.Discovery().ServerVersion()
+	if err != nil {
+		return fail("", "/readyz answered but /version did not: %v", err)
+	}
+	return pass("%s answers /readyz (%s); Kubernetes %s", d.Client.Server, strings.TrimSpace(string(body)), v.GitVersion)
+}
+
+var crdGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+
+func (d *Doctor) argoCRDs(ctx context.Context) Check {
+	var missing []string
+	for _, name := range []string{"applications.argoproj.io", "applicationsets.argoproj.io", "appprojects.argoproj.io"} {
+		if _, err := d.Metadata.Resource(crdGVR).Get(ctx, name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+			missing = append(missing, name)
+		} else if err != nil {
+			return fail("", "reading CRD %s: %v", name, err)
+		}
+	}
+	if len(missing) > 0 {
+		return fail("install Argo CD (its CRDs: kubectl apply --server-side -k https://github.com/argoproj/argo-cd/manifests/crds)",
+			"Argo CD is not installed: missing CRD(s) %s", strings.Join(missing, ", "))
+	}
+	return pass("Application, ApplicationSet and AppProject CRDs are installed")
+}
+
+func (d *Doctor) argoNamespace(ctx context.Context) Check {
+	ns := d.Env.Config.Namespace
+	if _, err := d.Typed.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); err != nil {
+		if apierrors.IsNotFound(err) {
+			return fail(fmt.Sprintf("install Argo CD into namespace %s (config.yaml namespace:)", ns), "namespace %s does not exist", ns)
+		}
+		return fail("", "namespace %s: %v", ns, err)
+	}
+	return pass("namespace %s exists", ns)
+}
+
+// argoControllers proves the application-controller runs: its pods are Running,
+// or (where it runs elsewhere, as in the sandbox) an Application was reconciled
+// recently.
+func (d *Doctor) argoControllers(ctx context.Context) Check {
+	ns := d.Env.Config.Namespace
+	pods, err := d.Typed.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=argocd-application-controller"})
+	if err == nil {
+		for _, p := range pods.Items {
+			if p.Status.Phase == "Running" {
+				return pass("argocd-application-controller pod %s is Running", p.Name)
+			}
+		}
+	}
+	apps, err := d.Client.Resource(kube.Applications, ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return fail("", "listing Applications: %v", d.Client.Explain(err, kube.Applications))
+	}
+	if len(apps.Items) == 0 {
+		return Check{Status: Warn, Message: "no application-controller pod found and no Application to show it works", Fix: "apply a profile (kubectl profile apply)"}
+	}
+	var newest time.Time
+	for i := range apps.Items {
+		if at := argocd.StatusOf(&apps.Items[i]).ReconciledAt; at.After(newest) {
+			newest = at
+		}
+	}
+	age := time.Since(newest)
+	if newest.IsZero() || age > d.ReconcileWindow {
+		return fail("check the argocd-application-controller (its pods and logs)",
+			"no Application reconciled in the last %s (newest: %s ago)", d.ReconcileWindow, age.Round(time.Second))
+	}
+	return pass("the application-controller reconciled an Application %s ago", age.Round(time.Second))
+}
+
+func (d *Doctor) groupsFresh(context.Context) Check {
+	files, err := d.Env.Generated()
+	if err != nil {
+		return fail("", "%v", err)
+	}
+	stale, err := platform.Stale(files)
+	if err != nil {
+		return fail("", "%v", err)
+	}
+	if len(stale) > 0 {
+		var names []string
+		for f := range stale {
+			names = append(names, f)
+		}
+		sort.Strings(names)
+		return fail(fmt.Sprintf("kubectl profile resolve --env %s, then commit", d.Env.Name),
+			"stale against config.yaml: %s", strings.Join(names, ", "))
+	}
+	return pass("the resolved groups and the appsets overlay match config.yaml")
+}
+
+func (d *Doctor) profileObjects(ctx context.Context) Check {
+	ns := d.Env.Config.Namespace
+	var missing []string
+	if _, err := d.Client.Resource(kube.AppProjects, ns).Get(ctx, d.Env.Descriptor.Project, metav1.GetOptions{}); err != nil {
+		missing = append(missing, "AppProject "+d.Env.Descriptor.Project)
+	}
+	sets, err := d.Client.Resource(kube.ApplicationSets, ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return fail("", "listing ApplicationSets: %v", d.Client.Explain(err, kube.ApplicationSets))
+	}
+	for _, l := range d.Profile.Layers {
+		if !slices.ContainsFunc(sets.Items, func(s unstructured.Unstructured) bool { return s.GetLabels()[platform.LayerLabel] == l }) {
+			missing = append(missing, "ApplicationSet of layer "+l)
+		}
+	}
+	if len(missing) > 0 {
+		return fail(fmt.Sprintf("kubectl profile apply %s --env %s", d.Profile.Name, d.Env.Name), "missing: %s", strings.Join(missing, ", "))
+	}
+	return pass("AppProject %s and the ApplicationSets of %s exist", d.Env.Descriptor.Project, strings.Join(d.Profile.Layers, ", "))
+}
+
+func (d *Doctor) profileApps(ctx context.Context) Check {
+	apps, err := d.Client.Resource(kube.Applications, d.Env.Config.Namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return fail("", "listing Applications: %v", d.Client.Explain(err, kube.Applications))
+	}
+	live := map[string]*unstructured.Unstructured{}
+	for i := range apps.Items {
+		live[apps.Items[i].GetName()] = &apps.Items[i]
+	}
+	var bad, gated []string
+	total := 0
+	for _, a := range d.Env.ExpectedApps(*d.Profile) {
+		app, ok := live[a.Name]
+		if a.Gated {
+			state := "absent"
+			if ok {
+				st := argocd.StatusOf(app)
+				state = st.Sync + "/" + st.Health
+			}
+			gated = append(gated, a.Name+" "+state)
+			continue
+		}
+		total++
+		if !ok {
+			bad = append(bad, a.Name+" (absent)")
+			continue
+		}
+		if st := argocd.StatusOf(app); !st.Ready() {
+			bad = append(bad, fmt.Sprintf("%s (%s/%s)", a.Name, st.Sync, st.Health))
+		}
+	}
+	gatedMsg := ""
+	if len(gated) > 0 {
+		gatedMsg = "; gated, not required: " + strings.Join(gated, ", ")
+	}
+	if len(bad) > 0 {
+		return fail(fmt.Sprintf("kubectl profile wait %s --env %s shows why", d.Profile.Name, d.Env.Name),
+			"%d of %d auto-sync apps not Synced/Healthy: %s%s", len(bad), total, strings.Join(bad, ", "), gatedMsg)
+	}
+	return pass("all %d auto-sync apps of %s are Synced and Healthy%s", total, d.Profile.Name, gatedMsg)
+}
+
+func (d *Doctor) gpu(ctx context.Context) Check {
+	if !ServingProfile(d.Env, *d.Profile) {
+		return Check{Status: Skip, Message: "profile " + d.Profile.Name + " serves no model"}
+	}
+	nodes, err := d.Typed.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return fail("", "listing nodes: %v", err)
+	}
+	var gpus []string
+	for _, n := range nodes.Items {
+		if q, ok := n.Status.Capacity["nvidia.com/gpu"]; ok && !q.IsZero() {
+			gpus = append(gpus, fmt.Sprintf("%s (%s)", n.Name, q.String()))
+		}
+	}
+	if len(gpus) == 0 {
+		return Check{Status: Warn, Message: "no node has nvidia.com/gpu capacity now (a GPU pool scaled to zero adds one when a model scales up)",
+			Fix: "check the GPU node pool and the autoscaler if a GPU model must start"}
+	}
+	return pass("nvidia.com/gpu on %s", strings.Join(gpus, ", "))
+}
+
+func (d *Doctor) storageClass(ctx context.Context) Check {
+	list, err := d.Typed.StorageV1().StorageClasses().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return fail("", "listing StorageClasses: %v", err)
+	}
+	for _, sc := range list.Items {
+		if sc.Annotations["storageclass.kubernetes.io/is-default-class"] == "true" {
+			return pass("default StorageClass %s", sc.Name)
+		}
+	}
+	return fail(`annotate one StorageClass storageclass.kubernetes.io/is-default-class: "true"`, "no default StorageClass: PVCs without a class stay Pending")
+}
+
+func (d *Doctor) loadBalancers(ctx context.Context) Check {
+	svcs, err := d.Typed.CoreV1().Services("").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return fail("", "listing Services: %v", err)
+	}
+	var lbs, pending []string
+	for _, s := range svcs.Items {
+		if s.Spec.Type != "LoadBalancer" {
+			continue
+		}
+		lbs = append(lbs, s.Namespace+"/"+s.Name)
+		if len(s.Status.LoadBalancer.Ingress) == 0 {
+			pending = append(pending, s.Namespace+"/"+s.Name)
+		}
+	}
+	switch {
+	case len(lbs) == 0:
+		return Check{Status: Skip, Message: "no LoadBalancer Services"}
+	case len(pending) > 0:
+		return fail("check the cloud load-balancer controller", "no address yet: %s", strings.Join(pending, ", "))
+	}
+	return pass("%d LoadBalancer Service(s) have addresses", len(lbs))
+}
+
+var secretsGVR = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
+
+// secrets checks that the Secrets the serving path needs exist, reading their
+// metadata only: the values never leave the API server.
+func (d *Doctor) secrets(ctx context.Context) Check {
+	var refs []platform.SecretKeyRef
+	for _, a := range d.Env.Apps {
+		if a.Chat != nil && a.Chat.KeySecret != nil && (d.Profile == nil || slices.Contains(d.Profile.Layers, a.Layer)) {
+			refs = append(refs, *a.Chat.KeySecret)
+		}
+	}
+	if len(refs) == 0 {
+		return Check{Status: Skip, Message: "the profile's apps name no key Secret"}
+	}
+	var missing, found []string
+	for _, r := range refs {
+		_, err := d.Metadata.Resource(secretsGVR).Namespace(r.Namespace).Get(ctx, r.Name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			missing = append(missing, r.Namespace+"/"+r.Name)
+		case err != nil:
+			return fail("", "Secret %s/%s: %v", r.Namespace, r.Name, err)
+		default:
+			found = append(found, r.Namespace+"/"+r.Name)
+		}
+	}
+	if len(missing) > 0 {
+		return fail("create them (External Secrets or kubectl create secret generic); their names come from the catalog's smoke.aidev.io/key-secret",
+			"missing Secret(s): %s", strings.Join(missing, ", "))
+	}
+	return pass("Secret(s) present: %s", strings.Join(found, ", "))
+}
+
+// rbac asks the API server what the current user may do, for what the plugins need.
+func (d *Doctor) rbac(ctx context.Context) Check {
+	ns := d.Env.Config.Namespace
+	need := []authv1.ResourceAttributes{
+		{Namespace: ns, Verb: "patch", Group: "argoproj.io", Resource: "applicationsets"},
+		{Namespace: ns, Verb: "patch", Group: "argoproj.io", Resource: "appprojects"},
+		{Namespace: ns, Verb: "delete", Group: "argoproj.io", Resource: "applicationsets"},
+		{Namespace: ns, Verb: "watch", Group: "argoproj.io", Resource: "applications"},
+		{Namespace: ns, Verb: "patch", Group: "argoproj.io", Resource: "applications"},
+		{Namespace: ns, Verb: "patch", Resource: "configmaps"},
+		{Verb: "patch", Group: "apps", Resource: "deployments"},
+		{Verb: "patch", Group: "serving.kserve.io", Resource: "inferenceservices"},
+		{Verb: "create", Resource: "pods", Subresource: "portforward"},
+		{Verb: "get", Resource: "secrets"},
+	}
+	var denied []string
+	for _, ra := range need {
+		ra := ra
+		ssar := &authv1.SelfSubjectAccessReview{Spec: authv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &ra}}
+		res, err := d.Typed.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, ssar, metav1.CreateOptions{})
+		if err != nil {
+			return fail("", "SelfSubjectAccessReview: %v", err)
+		}
+		if !res.Status.Allowed {
+			what := ra.Verb + " " + ra.Resource
+			if ra.Subresource != "" {
+				what += "/" + ra.Subresource
+			}
+			if ra.Group != "" {
+				what += "." + ra.Group
+			}
+			if ra.Namespace != "" {
+				what += " in " + ra.Namespace
+			}
+			denied = append(denied, what)
+		}
+	}
+	if len(denied) > 0 {
+		return fail("grant them with a Role/ClusterRole binding, or use costgate's server mode (Argo CD RBAC)", "not allowed: %s", strings.Join(denied, "; "))
+	}
+	return pass("allowed all %d operations the plugins use", len(need))
+}
+
+// ServingProfile says whether a profile holds an app that serves a model (a chat target).
+func ServingProfile(env *platform.Env, p platform.Profile) bool {
+	for _, a := range env.Apps {
+		if a.Chat != nil && slices.Contains(p.Layers, a.Layer) {
+			return true
+		}
+	}
+	return false
+}
