@@ -22,7 +22,7 @@ CLUSTERS ?= clusters
 PLATFORM := --env $(ENV) --dir $(CLUSTERS)
 
 .PHONY: all build test unit e2e vet bench demo sandbox-build sandbox-up sandbox-down sandbox-status clean help \
-        root wait resolve-groups vllm-up vllm-down test-deps
+        root wait resolve-groups vllm-up vllm-down doctor smoke test-deps
 
 all: build
 
@@ -78,6 +78,12 @@ vllm-up: build ## Open the raw-vllm gate and wait until it serves
 
 vllm-down: build ## Close the raw-vllm gate
 	$(BIN)/kubectl-costgate down raw-vllm $(PLATFORM)
+
+doctor: build ## Check the cluster, Argo CD and PROFILE (read-only)
+	$(BIN)/kubectl-smoke doctor --profile $(PROFILE) $(PLATFORM)
+
+smoke: build ## The smoke gate: doctor, then the chat probe of PROFILE's models
+	$(BIN)/kubectl-smoke run --profile $(PROFILE) $(PLATFORM)
 
 bench: build ## Benchmarks: Go benchmarks and the comparison with kubectl
 	go test -run '^$$' -bench . -benchmem ./pkg/...

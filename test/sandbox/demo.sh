@@ -2,7 +2,7 @@
 # The main job on the sandbox (make demo runs it after make sandbox-up), step by step:
 # the platform's GitOps tree (clusters/sandbox) applied as a profile through the real
 # Argo CD and waited on until every auto-sync app is Synced and Healthy, then the GPU
-# model's cost gate opened and closed again.
+# model's cost gate opened, the smoke gate run against it, and the gate closed again.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$here/lib.sh"
@@ -14,6 +14,7 @@ export KUBECONFIG
 bin="$project/bin"
 profile() { "$bin/kubectl-profile" "$@" --env sandbox --dir "$KP_REPO_DIR/clusters"; }
 costgate() { "$bin/kubectl-costgate" "$@" --env sandbox --dir "$KP_REPO_DIR/clusters"; }
+smoke() { "$bin/kubectl-smoke" "$@" --env sandbox --dir "$KP_REPO_DIR/clusters"; }
 step() { printf '\n==> %s\n' "$*"; }
 
 step "refresh the local git repository Argo CD reads ($KP_REPO_URL)"
@@ -39,6 +40,9 @@ costgate up raw-vllm --timeout 5m
 
 step "kubectl costgate list"
 costgate list
+
+step "kubectl smoke run --profile serving (doctor, then an authenticated chat through a port-forward)"
+smoke run --profile serving
 
 step "kubectl costgate down raw-vllm"
 costgate down raw-vllm

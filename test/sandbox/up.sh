@@ -212,6 +212,7 @@ options:
   nodePlayStageParallelism: 4
   podPlayStageParallelism: 4
   podsOnNodeSyncParallelism: 4
+  enableDebuggingHandlers: true
 EOF
   # kwok's pod stages wait 1 s plus up to 5 s of jitter at each step; the sandbox
   # has no kubelet to be realistic about, so pods move on within a fraction of that.
