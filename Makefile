@@ -12,6 +12,12 @@ COMMIT   ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 DATE     ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS  := -s -w -X $(MODULE)/pkg/version.Version=$(VERSION) \
             -X $(MODULE)/pkg/version.Commit=$(COMMIT) -X $(MODULE)/pkg/version.BuildDate=$(DATE)
+KP_CACHE ?= $(HOME)/.cache/kubectl-plugins
+KREW_VERSION := v0.4.3
+KREW_BIN := $(KP_CACHE)/tools/krew-$(KREW_VERSION)/bin
+# The e2e tests install the linux/amd64 archives with the real krew.
+export KP_DIST := $(CURDIR)/dist
+export KP_KREW_BIN := $(KREW_BIN)
 # A cold sandbox build is ~30 minutes; give the e2e run room beyond go test's 10m default.
 TEST_TIMEOUT ?= 45m
 
@@ -22,7 +28,7 @@ CLUSTERS ?= clusters
 PLATFORM := --env $(ENV) --dir $(CLUSTERS)
 
 .PHONY: all build test unit e2e vet bench demo sandbox-build sandbox-up sandbox-down sandbox-status clean help \
-        root wait resolve-groups vllm-up vllm-down doctor smoke test-deps
+        root wait resolve-groups vllm-up vllm-down doctor smoke test-deps dist dist-linux krew krew-index krew-tools
 
 all: build
 
@@ -42,14 +48,14 @@ unit: ## Unit tests only (no sandbox)
 sandbox-build: ## Build (or find cached) the sandbox's binaries
 	bash test/sandbox/build.sh
 
-e2e: sandbox-build test-deps ## End-to-end tests against the sandbox (started once for the run)
+e2e: sandbox-build test-deps dist-linux krew-tools ## End-to-end tests against the sandbox (started once for the run)
 	go test -count=1 -timeout $(TEST_TIMEOUT) ./test/...
 
 test-deps: ## Debian packages the e2e tests start (prometheus for costgate idle)
 	@command -v prometheus >/dev/null || { echo "installing Debian's prometheus (the idle e2e test runs it)"; \
 	  apt-get update >/dev/null && apt-get install -y prometheus >/dev/null; }
 
-test: vet build sandbox-build test-deps ## Everything: vet, unit tests and e2e tests against the sandbox
+test: vet build sandbox-build test-deps dist-linux krew-tools ## Everything: vet, unit tests and e2e tests against the sandbox
 	go test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 sandbox-up: ## Build and start the sandbox in .sandbox/ (KUBECONFIG=.sandbox/kubeconfig)
@@ -84,6 +90,28 @@ doctor: build ## Check the cluster, Argo CD and PROFILE (read-only)
 
 smoke: build ## The smoke gate: doctor, then the chat probe of PROFILE's models
 	$(BIN)/kubectl-smoke run --profile $(PROFILE) $(PLATFORM)
+
+dist: ## Release archives for every platform, with SHA256SUMS (dist/)
+	bash krew-manifests/dist.sh
+
+dist-linux: ## The linux/amd64 archives only (what the krew e2e test installs)
+	PLATFORMS=linux/amd64 bash krew-manifests/dist.sh
+
+krew: dist ## Regenerate krew-manifests/*.yaml from the archives (VERSION, RELEASE_URL)
+	bash krew-manifests/krew.sh
+
+krew-index: krew ## A krew index repository (dist/krew-index, plugins/*.yaml) to publish
+	rm -rf dist/krew-index && mkdir -p dist/krew-index/plugins
+	cp krew-manifests/profile.yaml krew-manifests/costgate.yaml krew-manifests/smoke.yaml dist/krew-index/plugins/
+	git -C dist/krew-index init -q -b main && git -C dist/krew-index add -A && \
+	  git -C dist/krew-index -c user.name=release -c user.email=release@localhost commit -qm "plugins $(VERSION)"
+	@echo "publish dist/krew-index, then: kubectl krew index add aidev <its git URL>"
+
+krew-tools: ## Build krew and validate-krew-manifest $(KREW_VERSION) (cached)
+	@test -x $(KREW_BIN)/krew -a -x $(KREW_BIN)/validate-krew-manifest || { \
+	  echo "building krew $(KREW_VERSION)"; mkdir -p $(KREW_BIN); \
+	  GOTOOLCHAIN=auto GOBIN=$(KREW_BIN) go install sigs.k8s.io/krew/cmd/krew@$(KREW_VERSION) \
+	    sigs.k8s.io/krew/cmd/validate-krew-manifest@$(KREW_VERSION); }
 
 bench: build ## Benchmarks: Go benchmarks and the comparison with kubectl
 	go test -run '^$$' -bench . -benchmem ./pkg/...

@@ -60,6 +60,7 @@ costgate.aidev.io/* annotations; nothing is hard-coded.`,
 	c.kubeFlags.AddFlags(root.PersistentFlags())
 	c.envFlags.AddFlags(root.PersistentFlags())
 	c.server.addFlags(root.PersistentFlags())
+	c.envFlags.RegisterEnvCompletion(root)
 	root.AddCommand(
 		newCmdList(c), newCmdSync(c), newCmdUp(c), newCmdDown(c),
 		newCmdPause(c), newCmdResume(c), newCmdIdle(c), newCmdLint(c),

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli"
 	"github.com/aidev-platform/kubectl-plugins/pkg/costgate"
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
 )
@@ -28,6 +29,7 @@ func newCmdDown(c *common) *cobra.Command {
 		Example: `  kubectl costgate down raw-vllm --env ai-dev
   # Every open gate of the environment, e.g. at the end of the day
   kubectl costgate down --all --env ai-dev`,
+		ValidArgsFunction: c.envFlags.CompleteFirstArg(cli.GatedApps(platform.GateScale, platform.GatePause)),
 		Args: func(cmd *cobra.Command, args []string) error {
 			if o.All == (len(args) == 1) || len(args) > 1 {
 				return fmt.Errorf("down takes one APP or --all")

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli"
 	"github.com/aidev-platform/kubectl-plugins/pkg/costgate"
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
 )
@@ -40,10 +41,11 @@ func pauseGate(env *platform.Env, name string) (platform.App, error) {
 func newPauseCmd(c *common, resume bool, use, short, example string) *cobra.Command {
 	o := &PauseOptions{common: c, Resume: resume}
 	cmd := &cobra.Command{
-		Use:     use,
-		Short:   short,
-		Example: example,
-		Args:    appArg,
+		Use:               use,
+		Short:             short,
+		Example:           example,
+		Args:              appArg,
+		ValidArgsFunction: c.envFlags.CompleteFirstArg(cli.GatedApps(platform.GatePause)),
 		RunE: func(_ *cobra.Command, args []string) error {
 			o.App = args[0]
 			return o.Run(context.Background())

@@ -37,7 +37,8 @@ Server mode goes through Argo CD's API when --argocd-server or ARGOCD_SERVER is 
 token from --auth-token, ARGOCD_AUTH_TOKEN or the argocd CLI's config.`,
 		Example: `  kubectl costgate sync raw-vllm --env ai-dev
   ARGOCD_SERVER=argocd.example.com ARGOCD_AUTH_TOKEN=... kubectl costgate sync n8n --env ai-dev`,
-		Args: appArg,
+		Args:              appArg,
+		ValidArgsFunction: c.envFlags.CompleteFirstArg(cli.GatedApps()),
 		RunE: func(_ *cobra.Command, args []string) error {
 			o.App = args[0]
 			if err := printers.ValidateFormat(o.Output, "json", "yaml"); err != nil {

@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/argocd"
+	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli"
 	"github.com/aidev-platform/kubectl-plugins/pkg/costgate"
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
@@ -40,7 +41,8 @@ does not ignore (ignoreDifferences on /spec/replicas and RespectIgnoreDifference
 one a KEDA ScaledObject scales and is not paused.`,
 		Example: `  kubectl costgate up raw-vllm --env ai-dev
   kubectl costgate up coder-chat --replicas 2 --timeout 30m --env ai-dev`,
-		Args: appArg,
+		Args:              appArg,
+		ValidArgsFunction: c.envFlags.CompleteFirstArg(cli.GatedApps(platform.GateScale, platform.GatePause)),
 		RunE: func(_ *cobra.Command, args []string) error {
 			o.App = args[0]
 			if o.Replicas < 0 || o.Timeout <= 0 {

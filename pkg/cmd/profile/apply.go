@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli"
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
 )
@@ -43,7 +44,8 @@ own set. Everything is validated before the first write.`,
 		Example: `  kubectl profile apply full --env ai-dev
   kubectl profile apply serving --prune --env ai-dev
   kubectl profile apply llm-gateway --dry-run=server --env ai-dev`,
-		Args: profileArg,
+		Args:              profileArg,
+		ValidArgsFunction: c.envFlags.CompleteFirstArg(cli.ProfileNames),
 		RunE: func(_ *cobra.Command, args []string) error {
 			o.Profile = args[0]
 			if err := o.Validate(); err != nil {

@@ -29,8 +29,9 @@ func newCmdDiff(c *common) *cobra.Command {
 		Long: `Server-side dry-runs the apply of each object and compares the result with the live
 object, so defaults and other field managers are accounted for the way apply would see
 them. Exit 0 when nothing would change, 1 when something would, >1 on error.`,
-		Example: `  kubectl profile diff full --env ai-dev`,
-		Args:    profileArg,
+		Example:           `  kubectl profile diff full --env ai-dev`,
+		Args:              profileArg,
+		ValidArgsFunction: c.envFlags.CompleteFirstArg(cli.ProfileNames),
 		RunE: func(_ *cobra.Command, args []string) error {
 			o.Profile = args[0]
 			return o.Run(context.Background())

@@ -67,6 +67,7 @@ clusters/<env>/platform.yaml, config.yaml and the catalog.`,
 	}
 	c.kubeFlags.AddFlags(root.PersistentFlags())
 	c.envFlags.AddFlags(root.PersistentFlags())
+	c.envFlags.RegisterEnvCompletion(root)
 	root.AddCommand(
 		newCmdList(c), newCmdResolve(c), newCmdRender(c), newCmdDiff(c),
 		newCmdApply(c), newCmdWait(c), newCmdStatus(c),

@@ -3,6 +3,7 @@ package profile
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli"
 	"github.com/aidev-platform/kubectl-plugins/pkg/printers"
 )
 
@@ -20,7 +21,8 @@ func newCmdRender(c *common) *cobra.Command {
 		Short: "Print the AppProject and the profile's ApplicationSets, built with kustomize in process",
 		Example: `  kubectl profile render full --env ai-dev
   kubectl profile render serving --env ai-dev -o json`,
-		Args: profileArg,
+		Args:              profileArg,
+		ValidArgsFunction: c.envFlags.CompleteFirstArg(cli.ProfileNames),
 		RunE: func(_ *cobra.Command, args []string) error {
 			o.Profile = args[0]
 			if o.Output == "" {

@@ -38,7 +38,8 @@ A Degraded app fails the wait only after --degraded-grace. On timeout it exits 1
 lists every app that is not ready, with the reason.`,
 		Example: `  kubectl profile wait full --env ai-dev
   kubectl profile wait serving --env ai-dev --timeout 30m --degraded-grace 2m`,
-		Args: profileArg,
+		Args:              profileArg,
+		ValidArgsFunction: c.envFlags.CompleteFirstArg(cli.ProfileNames),
 		RunE: func(_ *cobra.Command, args []string) error {
 			o.Profile = args[0]
 			if o.Timeout <= 0 || o.DegradedGrace < 0 {

@@ -51,7 +51,8 @@ content in choices[0]; --stream measures the time to the first token.`,
 		Example: `  kubectl smoke chat raw-vllm --env ai-dev
   kubectl smoke chat raw-vllm --env ai-dev --stream -o json
   kubectl smoke chat --url https://litellm.example.com --key-env LITELLM_API_KEY --model qwen`,
-		Args: cobra.MaximumNArgs(1),
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: c.envFlags.CompleteFirstArg(cli.ChatApps),
 		RunE: func(_ *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				o.App = args[0]

@@ -43,6 +43,7 @@ RBAC the plugins need. Nothing is written.`,
 		},
 	}
 	cmd.Flags().StringVar(&o.Profile, "profile", "", "Profile whose layers and apps to check")
+	_ = cmd.RegisterFlagCompletionFunc("profile", c.envFlags.CompleteFlag(cli.ProfileNames))
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: json or yaml (default: a table)")
 	cmd.Flags().StringVar(&o.JUnit, "junit", "", "Also write the checks as a JUnit XML file")
 	return cmd

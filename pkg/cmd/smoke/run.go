@@ -42,6 +42,7 @@ func newCmdRun(c *common) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&o.Profile, "profile", "", "Profile to check")
+	_ = cmd.RegisterFlagCompletionFunc("profile", c.envFlags.CompleteFlag(cli.ProfileNames))
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: json or yaml")
 	cmd.Flags().StringVar(&o.JUnit, "junit", "", "Also write the results as a JUnit XML file")
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", 2*time.Minute, "How long each chat probe may take")

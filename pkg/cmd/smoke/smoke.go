@@ -46,6 +46,7 @@ kubectl smoke run does both. The exit code is 0 only when every check passes.`,
 	c := &common{IOStreams: streams, kubeFlags: genericclioptions.NewConfigFlags(true), envFlags: &cli.EnvFlags{}}
 	c.kubeFlags.AddFlags(root.PersistentFlags())
 	c.envFlags.AddFlags(root.PersistentFlags())
+	c.envFlags.RegisterEnvCompletion(root)
 	root.AddCommand(newCmdDoctor(c), newCmdChat(c), newCmdRun(c), cli.NewCmdVersion(plugin, streams))
 	return root
 }
