@@ -10,6 +10,7 @@ import (
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/argocd"
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
+	"github.com/aidev-platform/kubectl-plugins/pkg/printers"
 )
 
 // Annotations costgate writes on the objects it opens and closes.
@@ -110,7 +111,7 @@ func observe(a platform.App, live Live, now time.Time) Status {
 		return s
 	}
 	st := argocd.StatusOf(app)
-	s.Sync, s.Health = dash(st.Sync), dash(st.Health)
+	s.Sync, s.Health = printers.Dash(st.Sync), printers.Dash(st.Health)
 	switch g.Kind {
 	case platform.GateScale:
 		d, ok := live.Deployments[g.Target.Namespace+"/"+g.Target.Name]
@@ -179,11 +180,4 @@ func conditionTrue(obj *unstructured.Unstructured, condType string) bool {
 		m, _ := c.(map[string]any)
 		return m["type"] == condType && m["status"] == "True"
 	})
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

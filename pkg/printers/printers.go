@@ -93,3 +93,11 @@ func IsTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }
+
+// Dash shows an empty value as "-", as kubectl's tables do.
+func Dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

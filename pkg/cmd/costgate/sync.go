@@ -93,7 +93,7 @@ func syncApp(ctx context.Context, c *common, s *session, app string) (*argocd.Sy
 	fmt.Fprintf(c.ErrOut, "%s: syncing (%s mode)\n", app, mode)
 	last := ""
 	return syncer.Sync(ctx, app, func(st argocd.AppStatus) {
-		line := fmt.Sprintf("%s: %s %s", app, dash(st.Sync), dash(st.Health))
+		line := fmt.Sprintf("%s: %s %s", app, printers.Dash(st.Sync), printers.Dash(st.Health))
 		if st.OperationPhase != "" {
 			line += ", operation " + st.OperationPhase
 		}
@@ -110,20 +110,13 @@ func printResult(out io.Writer, r *argocd.SyncResult) {
 		fmt.Fprintf(out, " at %.12s", r.Revision)
 	}
 	fmt.Fprintf(out, ": %s\n", r.Message)
-	fmt.Fprintf(out, "now %s and %s\n", dash(r.Sync), dash(r.Health))
+	fmt.Fprintf(out, "now %s and %s\n", printers.Dash(r.Sync), printers.Dash(r.Health))
 	if len(r.Resources) == 0 {
 		return
 	}
 	rows := make([][]string, 0, len(r.Resources))
 	for _, res := range r.Resources {
-		rows = append(rows, []string{res.Kind, dash(res.Namespace), res.Name, res.Status, res.Message})
+		rows = append(rows, []string{res.Kind, printers.Dash(res.Namespace), res.Name, res.Status, res.Message})
 	}
 	_ = printers.Table(out, []string{"KIND", "NAMESPACE", "NAME", "STATUS", "MESSAGE"}, rows)
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/aidev-platform/kubectl-plugins/pkg/costgate"
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
+	"github.com/aidev-platform/kubectl-plugins/pkg/printers"
 )
 
 // UpOptions opens a gate.
@@ -87,7 +88,7 @@ func (o *UpOptions) Run(ctx context.Context) error {
 		return err
 	}
 	if st := argocd.StatusOf(liveApp); st.Sync != argocd.Synced || st.Health == argocd.Missing || !targetExists(ctx, s, app) {
-		fmt.Fprintf(o.ErrOut, "%s: %s/%s, syncing first\n", app.Name, dash(st.Sync), dash(st.Health))
+		fmt.Fprintf(o.ErrOut, "%s: %s/%s, syncing first\n", app.Name, printers.Dash(st.Sync), printers.Dash(st.Health))
 		result, err := syncApp(ctx, o.common, s, app.Name)
 		if err != nil {
 			return err

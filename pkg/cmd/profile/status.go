@@ -130,7 +130,7 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 		if a.Gated {
 			gated = "gated"
 		}
-		rows = append(rows, []string{a.Name, a.Layer, a.Group, dash(a.Sync), dash(a.Health), gated})
+		rows = append(rows, []string{a.Name, a.Layer, a.Group, printers.Dash(a.Sync), printers.Dash(a.Health), gated})
 	}
 	return printers.Table(o.Out, []string{"APP", "LAYER", "GROUP", "SYNC", "HEALTH", "GATED"}, rows)
 }

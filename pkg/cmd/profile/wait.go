@@ -115,7 +115,7 @@ func (o *WaitOptions) Run(ctx context.Context) error {
 func rows(r argocd.Result) [][]string {
 	out := make([][]string, 0, len(r.Rows))
 	for _, row := range r.Rows {
-		syncCol, health := dash(row.Status.Sync), dash(row.Status.Health)
+		syncCol, health := printers.Dash(row.Status.Sync), printers.Dash(row.Status.Health)
 		msg := row.Reason
 		switch row.State {
 		case argocd.StateGated:
@@ -144,13 +144,6 @@ func (o *WaitOptions) failed(p platform.Profile, bad []argocd.Row, why string) e
 		fmt.Fprintf(o.ErrOut, "  %-28s %-12s %s\n", row.Name, row.Layer, row.Reason)
 	}
 	return &cli.ExitError{Code: 1, Err: fmt.Errorf("profile %s is not ready", p.Name)}
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
 
 func oneLine(s string, max int) string {
