@@ -334,6 +334,16 @@ func TestCostgateLifecycle(t *testing.T) {
 		if err != nil || *chat.Spec.Replicas != 1 {
 			t.Errorf("idle closed the busy coder-chat: %v %v", chat.Spec.Replicas, err)
 		}
+		// The end of the day: every open gate closes.
+		if r := costgate("down", "--all"); r.Code != 0 || !strings.Contains(r.Stdout, "coder-chat: down") {
+			t.Fatalf("down --all: %s", r)
+		}
+		if chat, err = s.Kube.AppsV1().Deployments("coding-assistant").Get(ctx, "coder-chat", metav1.GetOptions{}); err != nil || *chat.Spec.Replicas != 0 {
+			t.Errorf("down --all left coder-chat open: %v", err)
+		}
+		if r := costgate("down", "--all"); r.Code != 0 || !strings.Contains(r.Stdout, "no open gates") {
+			t.Errorf("down --all with nothing open: %s", r)
+		}
 	})
 
 	t.Run("bad input is refused and writes nothing", func(t *testing.T) {
