@@ -91,6 +91,16 @@ func (c *common) open(ctx context.Context) (*session, error) {
 	return &session{env: env, client: client, gates: &costgate.Gates{Client: client, Now: time.Now}}, nil
 }
 
+// openApp opens a session and finds a gated app in it.
+func (c *common) openApp(ctx context.Context, name string) (*session, platform.App, error) {
+	s, err := c.open(ctx)
+	if err != nil {
+		return nil, platform.App{}, err
+	}
+	app, err := costgate.Find(s.env, name)
+	return s, app, err
+}
+
 // syncer picks core mode, or server mode when --argocd-server/ARGOCD_SERVER is given.
 func (c *common) syncer(s *session) (argocd.Syncer, string, error) {
 	if srv, ok, err := c.server.syncer(); ok || err != nil {

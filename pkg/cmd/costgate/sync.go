@@ -10,7 +10,6 @@ import (
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/argocd"
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli"
-	"github.com/aidev-platform/kubectl-plugins/pkg/costgate"
 	"github.com/aidev-platform/kubectl-plugins/pkg/printers"
 )
 
@@ -57,11 +56,7 @@ token from --auth-token, ARGOCD_AUTH_TOKEN or the argocd CLI's config.`,
 
 // Run syncs.
 func (o *SyncOptions) Run(ctx context.Context) error {
-	s, err := o.open(ctx)
-	if err != nil {
-		return err
-	}
-	app, err := costgate.Find(s.env, o.App)
+	s, app, err := o.openApp(ctx, o.App)
 	if err != nil {
 		return err
 	}

@@ -60,11 +60,7 @@ one a KEDA ScaledObject scales and is not paused.`,
 
 // Run opens the gate.
 func (o *UpOptions) Run(ctx context.Context) error {
-	s, err := o.open(ctx)
-	if err != nil {
-		return err
-	}
-	app, err := costgate.Find(s.env, o.App)
+	s, app, err := o.openApp(ctx, o.App)
 	if err != nil {
 		return err
 	}
