@@ -269,6 +269,14 @@ metadata:
 data:
   accounts.ci: apiKey
   timeout.reconciliation: 30s
+  # A CRD is Progressing at the sync that creates it, and Argo CD re-reads its health
+  # only at the next resync, a minute later. A sandbox's API server establishes
+  # CRDs at once: call them Healthy, so a profile's wait ends when the work does.
+  resource.customizations.health.apiextensions.k8s.io_CustomResourceDefinition: |
+    hs = {}
+    hs.status = "Healthy"
+    hs.message = "sandbox: CRDs are established at once"
+    return hs
 ---
 apiVersion: v1
 kind: ConfigMap
