@@ -37,7 +37,7 @@ help: ## List the targets
 
 build: ## Build the three plugins into bin/
 	@mkdir -p $(BIN)
-	go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ $(addprefix ./plugins/,$(PLUGINS))
+	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ $(addprefix ./plugins/,$(PLUGINS))
 
 vet: ## go vet
 	go vet ./...
