@@ -5,15 +5,11 @@ package costgate
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
-
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	"sigs.k8s.io/yaml"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
 )
@@ -186,7 +182,8 @@ func scanDeployed(env *platform.Env) map[string][]deployment {
 				continue
 			}
 			file := filepath.Join(dir, e.Name())
-			for _, obj := range readObjects(file) {
+			objs, _ := platform.ReadObjects(file) // a file the catalog cannot read is not this check's finding
+			for _, obj := range objs {
 				kind, _ := obj["kind"].(string)
 				meta, _ := obj["metadata"].(map[string]any)
 				name, _ := meta["name"].(string)
@@ -208,24 +205,4 @@ func scanDeployed(env *platform.Env) map[string][]deployment {
 		}
 	}
 	return out
-}
-
-func readObjects(file string) []map[string]any {
-	f, err := os.Open(file)
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	var out []map[string]any
-	dec := utilyaml.NewYAMLReader(bufioReader(f))
-	for {
-		raw, err := dec.Read()
-		if err == io.EOF || err != nil {
-			return out
-		}
-		var obj map[string]any
-		if yaml.Unmarshal(raw, &obj) == nil && obj != nil {
-			out = append(out, obj)
-		}
-	}
 }

@@ -193,9 +193,6 @@ func needsAnnotations(d *unstructured.Unstructured, ann map[string]any) bool {
 		case v == nil && set:
 			return true
 		case v != nil && (!set || cur != v):
-			if k == OpenedAtAnnotation && set {
-				continue // keep the original opening time
-			}
 			return true
 		}
 	}

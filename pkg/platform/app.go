@@ -1,8 +1,6 @@
 package platform
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
@@ -45,8 +43,6 @@ type ObjectRef struct {
 }
 
 func (r ObjectRef) String() string { return r.Kind + "/" + r.Namespace + "/" + r.Name }
-
-func bufioReader(data []byte) *bufio.Reader { return bufio.NewReader(bytes.NewReader(data)) }
 
 func appFromManifest(obj map[string]any, path, group, layer string) (App, error) {
 	meta, _ := obj["metadata"].(map[string]any)

@@ -25,8 +25,7 @@ func BenchmarkRenderFull(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		files, _ := e.Generated()
-		if stale, _ := platform.Stale(files); len(stale) > 0 {
+		if stale, _, _ := e.StaleFiles(); len(stale) > 0 {
 			b.Fatal("stale")
 		}
 		objs, err := render.Kustomize(filepath.Join(e.Dir, e.Descriptor.AppSets))

@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -407,19 +408,19 @@ func (e *Env) loadCatalog() error {
 	return nil
 }
 
-// readApps reads the Argo CD Applications of one catalog file (other kinds are
-// deployed by the group app too, but are not apps).
-func readApps(path, group, layer string) ([]App, error) {
+// ReadObjects reads every object of a multi-document YAML file, with errors that
+// name the file and the document.
+func ReadObjects(path string) ([]map[string]any, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	var apps []App
-	dec := utilyaml.NewYAMLReader(bufioReader(data))
+	var out []map[string]any
+	dec := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
 	for doc := 1; ; doc++ {
 		raw, err := dec.Read()
 		if err == io.EOF {
-			break
+			return out, nil
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: document %d: %v", path, doc, err)
@@ -431,7 +432,22 @@ func readApps(path, group, layer string) ([]App, error) {
 		if err := yaml.Unmarshal(raw, &obj); err != nil {
 			return nil, fmt.Errorf("%s: document %d: %s", path, doc, cleanYAMLError(err))
 		}
-		if obj == nil || obj["kind"] != "Application" {
+		if obj != nil {
+			out = append(out, obj)
+		}
+	}
+}
+
+// readApps reads the Argo CD Applications of one catalog file (other kinds are
+// deployed by the group app too, but are not apps).
+func readApps(path, group, layer string) ([]App, error) {
+	objs, err := ReadObjects(path)
+	if err != nil {
+		return nil, err
+	}
+	var apps []App
+	for _, obj := range objs {
+		if obj["kind"] != "Application" {
 			continue
 		}
 		app, err := appFromManifest(obj, path, group, layer)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 
 	"sigs.k8s.io/yaml"
 )
@@ -84,6 +85,25 @@ func (e *Env) overlayKustomization() ([]byte, error) {
 		}},
 	}
 	return yaml.Marshal(k)
+}
+
+// StaleFiles says which of the files resolve writes no longer match config.yaml:
+// their paths, sorted, and a diff for each.
+func (e *Env) StaleFiles() ([]string, map[string]string, error) {
+	files, err := e.Generated()
+	if err != nil {
+		return nil, nil, err
+	}
+	diffs, err := Stale(files)
+	if err != nil {
+		return nil, nil, err
+	}
+	paths := make([]string, 0, len(diffs))
+	for p := range diffs {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	return paths, diffs, nil
 }
 
 // Stale compares the generated files with what is on disk and returns a unified

@@ -101,3 +101,12 @@ func Dash(s string) string {
 	}
 	return s
 }
+
+// Redact removes a secret from text that may echo it (a server's error message).
+// Secrets under 8 characters are not real keys, and replacing them would garble text.
+func Redact(text, secret string) string {
+	if len(secret) < 8 {
+		return text
+	}
+	return strings.ReplaceAll(text, secret, "[redacted]")
+}

@@ -13,6 +13,8 @@ import (
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+
+	"github.com/aidev-platform/kubectl-plugins/pkg/printers"
 )
 
 // DefaultPrompt asks for a short, checkable answer.
@@ -190,14 +192,7 @@ func (p *ChatProbe) explain(r *ChatReport, err error, call string) {
 	default:
 		r.Message = fmt.Sprintf("%s via %s: %v", call, where, err)
 	}
-	r.Message = redact(r.Message, p.Key)
-}
-
-func redact(s, secret string) string {
-	if len(secret) < 4 {
-		return s
-	}
-	return strings.ReplaceAll(s, secret, "[redacted]")
+	r.Message = printers.Redact(r.Message, p.Key)
 }
 
 func clip(s string, n int) string {

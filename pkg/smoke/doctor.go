@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -49,6 +48,21 @@ type Doctor struct {
 	Profile  *platform.Profile // nil: the checks that need one are skipped
 	// ReconcileWindow: an Application reconciled within it proves the controller runs.
 	ReconcileWindow time.Duration
+
+	apps *unstructured.UnstructuredList // one LIST, shared by the checks that read Applications
+}
+
+// applications lists Argo CD's Applications once per run.
+func (d *Doctor) applications(ctx context.Context) (*unstructured.UnstructuredList, error) {
+	if d.apps != nil {
+		return d.apps, nil
+	}
+	list, err := d.Client.Resource(kube.Applications, d.Env.Config.Namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, d.Client.Explain(err, kube.Applications)
+	}
+	d.apps = list
+	return list, nil
 }
 
 // Run runs every check in order; a check that cannot run because an earlier one
@@ -158,9 +172,9 @@ func (d *Doctor) argoControllers(ctx context.Context) Check {
 			}
 		}
 	}
-	apps, err := d.Client.Resource(kube.Applications, ns).List(ctx, metav1.ListOptions{})
+	apps, err := d.applications(ctx)
 	if err != nil {
-		return fail("", "listing Applications: %v", d.Client.Explain(err, kube.Applications))
+		return fail("", "listing Applications: %v", err)
 	}
 	if len(apps.Items) == 0 {
 		return Check{Status: Warn, Message: "no application-controller pod found and no Application to show it works", Fix: "apply a profile (kubectl profile apply)"}
@@ -180,22 +194,13 @@ func (d *Doctor) argoControllers(ctx context.Context) Check {
 }
 
 func (d *Doctor) groupsFresh(context.Context) Check {
-	files, err := d.Env.Generated()
-	if err != nil {
-		return fail("", "%v", err)
-	}
-	stale, err := platform.Stale(files)
+	stale, _, err := d.Env.StaleFiles()
 	if err != nil {
 		return fail("", "%v", err)
 	}
 	if len(stale) > 0 {
-		var names []string
-		for f := range stale {
-			names = append(names, f)
-		}
-		sort.Strings(names)
 		return fail(fmt.Sprintf("kubectl profile resolve --env %s, then commit", d.Env.Name),
-			"stale against config.yaml: %s", strings.Join(names, ", "))
+			"stale against config.yaml: %s", strings.Join(stale, ", "))
 	}
 	return pass("the resolved groups and the appsets overlay match config.yaml")
 }
@@ -222,9 +227,9 @@ func (d *Doctor) profileObjects(ctx context.Context) Check {
 }
 
 func (d *Doctor) profileApps(ctx context.Context) Check {
-	apps, err := d.Client.Resource(kube.Applications, d.Env.Config.Namespace).List(ctx, metav1.ListOptions{})
+	apps, err := d.applications(ctx)
 	if err != nil {
-		return fail("", "listing Applications: %v", d.Client.Explain(err, kube.Applications))
+		return fail("", "listing Applications: %v", err)
 	}
 	live := map[string]*unstructured.Unstructured{}
 	for i := range apps.Items {
@@ -371,7 +376,6 @@ func (d *Doctor) rbac(ctx context.Context) Check {
 	}
 	var denied []string
 	for _, ra := range need {
-		ra := ra
 		ssar := &authv1.SelfSubjectAccessReview{Spec: authv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &ra}}
 		res, err := d.Typed.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, ssar, metav1.CreateOptions{})
 		if err != nil {

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/argoproj/argo-cd/v3/pkg/apiclient"
@@ -23,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/argocd"
+	"github.com/aidev-platform/kubectl-plugins/pkg/printers"
 )
 
 // Options say how to reach Argo CD, like the argocd CLI's flags.
@@ -59,7 +59,7 @@ func New(opts Options) (*Syncer, error) {
 	}
 	client, err := apiclient.NewClient(co)
 	if err != nil {
-		return nil, fmt.Errorf("Argo CD client for %s: %s", opts.Server, redact(err.Error(), opts.AuthToken))
+		return nil, fmt.Errorf("Argo CD client for %s: %s", opts.Server, printers.Redact(err.Error(), opts.AuthToken))
 	}
 	return &Syncer{opts: opts, client: client}, nil
 }
@@ -143,9 +143,9 @@ func toUnstructured(app *v1alpha1.Application) (*unstructured.Unstructured, erro
 func (s *Syncer) explain(err error) error {
 	st, ok := status.FromError(err)
 	if !ok {
-		return fmt.Errorf("cannot reach the Argo CD server at %s: %s", s.opts.Server, redact(err.Error(), s.opts.AuthToken))
+		return fmt.Errorf("cannot reach the Argo CD server at %s: %s", s.opts.Server, printers.Redact(err.Error(), s.opts.AuthToken))
 	}
-	msg := redact(st.Message(), s.opts.AuthToken)
+	msg := printers.Redact(st.Message(), s.opts.AuthToken)
 	switch st.Code() {
 	case codes.Unauthenticated:
 		return fmt.Errorf("Argo CD at %s refused the token (401 Unauthenticated): %s", s.opts.Server, msg)
@@ -157,11 +157,4 @@ func (s *Syncer) explain(err error) error {
 		return fmt.Errorf("cannot reach the Argo CD server at %s (%s): %s", s.opts.Server, st.Code(), msg)
 	}
 	return fmt.Errorf("Argo CD at %s: %s: %s", s.opts.Server, st.Code(), msg)
-}
-
-func redact(s, secret string) string {
-	if len(secret) < 8 { // too short to be a real token, and replacing it would garble the text
-		return s
-	}
-	return strings.ReplaceAll(s, secret, "[redacted]")
 }

@@ -12,13 +12,9 @@ func (f *EnvFlags) Envs() []*platform.Env {
 	if env, err := f.Load(); err == nil {
 		return []*platform.Env{env}
 	}
-	dir := f.Dir
-	if dir == "" {
-		found, err := platform.FindClustersDir(".")
-		if err != nil {
-			return nil
-		}
-		dir = found
+	dir, err := f.ClustersDir()
+	if err != nil {
+		return nil
 	}
 	names, _ := platform.EnvNames(dir)
 	var out []*platform.Env
@@ -67,10 +63,7 @@ func (f *EnvFlags) collect(names Completer) []string {
 // RegisterEnvCompletion completes --env with the environments under clusters/.
 func (f *EnvFlags) RegisterEnvCompletion(root *cobra.Command) {
 	_ = root.RegisterFlagCompletionFunc("env", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-		dir := f.Dir
-		if dir == "" {
-			dir, _ = platform.FindClustersDir(".")
-		}
+		dir, _ := f.ClustersDir()
 		names, _ := platform.EnvNames(dir)
 		return names, cobra.ShellCompDirectiveNoFileComp
 	})

@@ -18,15 +18,19 @@ func (f *EnvFlags) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&f.Dir, "dir", "", "The clusters/ folder (default: the nearest clusters/ at or above the working directory)")
 }
 
+// ClustersDir is --dir, else the nearest clusters/ at or above the working directory.
+func (f *EnvFlags) ClustersDir() (string, error) {
+	if f.Dir != "" {
+		return f.Dir, nil
+	}
+	return platform.FindClustersDir(".")
+}
+
 // Load finds, reads and validates the environment.
 func (f *EnvFlags) Load() (*platform.Env, error) {
-	dir := f.Dir
-	if dir == "" {
-		found, err := platform.FindClustersDir(".")
-		if err != nil {
-			return nil, err
-		}
-		dir = found
+	dir, err := f.ClustersDir()
+	if err != nil {
+		return nil, err
 	}
 	return platform.Load(dir, f.Env)
 }

@@ -83,7 +83,7 @@ func (o *UpOptions) Run(ctx context.Context) error {
 	if err := s.gates.CheckSafe(ctx, app, liveApp); err != nil {
 		return err
 	}
-	if st := argocd.StatusOf(liveApp); st.Sync != argocd.Synced || st.Health == argocd.Missing || !targetExists(ctx, s, app) {
+	if st := argocd.StatusOf(liveApp); st.Sync != argocd.Synced || st.Health == argocd.Missing {
 		fmt.Fprintf(o.ErrOut, "%s: %s/%s, syncing first\n", app.Name, printers.Dash(st.Sync), printers.Dash(st.Health))
 		result, err := syncApp(ctx, o.common, s, app.Name)
 		if err != nil {
@@ -110,15 +110,6 @@ func (o *UpOptions) Run(ctx context.Context) error {
 	}
 	fmt.Fprintf(o.Out, "%s: up, costs $%.2f per hour\n", app.Name, app.Gate.CostPerHour)
 	return nil
-}
-
-func targetExists(ctx context.Context, s *session, app platform.App) bool {
-	kind := kube.Deployments
-	if app.Gate.Kind == platform.GatePause {
-		kind = kube.InferenceServices
-	}
-	_, err := s.client.Resource(kind, app.Gate.Target.Namespace).Get(ctx, app.Gate.Target.Name, metav1.GetOptions{})
-	return err == nil
 }
 
 func report(c *common, ch costgate.Change) {

@@ -131,7 +131,7 @@ func (o *ApplyOptions) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		verb := "serverside-applied"
+		var verb string
 		switch rv, ok := live[obj.GetKind()+"/"+obj.GetName()]; {
 		case !ok:
 			verb = "created"

@@ -100,21 +100,13 @@ func (c *common) loadProfile(name string) (*platform.Env, platform.Profile, erro
 // namespaced, after checking that the generated files match config.yaml (a stale
 // overlay would apply the wrong repoURL).
 func desired(env *platform.Env, p platform.Profile) ([]*unstructured.Unstructured, error) {
-	files, err := env.Generated()
-	if err != nil {
-		return nil, err
-	}
-	stale, err := platform.Stale(files)
+	stale, _, err := env.StaleFiles()
 	if err != nil {
 		return nil, err
 	}
 	if len(stale) > 0 {
-		var names []string
-		for f := range stale {
-			names = append(names, f)
-		}
 		return nil, fmt.Errorf("%s is stale against %s: run `kubectl profile resolve --env %s` and commit the result",
-			strings.Join(names, ", "), env.Dir+"/"+platform.ConfigFile, env.Name)
+			strings.Join(stale, ", "), env.Dir+"/"+platform.ConfigFile, env.Name)
 	}
 	rendered, err := render.Kustomize(env.Dir + "/" + env.Descriptor.AppSets)
 	if err != nil {

@@ -2,7 +2,6 @@ package profile
 
 import (
 	"fmt"
-	"sort"
 
 	"github.com/spf13/cobra"
 
@@ -49,23 +48,18 @@ func (o *ResolveOptions) Run() error {
 		return err
 	}
 	if o.Check {
-		stale, err := platform.Stale(files)
+		paths, diffs, err := env.StaleFiles()
 		if err != nil {
 			return err
 		}
-		if len(stale) == 0 {
+		if len(paths) == 0 {
 			fmt.Fprintf(o.Out, "%s: generated files are up to date with %s\n", env.Name, platform.ConfigFile)
 			return nil
 		}
-		paths := make([]string, 0, len(stale))
-		for p := range stale {
-			paths = append(paths, p)
-		}
-		sort.Strings(paths)
 		for _, p := range paths {
-			fmt.Fprintf(o.Out, "--- %s (committed)\n+++ %s (from %s)\n%s", p, p, platform.ConfigFile, stale[p])
+			fmt.Fprintf(o.Out, "--- %s (committed)\n+++ %s (from %s)\n%s", p, p, platform.ConfigFile, diffs[p])
 		}
-		return &cli.ExitError{Code: 1, Err: fmt.Errorf("%d generated file(s) stale: run `kubectl profile resolve --env %s`", len(stale), env.Name)}
+		return &cli.ExitError{Code: 1, Err: fmt.Errorf("%d generated file(s) stale: run `kubectl profile resolve --env %s`", len(paths), env.Name)}
 	}
 	wrote, err := platform.Write(files)
 	if err != nil {

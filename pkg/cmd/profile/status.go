@@ -97,15 +97,8 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 	for i := range apps.Items {
 		byName[apps.Items[i].GetName()] = argocd.StatusOf(&apps.Items[i])
 	}
-	// The widest profile lists every app the environment can have.
-	all := env.Profiles()
-	widest := all[0]
-	for _, p := range all {
-		if len(p.Layers) > len(widest.Layers) {
-			widest = p
-		}
-	}
-	for _, a := range env.ExpectedApps(widest) {
+	// Every app the environment can have: the expected apps of all its layers.
+	for _, a := range env.ExpectedApps(platform.Profile{Layers: env.LayerNames()}) {
 		s, ok := byName[a.Name]
 		if !ok && !slices.Contains(st.LiveLayers, a.Layer) {
 			continue // its layer is not applied: not part of the status

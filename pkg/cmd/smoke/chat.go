@@ -36,6 +36,8 @@ type ChatOptions struct {
 	Timeout   time.Duration
 	Insecure  bool
 	Output    string
+
+	env *platform.Env // already loaded (smoke run), else loaded from --env/--dir
 }
 
 func newCmdChat(c *common) *cobra.Command {
@@ -141,9 +143,12 @@ func chat(ctx context.Context, o *ChatOptions) (smoke.ChatReport, error) {
 	keySecret := o.KeySecret
 	var target *platform.ChatTarget
 	if o.App != "" {
-		env, err := o.envFlags.Load()
-		if err != nil {
-			return smoke.ChatReport{}, err
+		env := o.env
+		if env == nil {
+			var err error
+			if env, err = o.envFlags.Load(); err != nil {
+				return smoke.ChatReport{}, err
+			}
 		}
 		var names []string
 		for _, a := range env.Apps {

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli"
+	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
 	"github.com/aidev-platform/kubectl-plugins/pkg/printers"
 	"github.com/aidev-platform/kubectl-plugins/pkg/smoke"
 )
@@ -51,7 +52,11 @@ RBAC the plugins need. Nothing is written.`,
 
 // Run runs the checks, prints them, and fails when one failed.
 func (o *DoctorOptions) Run(ctx context.Context) error {
-	checks, err := runDoctor(ctx, o.common, o.Profile)
+	env, err := o.envFlags.Load()
+	if err != nil {
+		return err
+	}
+	checks, err := runDoctor(ctx, o.common, env, o.Profile)
 	if err != nil {
 		return err
 	}
@@ -64,11 +69,7 @@ func (o *DoctorOptions) Run(ctx context.Context) error {
 	return nil
 }
 
-func runDoctor(ctx context.Context, c *common, profile string) ([]smoke.Check, error) {
-	env, err := c.envFlags.Load()
-	if err != nil {
-		return nil, err
-	}
+func runDoctor(ctx context.Context, c *common, env *platform.Env, profile string) ([]smoke.Check, error) {
 	d, err := c.doctor(env, profile)
 	if err != nil {
 		return nil, err

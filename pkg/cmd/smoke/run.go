@@ -51,15 +51,15 @@ func newCmdRun(c *common) *cobra.Command {
 
 // Run runs doctor and the chat probes, reporting them as one list of checks.
 func (o *RunOptions) Run(ctx context.Context) error {
-	checks, err := runDoctor(ctx, o.common, o.Profile)
-	if err != nil {
-		return err
-	}
 	env, err := o.envFlags.Load()
 	if err != nil {
 		return err
 	}
 	p, err := env.Profile(o.Profile)
+	if err != nil {
+		return err
+	}
+	checks, err := runDoctor(ctx, o.common, env, o.Profile)
 	if err != nil {
 		return err
 	}
@@ -74,7 +74,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 			continue
 		}
 		start := time.Now()
-		rep, err := chat(ctx, &ChatOptions{common: o.common, App: a.Name, Prompt: smoke.DefaultPrompt, MaxTokens: 64, Timeout: o.Timeout})
+		rep, err := chat(ctx, &ChatOptions{common: o.common, env: env, App: a.Name, Prompt: smoke.DefaultPrompt, MaxTokens: 64, Timeout: o.Timeout})
 		c := smoke.Check{Name: name, Duration: time.Since(start)}
 		switch {
 		case err != nil:

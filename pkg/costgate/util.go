@@ -1,8 +1,0 @@
-package costgate
-
-import (
-	"bufio"
-	"io"
-)
-
-func bufioReader(r io.Reader) *bufio.Reader { return bufio.NewReader(r) }
