@@ -46,17 +46,19 @@ export KUBECONFIG="$work/sandbox/kubeconfig"
 "$kubectl" wait --for condition=Established -f "$(component_dir argocd "$ARGOCD_VERSION")/crds/" >/dev/null
 "$kubectl" create namespace argocd >/dev/null
 
+# synthetic_env NAME: a one-layer environment NAME (layer, profile and core group
+# NAME, NAME-core) under $work/clusters, whose catalog the caller fills.
+synthetic_env() {
+  local env="$work/clusters/$1"
+  mkdir -p "$env/catalog/$1-core" "$env/appsets/base" "$env/appsets/overlay"
+  printf 'apiVersion: profile.aidev.io/v1alpha1\nkind: Platform\nproject: bench\nlayers: [{name: %s, groups: [{name: %s-core, core: true}]}]\nprofiles: [{name: %s, layers: [%s]}]\n' \
+    "$1" "$1" "$1" "$1" >"$env/platform.yaml"
+  printf 'repoURL: file:///bench\nrevision: HEAD\nnamespace: argocd\nfeatures: {}\n' >"$env/config.yaml"
+  echo "$env"
+}
+
 # A one-layer environment whose one group holds $apps Applications.
-env="$work/clusters/bench"
-mkdir -p "$env/catalog/bench-core" "$env/appsets/base" "$env/appsets/overlay"
-cat >"$env/platform.yaml" <<YAML
-apiVersion: profile.aidev.io/v1alpha1
-kind: Platform
-project: bench
-layers: [{name: bench, groups: [{name: bench-core, core: true}]}]
-profiles: [{name: bench, layers: [bench]}]
-YAML
-printf 'repoURL: file:///bench\nrevision: HEAD\nnamespace: argocd\nfeatures: {}\n' >"$env/config.yaml"
+env=$(synthetic_env bench)
 app() { # name: a Synced/Healthy Application (no status subresource: status is written with it)
   printf 'apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: %s, namespace: argocd}\n' "$1"
   printf 'spec: {project: bench, source: {repoURL: file:///bench, path: x}, destination: {server: https://kubernetes.default.svc, namespace: bench}, syncPolicy: {automated: {}}}\n'
@@ -81,16 +83,7 @@ printf '%-58s %d MiB\n' "  peak RSS" $(( rss / 1024 ))
 
 # --- costgate list with many gates, and the writes of one up ----------------------
 gates="${BENCH_GATES:-200}"
-genv="$work/clusters/gates"
-mkdir -p "$genv/catalog/gates-core" "$genv/appsets/base" "$genv/appsets/overlay"
-cat >"$genv/platform.yaml" <<YAML
-apiVersion: profile.aidev.io/v1alpha1
-kind: Platform
-project: bench
-layers: [{name: gates, groups: [{name: gates-core, core: true}]}]
-profiles: [{name: gates, layers: [gates]}]
-YAML
-printf 'repoURL: file:///bench\nrevision: HEAD\nnamespace: argocd\nfeatures: {}\n' >"$genv/config.yaml"
+genv=$(synthetic_env gates)
 gate() { # name: a scale-gated Application and its Deployment at 0 replicas
   cat <<YAML
 apiVersion: argoproj.io/v1alpha1

@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/aidev-platform/kubectl-plugins/pkg/argocd"
 	"github.com/aidev-platform/kubectl-plugins/test/sandbox"
 )
 
@@ -46,7 +47,8 @@ func createApp(t *testing.T, s *sandbox.Sandbox, app *unstructured.Unstructured)
 }
 
 func syncedHealthy(app *unstructured.Unstructured) (bool, error) {
-	syncStatus, health, _ := sandbox.AppState(app)
+	st := argocd.StatusOf(app)
+	syncStatus, health := st.Sync, st.Health
 	return syncStatus == "Synced" && health == "Healthy", nil
 }
 
@@ -88,7 +90,8 @@ func TestManualSyncApplicationByOperationPatch(t *testing.T) {
 	defer cancel()
 	// Manual sync policy: the controller compares but deploys nothing.
 	if _, err := s.WaitFor(ctx, sandbox.ApplicationGVR, sandbox.ArgoCDNamespace, name, func(app *unstructured.Unstructured) (bool, error) {
-		syncStatus, _, _ := sandbox.AppState(app)
+		st := argocd.StatusOf(app)
+		syncStatus := st.Sync
 		return syncStatus == "OutOfSync", nil
 	}); err != nil {
 		t.Fatal(err)
@@ -104,7 +107,8 @@ func TestManualSyncApplicationByOperationPatch(t *testing.T) {
 		t.Fatalf("patching .operation: %v", err)
 	}
 	app, err := s.WaitFor(ctx, sandbox.ApplicationGVR, sandbox.ArgoCDNamespace, name, func(app *unstructured.Unstructured) (bool, error) {
-		syncStatus, health, phase := sandbox.AppState(app)
+		st := argocd.StatusOf(app)
+		syncStatus, health, phase := st.Sync, st.Health, st.OperationPhase
 		return phase == "Succeeded" && syncStatus == "Synced" && health == "Healthy", nil
 	})
 	if err != nil {

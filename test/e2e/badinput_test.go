@@ -10,48 +10,25 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/aidev-platform/kubectl-plugins/test/sandbox"
 )
 
-// liveState is every resourceVersion of what kubectl profile could write, so a
-// test can prove a refused command wrote nothing.
+// liveState is every resourceVersion of what kubectl profile could write
+// (ApplicationSets, AppProjects, ConfigMaps in Argo CD's namespace), so a test can
+// prove a refused command wrote nothing.
 func liveState(t *testing.T, s *sandbox.Sandbox) string {
 	t.Helper()
-	ctx := context.Background()
 	var parts []string
-	for _, r := range []struct {
-		name string
-		list func() ([]string, error)
-	}{
-		{"applicationsets", func() ([]string, error) {
-			l, err := s.Dynamic.Resource(sandbox.ApplicationSetGVR).Namespace(sandbox.ArgoCDNamespace).List(ctx, metav1.ListOptions{})
-			if err != nil {
-				return nil, err
-			}
-			var out []string
-			for _, i := range l.Items {
-				out = append(out, i.GetName()+"@"+i.GetResourceVersion())
-			}
-			return out, nil
-		}},
-		{"configmaps", func() ([]string, error) {
-			l, err := s.Kube.CoreV1().ConfigMaps(sandbox.ArgoCDNamespace).List(ctx, metav1.ListOptions{})
-			if err != nil {
-				return nil, err
-			}
-			var out []string
-			for _, i := range l.Items {
-				out = append(out, i.Name+"@"+i.ResourceVersion)
-			}
-			return out, nil
-		}},
-	} {
-		items, err := r.list()
+	for _, gvr := range []schema.GroupVersionResource{sandbox.ApplicationSetGVR, sandbox.AppProjectGVR, {Version: "v1", Resource: "configmaps"}} {
+		l, err := s.Dynamic.Resource(gvr).Namespace(sandbox.ArgoCDNamespace).List(context.Background(), metav1.ListOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		parts = append(parts, r.name+":"+strings.Join(items, ","))
+		for _, i := range l.Items {
+			parts = append(parts, gvr.Resource+"/"+i.GetName()+"@"+i.GetResourceVersion())
+		}
 	}
 	return strings.Join(parts, "\n")
 }

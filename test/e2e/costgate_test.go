@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/aidev-platform/kubectl-plugins/pkg/argocd"
 	pcostgate "github.com/aidev-platform/kubectl-plugins/pkg/costgate"
 	"github.com/aidev-platform/kubectl-plugins/test/sandbox"
 )
@@ -147,8 +148,8 @@ func TestCostgateLifecycle(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if syncStatus, _, _ := sandbox.AppState(app); syncStatus != "Synced" {
-			t.Errorf("after a refresh raw-vllm is %s: the scaled replicas show as drift", syncStatus)
+		if st := argocd.StatusOf(app); st.Sync != "Synced" {
+			t.Errorf("after a refresh raw-vllm is %s: the scaled replicas show as drift", st.Sync)
 		}
 		if n, _ := replicas(); n != 1 {
 			t.Errorf("raw-vllm has %d replicas after a refresh, want 1", n)

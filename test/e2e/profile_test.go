@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/aidev-platform/kubectl-plugins/pkg/argocd"
 	"github.com/aidev-platform/kubectl-plugins/test/sandbox"
 )
 
@@ -117,6 +118,12 @@ func TestProfileLifecycle(t *testing.T) {
 	})
 
 	t.Run("wait survives a kube-apiserver restart", func(t *testing.T) {
+		// With the application-controller stopped, nothing the apply adds can become
+		// Synced: the wait must outlive the API server's restart to succeed.
+		if err := s.Component("stop", "argocd-application-controller"); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Component("start", "argocd-application-controller") })
 		if r := profile(time.Minute, "apply", "full"); r.Code != 0 {
 			t.Fatalf("apply full: %s", r)
 		}
@@ -138,14 +145,17 @@ func TestProfileLifecycle(t *testing.T) {
 			t.Fatalf("wait printed nothing: %s", stderr.String())
 		}
 		out.WriteString(lines.Text() + "\n")
-		if err := s.Restart("kube-apiserver"); err != nil {
+		if err := s.Component("restart", "kube-apiserver"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Component("start", "argocd-application-controller"); err != nil {
 			t.Fatal(err)
 		}
 		for lines.Scan() {
 			out.WriteString(lines.Text() + "\n")
 		}
 		err = cmd.Wait()
-		if err != nil || !strings.Contains(out.String(), "profile full: ") || !strings.Contains(out.String(), "Synced and Healthy") {
+		if err != nil || !strings.Contains(out.String(), "profile full: 41 apps Synced and Healthy") {
 			t.Fatalf("wait across the restart: %v\nstdout:\n%s\nstderr:\n%s", err, out.String(), stderr.String())
 		}
 	})
@@ -191,7 +201,8 @@ func TestProfileLifecycle(t *testing.T) {
 		}
 		setFeature("true")
 		if _, err := s.WaitFor(wctx, sandbox.ApplicationGVR, sandbox.ArgoCDNamespace, "opencost", func(u *unstructured.Unstructured) (bool, error) {
-			sync, health, _ := sandbox.AppState(u)
+			st := argocd.StatusOf(u)
+			sync, health := st.Sync, st.Health
 			return sync == "Synced" && health == "Healthy", nil
 		}); err != nil {
 			t.Fatalf("re-enabling opencost: %v", err)

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/aidev-platform/kubectl-plugins/pkg/argocd"
 	"github.com/aidev-platform/kubectl-plugins/test/sandbox"
 )
 
@@ -98,7 +99,8 @@ func TestSmokeLifecycle(t *testing.T) {
 			wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 			defer cancel()
 			_, _ = s.WaitFor(wctx, sandbox.ApplicationGVR, sandbox.ArgoCDNamespace, "guardrails", func(u *unstructured.Unstructured) (bool, error) {
-				sync, health, _ := sandbox.AppState(u)
+				st := argocd.StatusOf(u)
+				sync, health := st.Sync, st.Health
 				return sync == "Synced" && health == "Healthy", nil
 			})
 		})
@@ -106,7 +108,8 @@ func TestSmokeLifecycle(t *testing.T) {
 		wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		defer cancel()
 		if _, err := s.WaitFor(wctx, sandbox.ApplicationGVR, sandbox.ArgoCDNamespace, "guardrails", func(u *unstructured.Unstructured) (bool, error) {
-			sync, _, _ := sandbox.AppState(u)
+			st := argocd.StatusOf(u)
+			sync := st.Sync
 			return sync != "Synced", nil
 		}); err != nil {
 			t.Fatal(err)

@@ -79,12 +79,13 @@ func RunPlugin(t testing.TB, timeout time.Duration, env []string, name string, a
 	return r
 }
 
-// Restart stops one sandbox component and starts it again with the same flags.
-func (s *Sandbox) Restart(component string) error {
-	cmd := exec.Command("bash", script(s.ProjectDir, "restart.sh"), component)
+// Component stops, starts or restarts (action) one sandbox component, with the
+// flags it was first started with.
+func (s *Sandbox) Component(action, component string) error {
+	cmd := exec.Command("bash", script(s.ProjectDir, "restart.sh"), component, action)
 	cmd.Env = append(os.Environ(), "KP_SANDBOX_DIR="+s.Dir)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("restarting %s: %w\n%s", component, err, out)
+		return fmt.Errorf("%s %s: %w\n%s", action, component, err, out)
 	}
 	return nil
 }

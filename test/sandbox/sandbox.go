@@ -33,6 +33,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
 )
 
 // ArgoCDNamespace is where the sandbox runs Argo CD and where Applications live.
@@ -57,6 +59,7 @@ type Sandbox struct {
 	Config  *rest.Config
 	Kube    kubernetes.Interface
 	Dynamic dynamic.Interface
+	Client  *kube.Client // the plugins' own client, for their list+watch
 
 	owned    bool // started by this process, so stopped by it
 	repoLock sync.Mutex
@@ -130,6 +133,7 @@ func open(root, dir string, owned bool) (*Sandbox, error) {
 	if s.Dynamic, err = dynamic.NewForConfig(s.Config); err != nil {
 		return nil, err
 	}
+	s.Client = &kube.Client{Config: s.Config, Dynamic: s.Dynamic, Server: s.Config.Host, Context: "sandbox"}
 	return s, nil
 }
 
