@@ -29,8 +29,9 @@ var ScaledObjects = kube.Kind{GVR: schema.GroupVersionResource{Group: "keda.sh",
 
 // Gates opens and closes gates on one cluster.
 type Gates struct {
-	Client *kube.Client
-	Now    func() time.Time
+	Client    *kube.Client
+	Namespace string // Argo CD's, where the Applications are
+	Now       func() time.Time
 }
 
 // Change is what an open or close did.

@@ -17,6 +17,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 )
 
@@ -62,10 +64,15 @@ func KindFor(apiVersion, kind string) (Kind, error) {
 	return Kind{}, fmt.Errorf("%s %s is not a kind this plugin manages", apiVersion, kind)
 }
 
-// Client is a connection to one cluster.
+// Client is a connection to one cluster: the dynamic client for the kinds the
+// plugins manage, the typed one for core objects (nodes, Secrets, access
+// reviews), and the metadata one for reads that must not fetch values. Building
+// one makes no request; tests build it over fakes (kubetest.NewClient).
 type Client struct {
-	Config  *rest.Config
-	Dynamic dynamic.Interface
+	Config   *rest.Config
+	Dynamic  dynamic.Interface
+	Typed    kubernetes.Interface
+	Metadata metadata.Interface
 	// Where: the server and the kubeconfig context, for error messages.
 	Server  string
 	Context string
@@ -75,23 +82,33 @@ type Client struct {
 // set, so a kubeconfig that points nowhere fails fast instead of hanging.
 const DefaultRequestTimeout = 15 * time.Second
 
-// NewClient builds a client from kubectl's standard flags.
-func NewClient(flags *genericclioptions.ConfigFlags) (*Client, error) {
+// NewClient builds a client from kubectl's standard flags; userAgent names the
+// plugin and its version in the API server's logs.
+func NewClient(flags *genericclioptions.ConfigFlags, userAgent string) (*Client, error) {
 	cfg, err := flags.ToRESTConfig()
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig: %w", err)
 	}
 	cfg.QPS, cfg.Burst = 50, 100
+	if userAgent != "" {
+		cfg.UserAgent = userAgent
+	}
 	raw, _ := flags.ToRawKubeConfigLoader().RawConfig()
 	ctxName := raw.CurrentContext
 	if flags.Context != nil && *flags.Context != "" {
 		ctxName = *flags.Context
 	}
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
+	c := &Client{Config: cfg, Server: cfg.Host, Context: ctxName}
+	if c.Dynamic, err = dynamic.NewForConfig(cfg); err != nil {
 		return nil, err
 	}
-	return &Client{Config: cfg, Dynamic: dyn, Server: cfg.Host, Context: ctxName}, nil
+	if c.Typed, err = kubernetes.NewForConfig(cfg); err != nil {
+		return nil, err
+	}
+	if c.Metadata, err = metadata.NewForConfig(cfg); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // Resource returns the dynamic client for a known kind in a namespace.

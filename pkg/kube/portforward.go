@@ -11,7 +11,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/portforward"
 	"k8s.io/client-go/transport/spdy"
 )
@@ -25,17 +24,18 @@ type Forward struct {
 }
 
 // Close ends the port-forward.
-func (f *Forward) Close() { close(f.stop) }
+func (f *Forward) Close() {
+	if f.stop != nil {
+		close(f.stop)
+	}
+}
 
 // ForwardService opens a port-forward through the API server (client-go's
 // portforward, no kubectl) to a Ready pod behind a Service's port, on a free
 // local port of 127.0.0.1. Errors say which hop failed: the Service, its pods, or
 // the forward itself.
 func (c *Client) ForwardService(ctx context.Context, namespace, service string, port int32) (*Forward, error) {
-	cs, err := kubernetes.NewForConfig(c.Config)
-	if err != nil {
-		return nil, err
-	}
+	cs := c.Typed
 	svc, err := cs.CoreV1().Services(namespace).Get(ctx, service, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil, fmt.Errorf("service %s/%s does not exist (is the app synced?)", namespace, service)

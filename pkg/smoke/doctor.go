@@ -14,8 +14,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/metadata"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/argocd"
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
@@ -42,12 +40,11 @@ type Check struct {
 // Doctor runs the checks. Everything it does is a read.
 type Doctor struct {
 	Client   *kube.Client
-	Typed    kubernetes.Interface
-	Metadata metadata.Interface
 	Env      *platform.Env
 	Profile  *platform.Profile // nil: the checks that need one are skipped
 	// ReconcileWindow: an Application reconciled within it proves the controller runs.
 	ReconcileWindow time.Duration
+	Now             func() time.Time // nil: time.Now
 
 	apps *unstructured.UnstructuredList // one LIST, shared by the checks that read Applications
 }
@@ -70,9 +67,9 @@ func (d *Doctor) applications(ctx context.Context) (*unstructured.UnstructuredLi
 func (d *Doctor) Run(ctx context.Context) []Check {
 	var out []Check
 	run := func(name string, f func(context.Context) Check) Check {
-		start := time.Now()
+		start := d.now()
 		c := f(ctx)
-		c.Name, c.Duration = name, time.Since(start)
+		c.Name, c.Duration = name, d.now().Sub(start)
 		out = append(out, c)
 		return c
 	}
@@ -108,6 +105,13 @@ func (d *Doctor) Run(ctx context.Context) []Check {
 	return out
 }
 
+func (d *Doctor) now() time.Time {
+	if d.Now != nil {
+		return d.Now()
+	}
+	return time.Now()
+}
+
 func pass(msg string, args ...any) Check {
 	return Check{Status: Pass, Message: fmt.Sprintf(msg, args...)}
 }
@@ -119,11 +123,11 @@ func fail(fix, msg string, args ...any) Check {
 func (d *Doctor) cluster(ctx context.Context) Check {
 	ctx, cancel := context.WithTimeout(ctx, kube.DefaultRequestTimeout)
 	defer cancel()
-	body, err := d.Typed.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+	body, err := d.Client.Typed.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
 	if err != nil {
 		return fail("check the kubeconfig's server and that the API server runs", "%v", d.Client.Explain(err, kube.Kind{}))
 	}
-	v, err := d.Typed.Discovery().ServerVersion()
+	v, err := d.Client.Typed.Discovery().ServerVersion()
 	if err != nil {
 		return fail("", "/readyz answered but /version did not: %v", err)
 	}
@@ -135,7 +139,7 @@ var crdGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version:
 func (d *Doctor) argoCRDs(ctx context.Context) Check {
 	var missing []string
 	for _, name := range []string{"applications.argoproj.io", "applicationsets.argoproj.io", "appprojects.argoproj.io"} {
-		if _, err := d.Metadata.Resource(crdGVR).Get(ctx, name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+		if _, err := d.Client.Metadata.Resource(crdGVR).Get(ctx, name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
 			missing = append(missing, name)
 		} else if err != nil {
 			return fail("", "reading CRD %s: %v", name, err)
@@ -150,7 +154,7 @@ func (d *Doctor) argoCRDs(ctx context.Context) Check {
 
 func (d *Doctor) argoNamespace(ctx context.Context) Check {
 	ns := d.Env.Config.Namespace
-	if _, err := d.Typed.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); err != nil {
+	if _, err := d.Client.Typed.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); err != nil {
 		if apierrors.IsNotFound(err) {
 			return fail(fmt.Sprintf("install Argo CD into namespace %s (config.yaml namespace:)", ns), "namespace %s does not exist", ns)
 		}
@@ -164,7 +168,7 @@ func (d *Doctor) argoNamespace(ctx context.Context) Check {
 // recently.
 func (d *Doctor) argoControllers(ctx context.Context) Check {
 	ns := d.Env.Config.Namespace
-	pods, err := d.Typed.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=argocd-application-controller"})
+	pods, err := d.Client.Typed.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=argocd-application-controller"})
 	if err == nil {
 		for _, p := range pods.Items {
 			if p.Status.Phase == "Running" {
@@ -185,7 +189,7 @@ func (d *Doctor) argoControllers(ctx context.Context) Check {
 			newest = at
 		}
 	}
-	age := time.Since(newest)
+	age := d.now().Sub(newest)
 	if newest.IsZero() || age > d.ReconcileWindow {
 		return fail("check the argocd-application-controller (its pods and logs)",
 			"no Application reconciled in the last %s (newest: %s ago)", d.ReconcileWindow, age.Round(time.Second))
@@ -272,7 +276,7 @@ func (d *Doctor) gpu(ctx context.Context) Check {
 	if !ServingProfile(d.Env, *d.Profile) {
 		return Check{Status: Skip, Message: "profile " + d.Profile.Name + " serves no model"}
 	}
-	nodes, err := d.Typed.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	nodes, err := d.Client.Typed.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return fail("", "listing nodes: %v", err)
 	}
@@ -290,7 +294,7 @@ func (d *Doctor) gpu(ctx context.Context) Check {
 }
 
 func (d *Doctor) storageClass(ctx context.Context) Check {
-	list, err := d.Typed.StorageV1().StorageClasses().List(ctx, metav1.ListOptions{})
+	list, err := d.Client.Typed.StorageV1().StorageClasses().List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return fail("", "listing StorageClasses: %v", err)
 	}
@@ -303,7 +307,7 @@ func (d *Doctor) storageClass(ctx context.Context) Check {
 }
 
 func (d *Doctor) loadBalancers(ctx context.Context) Check {
-	svcs, err := d.Typed.CoreV1().Services("").List(ctx, metav1.ListOptions{})
+	svcs, err := d.Client.Typed.CoreV1().Services("").List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return fail("", "listing Services: %v", err)
 	}
@@ -342,7 +346,7 @@ func (d *Doctor) secrets(ctx context.Context) Check {
 	}
 	var missing, found []string
 	for _, r := range refs {
-		_, err := d.Metadata.Resource(secretsGVR).Namespace(r.Namespace).Get(ctx, r.Name, metav1.GetOptions{})
+		_, err := d.Client.Metadata.Resource(secretsGVR).Namespace(r.Namespace).Get(ctx, r.Name, metav1.GetOptions{})
 		switch {
 		case apierrors.IsNotFound(err):
 			missing = append(missing, r.Namespace+"/"+r.Name)
@@ -377,7 +381,7 @@ func (d *Doctor) rbac(ctx context.Context) Check {
 	var denied []string
 	for _, ra := range need {
 		ssar := &authv1.SelfSubjectAccessReview{Spec: authv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &ra}}
-		res, err := d.Typed.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, ssar, metav1.CreateOptions{})
+		res, err := d.Client.Typed.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, ssar, metav1.CreateOptions{})
 		if err != nil {
 			return fail("", "SelfSubjectAccessReview: %v", err)
 		}

@@ -8,4 +8,4 @@ import (
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/costgate"
 )
 
-func main() { os.Exit(cli.Main(costgate.NewCmd)) }
+func main() { os.Exit(cli.Main("kubectl-costgate", costgate.NewCmd)) }

@@ -8,4 +8,4 @@ import (
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/profile"
 )
 
-func main() { os.Exit(cli.Main(profile.NewCmd)) }
+func main() { os.Exit(cli.Main("kubectl-profile", profile.NewCmd)) }

@@ -8,4 +8,4 @@ import (
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/smoke"
 )
 
-func main() { os.Exit(cli.Main(smoke.NewCmd)) }
+func main() { os.Exit(cli.Main("kubectl-smoke", smoke.NewCmd)) }

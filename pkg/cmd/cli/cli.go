@@ -3,10 +3,14 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
+	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -29,10 +33,11 @@ func (e *ExitError) Error() string {
 
 func (e *ExitError) Unwrap() error { return e.Err }
 
-// NewRoot returns a plugin's root command with the settings all three share.
-// name is the binary (kubectl-profile); kubectl shows it as "kubectl profile".
-func NewRoot(name, short, long, example string) *cobra.Command {
-	display := "kubectl " + name[len("kubectl-"):]
+// NewRoot returns a plugin's root command with the settings all three share:
+// kubectl's flags, --env/--dir, -v, and the version verb. kubectl shows the
+// binary kubectl-profile as "kubectl profile".
+func (f *Factory) NewRoot(short, long, example string) *cobra.Command {
+	name, display := f.Plugin, f.Display()
 	root := &cobra.Command{
 		Use:           name,
 		Short:         short,
@@ -48,29 +53,79 @@ func NewRoot(name, short, long, example string) *cobra.Command {
 	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
 	klog.InitFlags(klogFlags)
 	root.PersistentFlags().AddGoFlag(klogFlags.Lookup("v"))
-	if f := root.PersistentFlags().Lookup("v"); f != nil {
-		f.Shorthand = "v"
-		f.Usage = "Log level: 6 logs every API request"
+	if v := root.PersistentFlags().Lookup("v"); v != nil {
+		v.Shorthand = "v"
+		v.Usage = "Log level: 6 logs every API request"
 	}
+	f.AddFlags(root)
+	root.AddCommand(NewCmdVersion(f.Plugin, f.IOStreams))
 	return root
 }
 
+// ErrInterrupted is the cause of a command's context when the user pressed
+// Ctrl-C (SIGINT) or the process got SIGTERM.
+var ErrInterrupted = errors.New("interrupted")
+
+// ExitInterrupted is the exit code of an interrupted command, as shells use for SIGINT.
+const ExitInterrupted = 130
+
 // Main runs a plugin's root command and returns the process exit code: 0 only on
-// success, the code of an ExitError, 1 for any other error (printed once, kubectl style).
-func Main(newRoot func(genericiooptions.IOStreams) *cobra.Command) int {
+// success, the code of an ExitError, 130 when interrupted, 1 for any other error
+// (printed once, kubectl style). The command's context is cancelled on the first
+// SIGINT/SIGTERM, so waits and writes stop and say what they had done; a second
+// signal exits at once.
+func Main(plugin string, newRoot func(*Factory) *cobra.Command) int {
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
-	return Execute(newRoot(streams), streams, os.Args[1:])
+	ctx, stop := signalContext(streams)
+	defer stop()
+	return Execute(ctx, newRoot(NewFactory(plugin, streams)), streams, os.Args[1:])
 }
 
-// Execute is Main with its inputs passed in, for tests.
-func Execute(root *cobra.Command, streams genericiooptions.IOStreams, args []string) int {
+// signalContext is cancelled with ErrInterrupted on the first signal; the
+// second ends the process.
+func signalContext(streams genericiooptions.IOStreams) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-sigs:
+			cancel(ErrInterrupted)
+		case <-done:
+			return
+		}
+		select {
+		case <-sigs:
+			fmt.Fprintln(streams.ErrOut, "error: interrupted twice: exiting now")
+			os.Exit(ExitInterrupted)
+		case <-done:
+		}
+	}()
+	return ctx, func() { signal.Stop(sigs); close(done); cancel(nil) }
+}
+
+// Interrupted says whether ctx ended because the user interrupted the command.
+func Interrupted(ctx context.Context) bool { return errors.Is(context.Cause(ctx), ErrInterrupted) }
+
+// Execute runs root with args under ctx and returns the exit code; Main with its
+// inputs passed in, for tests.
+func Execute(ctx context.Context, root *cobra.Command, streams genericiooptions.IOStreams, args []string) int {
 	root.SetArgs(args)
 	root.SetIn(streams.In)
 	root.SetOut(streams.Out)
 	root.SetErr(streams.ErrOut)
-	err := root.Execute()
+	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return 0
+	}
+	if Interrupted(ctx) {
+		msg := err.Error()
+		if !strings.Contains(msg, "interrupted") {
+			msg = "interrupted: " + msg
+		}
+		fmt.Fprintf(streams.ErrOut, "error: %s\n", msg)
+		return ExitInterrupted
 	}
 	var exit *ExitError
 	if errors.As(err, &exit) {

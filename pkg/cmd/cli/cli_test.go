@@ -2,6 +2,8 @@ package cli_test
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -17,22 +19,22 @@ import (
 	"github.com/aidev-platform/kubectl-plugins/pkg/version"
 )
 
-var plugins = map[string]func(genericiooptions.IOStreams) *cobra.Command{
+var plugins = map[string]func(*cli.Factory) *cobra.Command{
 	"profile":  profile.NewCmd,
 	"costgate": costgate.NewCmd,
 	"smoke":    smoke.NewCmd,
 }
 
-func run(newCmd func(genericiooptions.IOStreams) *cobra.Command, args ...string) (code int, stdout, stderr string) {
+func run(name string, args ...string) (code int, stdout, stderr string) {
 	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
-	code = cli.Execute(newCmd(streams), streams, args)
+	code = cli.Execute(context.Background(), plugins[name](cli.NewFactory("kubectl-"+name, streams)), streams, args)
 	return code, out.String(), errOut.String()
 }
 
 func TestHelpShowsKubectlNameExamplesAndConfigFlags(t *testing.T) {
-	for name, newCmd := range plugins {
+	for name := range plugins {
 		t.Run(name, func(t *testing.T) {
-			code, out, _ := run(newCmd, "--help")
+			code, out, _ := run(name, "--help")
 			if code != 0 {
 				t.Fatalf("--help exit %d", code)
 			}
@@ -49,9 +51,9 @@ func TestVersionIsStampedAndMachineReadable(t *testing.T) {
 	old := version.Version
 	version.Version = "v9.9.9"
 	t.Cleanup(func() { version.Version = old })
-	for name, newCmd := range plugins {
+	for name := range plugins {
 		t.Run(name, func(t *testing.T) {
-			code, out, _ := run(newCmd, "version", "-o", "json")
+			code, out, _ := run(name, "version", "-o", "json")
 			if code != 0 {
 				t.Fatalf("exit %d", code)
 			}
@@ -62,7 +64,7 @@ func TestVersionIsStampedAndMachineReadable(t *testing.T) {
 			if info.Plugin != "kubectl-"+name || info.Version != "v9.9.9" {
 				t.Errorf("got %+v", info)
 			}
-			code, out, _ = run(newCmd, "version")
+			code, out, _ = run(name, "version")
 			if code != 0 || !strings.HasPrefix(out, "kubectl-"+name+" v9.9.9 (commit ") {
 				t.Errorf("one-line version: exit %d, %q", code, out)
 			}
@@ -79,7 +81,7 @@ func TestBadInputExitsNonZeroWithOneErrorLine(t *testing.T) {
 		{[]string{"--no-such-flag"}, "error: unknown flag: --no-such-flag"},
 		{[]string{"version", "extra"}, `error: unknown command "extra"`},
 	} {
-		code, out, errOut := run(profile.NewCmd, tc.args...)
+		code, out, errOut := run("profile", tc.args...)
 		if code != 1 {
 			t.Errorf("%v: exit %d, want 1", tc.args, code)
 		}
@@ -93,20 +95,37 @@ func TestBadInputExitsNonZeroWithOneErrorLine(t *testing.T) {
 }
 
 func TestExitErrorCarriesItsCode(t *testing.T) {
-	root := cli.NewRoot("kubectl-x", "x", "x", "x")
+	streams, _, _, errOut := genericiooptions.NewTestIOStreams()
+	root := cli.NewFactory("kubectl-x", streams).NewRoot("x", "x", "x")
 	root.AddCommand(&cobra.Command{Use: "differs", RunE: func(*cobra.Command, []string) error {
 		return &cli.ExitError{Code: 1}
 	}})
 	root.AddCommand(&cobra.Command{Use: "broken", RunE: func(*cobra.Command, []string) error {
 		return &cli.ExitError{Code: 3, Err: errors.New("went wrong")}
 	}})
-	streams, _, _, errOut := genericiooptions.NewTestIOStreams()
-	if code := cli.Execute(root, streams, []string{"differs"}); code != 1 || errOut.Len() != 0 {
+	if code := cli.Execute(context.Background(), root, streams, []string{"differs"}); code != 1 || errOut.Len() != 0 {
 		t.Errorf("quiet exit: code %d, stderr %q", code, errOut.String())
 	}
 	var buf bytes.Buffer
 	streams.ErrOut = &buf
-	if code := cli.Execute(root, streams, []string{"broken"}); code != 3 || buf.String() != "error: went wrong\n" {
+	if code := cli.Execute(context.Background(), root, streams, []string{"broken"}); code != 3 || buf.String() != "error: went wrong\n" {
 		t.Errorf("exit with error: code %d, stderr %q", code, buf.String())
+	}
+}
+
+func TestInterruptedCommandExits130AndSaysSo(t *testing.T) {
+	streams, _, _, errOut := genericiooptions.NewTestIOStreams()
+	root := cli.NewFactory("kubectl-x", streams).NewRoot("x", "x", "x")
+	ctx, cancel := context.WithCancelCause(context.Background())
+	root.AddCommand(&cobra.Command{Use: "waits", RunE: func(cmd *cobra.Command, _ []string) error {
+		cancel(cli.ErrInterrupted)
+		<-cmd.Context().Done()
+		return fmt.Errorf("waited 0 of 3 apps: %w", cmd.Context().Err())
+	}})
+	if code := cli.Execute(ctx, root, streams, []string{"waits"}); code != cli.ExitInterrupted {
+		t.Errorf("exit %d, want %d", code, cli.ExitInterrupted)
+	}
+	if got, want := errOut.String(), "error: interrupted: waited 0 of 3 apps: context canceled\n"; got != want {
+		t.Errorf("stderr %q, want %q", got, want)
 	}
 }

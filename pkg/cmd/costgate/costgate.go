@@ -5,11 +5,8 @@ package costgate
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/argocd"
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli"
@@ -18,19 +15,15 @@ import (
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
 )
 
-const plugin = "kubectl-costgate"
-
-// common is what every verb shares.
+// common is what every verb shares: the factory, and the server-mode flags.
 type common struct {
-	genericiooptions.IOStreams
-	kubeFlags *genericclioptions.ConfigFlags
-	envFlags  *cli.EnvFlags
-	server    *serverFlags
+	*cli.Factory
+	server *serverFlags
 }
 
 // NewCmd returns the root of `kubectl costgate`.
-func NewCmd(streams genericiooptions.IOStreams) *cobra.Command {
-	root := cli.NewRoot(plugin,
+func NewCmd(f *cli.Factory) *cobra.Command {
+	root := f.NewRoot(
 		"Open and close the platform's cost-gated Argo CD applications on demand",
 		`Some Argo CD applications are manual-sync on purpose because they cost money: GPU model
 servers, a CPU InferenceService that forces a second node, demos. kubectl costgate lists
@@ -51,20 +44,11 @@ costgate.aidev.io/* annotations; nothing is hard-coded.`,
 
   # In CI: no gate can be fought by selfHeal
   kubectl costgate lint --env ai-dev`)
-	c := &common{
-		IOStreams: streams,
-		kubeFlags: genericclioptions.NewConfigFlags(true),
-		envFlags:  &cli.EnvFlags{},
-		server:    &serverFlags{},
-	}
-	c.kubeFlags.AddFlags(root.PersistentFlags())
-	c.envFlags.AddFlags(root.PersistentFlags())
+	c := &common{Factory: f, server: &serverFlags{}}
 	c.server.addFlags(root.PersistentFlags())
-	c.envFlags.RegisterEnvCompletion(root)
 	root.AddCommand(
 		newCmdList(c), newCmdSync(c), newCmdUp(c), newCmdDown(c),
 		newCmdPause(c), newCmdResume(c), newCmdIdle(c), newCmdLint(c),
-		cli.NewCmdVersion(plugin, streams),
 	)
 	return root
 }
@@ -77,33 +61,39 @@ type session struct {
 }
 
 func (c *common) open(ctx context.Context) (*session, error) {
-	env, err := c.envFlags.Load()
+	env, err := c.Env()
 	if err != nil {
 		return nil, err
 	}
-	client, err := kube.NewClient(c.kubeFlags)
-	if err != nil {
-		return nil, err
-	}
-	if err := client.Preflight(ctx, env.Config.Namespace); err != nil {
-		return nil, err
-	}
-	return &session{env: env, client: client, gates: &costgate.Gates{Client: client, Now: time.Now}}, nil
+	return c.connect(ctx, env)
 }
 
-// openApp opens a session and finds a gated app in it.
+func (c *common) connect(ctx context.Context, env *platform.Env) (*session, error) {
+	client, err := c.Connect(ctx, env.Config.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	return &session{env: env, client: client, gates: &costgate.Gates{Client: client, Namespace: env.Config.Namespace, Now: c.Now}}, nil
+}
+
+// openApp finds a gated app, then connects: a name that is not a gate is
+// refused before the cluster is asked anything.
 func (c *common) openApp(ctx context.Context, name string) (*session, platform.App, error) {
-	s, err := c.open(ctx)
+	env, err := c.Env()
 	if err != nil {
 		return nil, platform.App{}, err
 	}
-	app, err := costgate.Find(s.env, name)
+	app, err := costgate.Find(env, name)
+	if err != nil {
+		return nil, app, err
+	}
+	s, err := c.connect(ctx, env)
 	return s, app, err
 }
 
 // syncer picks core mode, or server mode when --argocd-server/ARGOCD_SERVER is given.
 func (c *common) syncer(s *session) (argocd.Syncer, string, error) {
-	if srv, ok, err := c.server.syncer(); ok || err != nil {
+	if srv, ok, err := c.server.syncer(c.Getenv); ok || err != nil {
 		return srv, "server", err
 	}
 	return &argocd.Core{Client: s.client, Namespace: s.env.Config.Namespace, Initiator: costgate.FieldManager}, "core", nil

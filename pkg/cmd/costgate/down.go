@@ -3,6 +3,7 @@ package costgate
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -29,21 +30,21 @@ func newCmdDown(c *common) *cobra.Command {
 		Example: `  kubectl costgate down raw-vllm --env ai-dev
   # Every open gate of the environment, e.g. at the end of the day
   kubectl costgate down --all --env ai-dev`,
-		ValidArgsFunction: c.envFlags.CompleteFirstArg(cli.GatedApps(platform.GateScale, platform.GatePause)),
+		ValidArgsFunction: c.EnvFlags.CompleteFirstArg(cli.GatedApps(platform.GateScale, platform.GatePause)),
 		Args: func(cmd *cobra.Command, args []string) error {
 			if o.All == (len(args) == 1) || len(args) > 1 {
 				return fmt.Errorf("down takes one APP or --all")
 			}
 			return nil
 		},
-		RunE: func(_ *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				o.App = args[0]
 			}
 			if o.Timeout <= 0 {
 				return fmt.Errorf("--timeout must be positive")
 			}
-			return o.Run(context.Background())
+			return o.Run(cmd.Context())
 		},
 	}
 	cmd.Flags().BoolVar(&o.All, "all", false, "Close every open gate of the environment")
@@ -54,29 +55,26 @@ func newCmdDown(c *common) *cobra.Command {
 
 // Run closes.
 func (o *DownOptions) Run(ctx context.Context) error {
-	s, err := o.open(ctx)
-	if err != nil {
-		return err
-	}
 	var apps []platform.App
+	var s *session
+	var err error
 	if o.All {
-		live, err := readLive(ctx, s)
+		if s, err = o.open(ctx); err != nil {
+			return err
+		}
+		live, err := s.gates.ReadLive(ctx)
 		if err != nil {
 			return err
 		}
 		gated := costgate.Gated(s.env)
-		for i, st := range costgate.Observe(gated, live, time.Now()) {
-			if gated[i].Gate.Kind != platform.GateSync && (st.State == costgate.StateUp || st.State == costgate.StateStarting) {
-				apps = append(apps, gated[i])
-			}
-		}
+		apps = costgate.OpenGates(gated, costgate.Observe(gated, live, o.Now()))
 		if len(apps) == 0 {
 			fmt.Fprintln(o.Out, "no open gates")
 			return nil
 		}
 	} else {
-		app, err := costgate.Find(s.env, o.App)
-		if err != nil {
+		var app platform.App
+		if s, app, err = o.openApp(ctx, o.App); err != nil {
 			return err
 		}
 		if app.Gate.Kind == platform.GateSync {
@@ -89,23 +87,27 @@ func (o *DownOptions) Run(ctx context.Context) error {
 	return closeGates(ctx, o.common, s, apps, o.Wait)
 }
 
-// closeGates closes each gate, then waits for all their pods to go.
+// closeGates closes every gate (a failure does not stop the others), waits for
+// their pods to go, and reports each gate: exit 1 when any failed.
 func closeGates(ctx context.Context, c *common, s *session, apps []platform.App, wait bool) error {
-	for _, app := range apps {
-		ch, err := s.gates.Close(ctx, app)
-		if err != nil {
-			return err
+	results := s.gates.CloseAll(ctx, apps, wait,
+		func(ch costgate.Change) { report(c, ch) },
+		func(app, msg string) { fmt.Fprintf(c.ErrOut, "%s: %s\n", app, msg) })
+	var failed []string
+	for i, r := range results {
+		switch {
+		case r.Err != nil:
+			fmt.Fprintf(c.ErrOut, "%s: %v\n", apps[i].Name, r.Err)
+			failed = append(failed, apps[i].Name)
+		case r.Down:
+			fmt.Fprintf(c.Out, "%s: down\n", apps[i].Name)
 		}
-		report(c, ch)
 	}
-	if !wait {
+	if len(failed) == 0 {
 		return nil
 	}
-	for _, app := range apps {
-		if err := s.gates.WaitClosed(ctx, app, func(msg string) { fmt.Fprintf(c.ErrOut, "%s: %s\n", app.Name, msg) }); err != nil {
-			return fmt.Errorf("%s is closed but its pods are still there: %w", app.Name, err)
-		}
-		fmt.Fprintf(c.Out, "%s: down\n", app.Name)
+	if len(apps) == 1 {
+		return results[0].Err
 	}
-	return nil
+	return fmt.Errorf("%d of %d gate(s) not closed: %s", len(failed), len(apps), strings.Join(failed, ", "))
 }

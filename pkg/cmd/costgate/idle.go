@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli"
 	"github.com/aidev-platform/kubectl-plugins/pkg/costgate"
@@ -46,11 +45,11 @@ should, 1 when a query or a close failed.`,
   kubectl costgate idle --prometheus-url http://prometheus.monitoring:9090 --env ai-dev
   kubectl costgate idle --prometheus-service monitoring/kube-prometheus-stack-prometheus:9090 --env ai-dev`,
 		Args: cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Validate(); err != nil {
 				return err
 			}
-			return o.Run(context.Background())
+			return o.Run(cmd.Context())
 		},
 	}
 	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "Say what would be closed, close nothing")
@@ -97,17 +96,13 @@ func (o *IdleOptions) Run(ctx context.Context) error {
 	var prom costgate.Prometheus = &costgate.DirectPrometheus{URL: o.PrometheusURL}
 	if o.PrometheusURL == "" {
 		ns, name, port, _ := parseService(o.PrometheusService)
-		cs, err := kubernetes.NewForConfig(s.client.Config)
-		if err != nil {
-			return err
-		}
-		prom = &costgate.ServicePrometheus{REST: cs.CoreV1().RESTClient(), Namespace: ns, Service: name, Port: port}
+		prom = &costgate.ServicePrometheus{REST: s.client.Typed.CoreV1().RESTClient(), Namespace: ns, Service: name, Port: port}
 	}
-	live, err := readLive(ctx, s)
+	live, err := s.gates.ReadLive(ctx)
 	if err != nil {
 		return err
 	}
-	now := time.Now()
+	now := o.Now()
 	gated := costgate.Gated(s.env)
 	decisions := costgate.DecideIdle(ctx, prom, gated, costgate.Observe(gated, live, now),
 		costgate.IdleRule{Override: o.IdleAfter, Default: o.DefaultIdleAfter, NoDataIsIdle: o.NoData == "idle"}, now)

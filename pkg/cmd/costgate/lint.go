@@ -42,7 +42,7 @@ the file and the fix. Exit 1 on any error.`,
 
 // Run lints.
 func (o *LintOptions) Run() error {
-	env, err := o.envFlags.Load()
+	env, err := o.Env()
 	if err != nil {
 		return err
 	}

@@ -6,11 +6,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/costgate"
-	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
 	"github.com/aidev-platform/kubectl-plugins/pkg/printers"
 )
 
@@ -30,44 +27,15 @@ func newCmdList(c *common) *cobra.Command {
   kubectl costgate status --env ai-dev -o wide
   kubectl costgate list --env ai-dev -o json`,
 		Args: cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := printers.ValidateFormat(o.Output, "json", "yaml", "wide"); err != nil {
 				return err
 			}
-			return o.Run(context.Background())
+			return o.Run(cmd.Context())
 		},
 	}
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: json, yaml or wide")
 	return cmd
-}
-
-// readLive makes one LIST per kind: Applications, Deployments, InferenceServices.
-func readLive(ctx context.Context, s *session) (costgate.Live, error) {
-	live := costgate.Live{Apps: map[string]*unstructured.Unstructured{}, Deployments: map[string]*unstructured.Unstructured{}, InferenceServices: map[string]*unstructured.Unstructured{}}
-	apps, err := s.client.Resource(kube.Applications, s.env.Config.Namespace).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return live, s.client.Explain(err, kube.Applications)
-	}
-	for i := range apps.Items {
-		live.Apps[apps.Items[i].GetName()] = &apps.Items[i]
-	}
-	for _, k := range []struct {
-		kind kube.Kind
-		into map[string]*unstructured.Unstructured
-	}{{kube.Deployments, live.Deployments}, {kube.InferenceServices, live.InferenceServices}} {
-		list, err := s.client.Dynamic.Resource(k.kind.GVR).List(ctx, metav1.ListOptions{})
-		if kube.IsMissingKind(err) {
-			continue // KServe not installed: every InferenceService is absent
-		}
-		if err != nil {
-			return live, s.client.Explain(err, k.kind)
-		}
-		for i := range list.Items {
-			o := &list.Items[i]
-			k.into[o.GetNamespace()+"/"+o.GetName()] = o
-		}
-	}
-	return live, nil
 }
 
 // Run lists.
@@ -76,11 +44,11 @@ func (o *ListOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	live, err := readLive(ctx, s)
+	live, err := s.gates.ReadLive(ctx)
 	if err != nil {
 		return err
 	}
-	now := time.Now()
+	now := o.Now()
 	statuses := costgate.Observe(costgate.Gated(s.env), live, now)
 	if o.Output == "json" || o.Output == "yaml" {
 		return printers.Data(o.Out, o.Output, statuses)

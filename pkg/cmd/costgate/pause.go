@@ -45,10 +45,10 @@ func newPauseCmd(c *common, resume bool, use, short, example string) *cobra.Comm
 		Short:             short,
 		Example:           example,
 		Args:              appArg,
-		ValidArgsFunction: c.envFlags.CompleteFirstArg(cli.GatedApps(platform.GatePause)),
-		RunE: func(_ *cobra.Command, args []string) error {
+		ValidArgsFunction: c.EnvFlags.CompleteFirstArg(cli.GatedApps(platform.GatePause)),
+		RunE: func(cmd *cobra.Command, args []string) error {
 			o.App = args[0]
-			return o.Run(context.Background())
+			return o.Run(cmd.Context())
 		},
 	}
 	cmd.Flags().BoolVar(&o.Wait, "wait", false, "Wait until the InferenceService is Ready (resume) or its pods are gone (pause)")
@@ -58,11 +58,15 @@ func newPauseCmd(c *common, resume bool, use, short, example string) *cobra.Comm
 
 // Run pauses or resumes.
 func (o *PauseOptions) Run(ctx context.Context) error {
-	s, err := o.open(ctx)
+	env, err := o.Env()
 	if err != nil {
 		return err
 	}
-	app, err := pauseGate(s.env, o.App)
+	app, err := pauseGate(env, o.App)
+	if err != nil {
+		return err
+	}
+	s, err := o.connect(ctx, env)
 	if err != nil {
 		return err
 	}

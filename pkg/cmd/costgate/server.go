@@ -1,7 +1,6 @@
 package costgate
 
 import (
-	"os"
 
 	"github.com/spf13/pflag"
 
@@ -29,17 +28,17 @@ func (f *serverFlags) addFlags(fs *pflag.FlagSet) {
 
 // syncer returns a server-mode syncer when a server is configured (flag or
 // ARGOCD_SERVER); ok is false for core mode.
-func (f *serverFlags) syncer() (argocd.Syncer, bool, error) {
+func (f *serverFlags) syncer(getenv func(string) string) (argocd.Syncer, bool, error) {
 	addr := f.Server
 	if addr == "" {
-		addr = os.Getenv("ARGOCD_SERVER")
+		addr = getenv("ARGOCD_SERVER")
 	}
 	if addr == "" {
 		return nil, false, nil
 	}
 	token := f.AuthToken
 	if token == "" {
-		token = os.Getenv("ARGOCD_AUTH_TOKEN")
+		token = getenv("ARGOCD_AUTH_TOKEN")
 	}
 	s, err := server.New(server.Options{Server: addr, AuthToken: token, GRPCWeb: f.GRPCWeb, Insecure: f.Insecure, PlainText: f.PlainText})
 	return s, true, err

@@ -37,8 +37,8 @@ token from --auth-token, ARGOCD_AUTH_TOKEN or the argocd CLI's config.`,
 		Example: `  kubectl costgate sync raw-vllm --env ai-dev
   ARGOCD_SERVER=argocd.example.com ARGOCD_AUTH_TOKEN=... kubectl costgate sync n8n --env ai-dev`,
 		Args:              appArg,
-		ValidArgsFunction: c.envFlags.CompleteFirstArg(cli.GatedApps()),
-		RunE: func(_ *cobra.Command, args []string) error {
+		ValidArgsFunction: c.EnvFlags.CompleteFirstArg(cli.GatedApps()),
+		RunE: func(cmd *cobra.Command, args []string) error {
 			o.App = args[0]
 			if err := printers.ValidateFormat(o.Output, "json", "yaml"); err != nil {
 				return err
@@ -46,7 +46,7 @@ token from --auth-token, ARGOCD_AUTH_TOKEN or the argocd CLI's config.`,
 			if o.Timeout <= 0 {
 				return fmt.Errorf("--timeout must be positive")
 			}
-			return o.Run(context.Background())
+			return o.Run(cmd.Context())
 		},
 	}
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", 10*time.Minute, "How long the sync may take")

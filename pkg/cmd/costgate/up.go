@@ -43,13 +43,13 @@ one a KEDA ScaledObject scales and is not paused.`,
 		Example: `  kubectl costgate up raw-vllm --env ai-dev
   kubectl costgate up coder-chat --replicas 2 --timeout 30m --env ai-dev`,
 		Args:              appArg,
-		ValidArgsFunction: c.envFlags.CompleteFirstArg(cli.GatedApps(platform.GateScale, platform.GatePause)),
-		RunE: func(_ *cobra.Command, args []string) error {
+		ValidArgsFunction: c.EnvFlags.CompleteFirstArg(cli.GatedApps(platform.GateScale, platform.GatePause)),
+		RunE: func(cmd *cobra.Command, args []string) error {
 			o.App = args[0]
 			if o.Replicas < 0 || o.Timeout <= 0 {
 				return fmt.Errorf("--replicas must not be negative and --timeout must be positive")
 			}
-			return o.Run(context.Background())
+			return o.Run(cmd.Context())
 		},
 	}
 	cmd.Flags().Int32Var(&o.Replicas, "replicas", 0, "Replicas to scale to (default: the count at the last down, else the gate's)")

@@ -45,13 +45,13 @@ own set. Everything is validated before the first write.`,
   kubectl profile apply serving --prune --env ai-dev
   kubectl profile apply llm-gateway --dry-run=server --env ai-dev`,
 		Args:              profileArg,
-		ValidArgsFunction: c.envFlags.CompleteFirstArg(cli.ProfileNames),
-		RunE: func(_ *cobra.Command, args []string) error {
+		ValidArgsFunction: c.EnvFlags.CompleteFirstArg(cli.ProfileNames),
+		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Profile = args[0]
 			if err := o.Validate(); err != nil {
 				return err
 			}
-			return o.Run(context.Background())
+			return o.Run(cmd.Context())
 		},
 	}
 	cmd.Flags().StringVar(&o.DryRun, "dry-run", "none", `"none", "server" (the API server validates, nothing is persisted) or "client" (print what would be applied)`)

@@ -31,10 +31,10 @@ object, so defaults and other field managers are accounted for the way apply wou
 them. Exit 0 when nothing would change, 1 when something would, >1 on error.`,
 		Example:           `  kubectl profile diff full --env ai-dev`,
 		Args:              profileArg,
-		ValidArgsFunction: c.envFlags.CompleteFirstArg(cli.ProfileNames),
-		RunE: func(_ *cobra.Command, args []string) error {
+		ValidArgsFunction: c.EnvFlags.CompleteFirstArg(cli.ProfileNames),
+		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Profile = args[0]
-			return o.Run(context.Background())
+			return o.Run(cmd.Context())
 		},
 	}
 }

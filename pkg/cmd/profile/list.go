@@ -68,7 +68,7 @@ func Summaries(env *platform.Env) []ProfileSummary {
 
 // Run prints the profiles.
 func (o *ListOptions) Run() error {
-	env, err := o.envFlags.Load()
+	env, err := o.Env()
 	if err != nil {
 		return err
 	}

@@ -9,8 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli"
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
@@ -18,8 +16,6 @@ import (
 	"github.com/aidev-platform/kubectl-plugins/pkg/render"
 	"github.com/aidev-platform/kubectl-plugins/pkg/version"
 )
-
-const plugin = "kubectl-profile"
 
 // FieldManager owns the fields kubectl profile applies.
 const FieldManager = "kubectl-profile"
@@ -30,16 +26,12 @@ const (
 	appliedLayersAnnotation  = "profile.aidev.io/layers"
 )
 
-// common is what every verb shares: streams, kubectl's flags and --env/--dir.
-type common struct {
-	genericiooptions.IOStreams
-	kubeFlags *genericclioptions.ConfigFlags
-	envFlags  *cli.EnvFlags
-}
+// common is what every verb shares: the factory's streams, flags and clients.
+type common struct{ *cli.Factory }
 
 // NewCmd returns the root of `kubectl profile`.
-func NewCmd(streams genericiooptions.IOStreams) *cobra.Command {
-	root := cli.NewRoot(plugin,
+func NewCmd(f *cli.Factory) *cobra.Command {
+	root := f.NewRoot(
 		"Apply additive deployment profiles of the platform's Argo CD ApplicationSets",
 		`Deployment profiles are additive sets of layers (platform < serving < llm-gateway < full).
 kubectl profile renders each layer's Argo CD ApplicationSet with kustomize, applies the
@@ -60,18 +52,10 @@ clusters/<env>/platform.yaml, config.yaml and the catalog.`,
 
   # After changing config.yaml features
   kubectl profile resolve --env ai-dev`)
-	c := &common{
-		IOStreams: streams,
-		kubeFlags: genericclioptions.NewConfigFlags(true),
-		envFlags:  &cli.EnvFlags{},
-	}
-	c.kubeFlags.AddFlags(root.PersistentFlags())
-	c.envFlags.AddFlags(root.PersistentFlags())
-	c.envFlags.RegisterEnvCompletion(root)
+	c := &common{f}
 	root.AddCommand(
 		newCmdList(c), newCmdResolve(c), newCmdRender(c), newCmdDiff(c),
 		newCmdApply(c), newCmdWait(c), newCmdStatus(c),
-		cli.NewCmdVersion(plugin, streams),
 	)
 	return root
 }
@@ -88,7 +72,7 @@ func applySet(env *platform.Env) kube.ApplySet {
 
 // loadProfile loads the environment and resolves a profile name.
 func (c *common) loadProfile(name string) (*platform.Env, platform.Profile, error) {
-	env, err := c.envFlags.Load()
+	env, err := c.Env()
 	if err != nil {
 		return nil, platform.Profile{}, err
 	}
@@ -126,16 +110,9 @@ func desired(env *platform.Env, p platform.Profile) ([]*unstructured.Unstructure
 	return objs, nil
 }
 
-// connect builds a client and checks that the cluster answers and runs Argo CD.
+// connect returns the client once the cluster answered and runs Argo CD.
 func (c *common) connect(ctx context.Context, env *platform.Env) (*kube.Client, error) {
-	client, err := kube.NewClient(c.kubeFlags)
-	if err != nil {
-		return nil, err
-	}
-	if err := client.Preflight(ctx, env.Config.Namespace); err != nil {
-		return nil, err
-	}
-	return client, nil
+	return c.Connect(ctx, env.Config.Namespace)
 }
 
 // profileArg is the positional PROFILE every verb but list/resolve/status takes.

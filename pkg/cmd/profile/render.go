@@ -22,7 +22,7 @@ func newCmdRender(c *common) *cobra.Command {
 		Example: `  kubectl profile render full --env ai-dev
   kubectl profile render serving --env ai-dev -o json`,
 		Args:              profileArg,
-		ValidArgsFunction: c.envFlags.CompleteFirstArg(cli.ProfileNames),
+		ValidArgsFunction: c.EnvFlags.CompleteFirstArg(cli.ProfileNames),
 		RunE: func(_ *cobra.Command, args []string) error {
 			o.Profile = args[0]
 			if o.Output == "" {

@@ -39,7 +39,7 @@ the committed files are stale (for CI).`,
 
 // Run resolves, then writes or checks.
 func (o *ResolveOptions) Run() error {
-	env, err := o.envFlags.Load() // validates features, groups and catalog folders first
+	env, err := o.Env() // validates features, groups and catalog folders first
 	if err != nil {
 		return err
 	}

@@ -47,11 +47,11 @@ func newCmdStatus(c *common) *cobra.Command {
 		Example: `  kubectl profile status --env ai-dev
   kubectl profile status --env ai-dev -o json`,
 		Args: cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := printers.ValidateFormat(o.Output, "json", "yaml"); err != nil {
 				return err
 			}
-			return o.Run(context.Background())
+			return o.Run(cmd.Context())
 		},
 	}
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: json or yaml")
@@ -61,7 +61,7 @@ func newCmdStatus(c *common) *cobra.Command {
 // Run reads the ApplySet parent, the live ApplicationSets and all Applications
 // (one LIST each) and prints them against the model.
 func (o *StatusOptions) Run(ctx context.Context) error {
-	env, err := o.envFlags.Load()
+	env, err := o.Env()
 	if err != nil {
 		return err
 	}

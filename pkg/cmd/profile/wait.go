@@ -39,13 +39,13 @@ lists every app that is not ready, with the reason.`,
 		Example: `  kubectl profile wait full --env ai-dev
   kubectl profile wait serving --env ai-dev --timeout 30m --degraded-grace 2m`,
 		Args:              profileArg,
-		ValidArgsFunction: c.envFlags.CompleteFirstArg(cli.ProfileNames),
-		RunE: func(_ *cobra.Command, args []string) error {
+		ValidArgsFunction: c.EnvFlags.CompleteFirstArg(cli.ProfileNames),
+		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Profile = args[0]
 			if o.Timeout <= 0 || o.DegradedGrace < 0 {
 				return fmt.Errorf("--timeout must be positive and --degraded-grace not negative")
 			}
-			return o.Run(context.Background())
+			return o.Run(cmd.Context())
 		},
 	}
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", 15*time.Minute, "How long to wait")

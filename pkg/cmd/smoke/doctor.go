@@ -36,15 +36,15 @@ RBAC the plugins need. Nothing is written.`,
   kubectl smoke doctor --profile serving --env ai-dev -o json
   kubectl smoke doctor --profile full --env ai-dev --junit doctor.xml`,
 		Args: cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := printers.ValidateFormat(o.Output, "json", "yaml"); err != nil {
 				return err
 			}
-			return o.Run(context.Background())
+			return o.Run(cmd.Context())
 		},
 	}
 	cmd.Flags().StringVar(&o.Profile, "profile", "", "Profile whose layers and apps to check")
-	_ = cmd.RegisterFlagCompletionFunc("profile", c.envFlags.CompleteFlag(cli.ProfileNames))
+	_ = cmd.RegisterFlagCompletionFunc("profile", c.EnvFlags.CompleteFlag(cli.ProfileNames))
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: json or yaml (default: a table)")
 	cmd.Flags().StringVar(&o.JUnit, "junit", "", "Also write the checks as a JUnit XML file")
 	return cmd
@@ -52,7 +52,7 @@ RBAC the plugins need. Nothing is written.`,
 
 // Run runs the checks, prints them, and fails when one failed.
 func (o *DoctorOptions) Run(ctx context.Context) error {
-	env, err := o.envFlags.Load()
+	env, err := o.Env()
 	if err != nil {
 		return err
 	}

@@ -31,27 +31,30 @@ func newCmdRun(c *common) *cobra.Command {
 		Example: `  kubectl smoke run --profile serving --env ai-dev
   kubectl smoke run --profile full --env ai-dev --junit smoke.xml`,
 		Args: cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Profile == "" {
 				return fmt.Errorf("run needs --profile (see kubectl profile list)")
+			}
+			if o.Timeout <= 0 {
+				return fmt.Errorf("--timeout %s: must be positive", o.Timeout)
 			}
 			if err := printers.ValidateFormat(o.Output, "json", "yaml"); err != nil {
 				return err
 			}
-			return o.Run(context.Background())
+			return o.Run(cmd.Context())
 		},
 	}
 	cmd.Flags().StringVar(&o.Profile, "profile", "", "Profile to check")
-	_ = cmd.RegisterFlagCompletionFunc("profile", c.envFlags.CompleteFlag(cli.ProfileNames))
+	_ = cmd.RegisterFlagCompletionFunc("profile", c.EnvFlags.CompleteFlag(cli.ProfileNames))
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: json or yaml")
 	cmd.Flags().StringVar(&o.JUnit, "junit", "", "Also write the results as a JUnit XML file")
-	cmd.Flags().DurationVar(&o.Timeout, "timeout", 2*time.Minute, "How long each chat probe may take")
+	cmd.Flags().DurationVar(&o.Timeout, "timeout", smoke.DefaultChatTimeout, "How long each chat probe may take")
 	return cmd
 }
 
 // Run runs doctor and the chat probes, reporting them as one list of checks.
 func (o *RunOptions) Run(ctx context.Context) error {
-	env, err := o.envFlags.Load()
+	env, err := o.Env()
 	if err != nil {
 		return err
 	}
@@ -73,9 +76,12 @@ func (o *RunOptions) Run(ctx context.Context) error {
 			checks = append(checks, smoke.Check{Name: name, Status: smoke.Skip, Message: "doctor failed: fix that first"})
 			continue
 		}
-		start := time.Now()
-		rep, err := chat(ctx, &ChatOptions{common: o.common, env: env, App: a.Name, Prompt: smoke.DefaultPrompt, MaxTokens: 64, Timeout: o.Timeout})
-		c := smoke.Check{Name: name, Duration: time.Since(start)}
+		start := o.Now()
+		probe := smoke.NewChat()
+		probe.Env, probe.App, probe.Timeout = env, a.Name, o.Timeout
+		probe.Client, probe.Getenv, probe.Forward = o.Client, o.Getenv, o.Forward
+		rep, err := probe.Run(ctx)
+		c := smoke.Check{Name: name, Duration: o.Now().Sub(start)}
 		switch {
 		case err != nil:
 			c.Status, c.Message = smoke.Fail, err.Error()

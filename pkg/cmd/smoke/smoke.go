@@ -6,28 +6,18 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/metadata"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli"
-	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
 	"github.com/aidev-platform/kubectl-plugins/pkg/smoke"
 )
 
-const plugin = "kubectl-smoke"
-
-type common struct {
-	genericiooptions.IOStreams
-	kubeFlags *genericclioptions.ConfigFlags
-	envFlags  *cli.EnvFlags
-}
+// common is what every verb shares: the factory's streams, flags and clients.
+type common struct{ *cli.Factory }
 
 // NewCmd returns the root of `kubectl smoke`.
-func NewCmd(streams genericiooptions.IOStreams) *cobra.Command {
-	root := cli.NewRoot(plugin,
+func NewCmd(f *cli.Factory) *cobra.Command {
+	root := f.NewRoot(
 		"Check the cluster and the platform profile, and probe the chat API",
 		`kubectl smoke doctor checks the cluster, Argo CD and the deployed profile; kubectl smoke chat
 sends an authenticated OpenAI-style POST /v1/chat/completions and expects a real answer;
@@ -43,11 +33,8 @@ kubectl smoke run does both. The exit code is 0 only when every check passes.`,
 
   # The staged bring-up's smoke gate, with a JUnit report for CI
   kubectl smoke run --profile serving --env ai-dev --junit smoke.xml`)
-	c := &common{IOStreams: streams, kubeFlags: genericclioptions.NewConfigFlags(true), envFlags: &cli.EnvFlags{}}
-	c.kubeFlags.AddFlags(root.PersistentFlags())
-	c.envFlags.AddFlags(root.PersistentFlags())
-	c.envFlags.RegisterEnvCompletion(root)
-	root.AddCommand(newCmdDoctor(c), newCmdChat(c), newCmdRun(c), cli.NewCmdVersion(plugin, streams))
+	c := &common{f}
+	root.AddCommand(newCmdDoctor(c), newCmdChat(c), newCmdRun(c))
 	return root
 }
 
@@ -61,17 +48,11 @@ func (c *common) doctor(env *platform.Env, profile string) (*smoke.Doctor, error
 		}
 		d.Profile = &p
 	}
-	client, err := kube.NewClient(c.kubeFlags)
+	client, err := c.Client()
 	if err != nil {
 		return nil, err
 	}
-	d.Client = client
-	if d.Typed, err = kubernetes.NewForConfig(client.Config); err != nil {
-		return nil, err
-	}
-	if d.Metadata, err = metadata.NewForConfig(client.Config); err != nil {
-		return nil, err
-	}
+	d.Client, d.Now = client, c.Now
 	return d, nil
 }
 

@@ -1,0 +1,129 @@
+// Package clitest runs the plugins' commands in process over a fake cluster, the
+// way argo-rollouts tests its plugin: a factory whose client is kubetest's fake,
+// a fixed clock, captured stdout and stderr, and golden files compared whole
+// (go test ./pkg/cmd/... -update rewrites them).
+package clitest
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli"
+	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
+	"github.com/aidev-platform/kubectl-plugins/pkg/kube/kubetest"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// Clock is the fake "now" of every command run here.
+var Clock = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+
+// Harness is one fake cluster and the settings commands run with.
+type Harness struct {
+	T      *testing.T
+	Plugin string
+	Fake   *kubetest.Fake
+	Now    time.Time
+	// Environ is what Getenv sees (ARGOCD_SERVER, keys for --key-env).
+	Environ map[string]string
+	// ClientErr, when set, is what building the client fails with.
+	ClientErr error
+	// Forward replaces the port-forward (smoke chat).
+	Forward func(ctx context.Context, c *kube.Client, namespace, service string, port int32) (*kube.Forward, error)
+	// Ctx is the context the command runs under (cancel it to interrupt).
+	Ctx context.Context
+}
+
+// New returns a harness over a fake cluster holding objs.
+func New(t *testing.T, plugin string, objs ...runtime.Object) *Harness {
+	return &Harness{T: t, Plugin: plugin, Fake: kubetest.NewClient(objs...), Now: Clock, Environ: map[string]string{}, Ctx: context.Background()}
+}
+
+// Result is what a command printed and how it exited.
+type Result struct {
+	Code   int
+	Stdout string
+	Stderr string
+}
+
+// Factory is the factory the harness hands to a command.
+func (h *Harness) Factory(streams genericiooptions.IOStreams) *cli.Factory {
+	f := cli.NewFactory(h.Plugin, streams)
+	f.Now = func() time.Time { return h.Now }
+	f.NewClient = func() (*kube.Client, error) {
+		if h.ClientErr != nil {
+			return nil, h.ClientErr
+		}
+		return h.Fake.Client, nil
+	}
+	f.Getenv = func(k string) string { return h.Environ[k] }
+	f.Forward = h.Forward
+	return f
+}
+
+// Run runs a plugin's root with args.
+func (h *Harness) Run(newRoot func(*cli.Factory) *cobra.Command, args ...string) Result {
+	h.T.Helper()
+	var in, out, errOut bytes.Buffer
+	streams := genericiooptions.IOStreams{In: &in, Out: &out, ErrOut: &errOut}
+	code := cli.Execute(h.Ctx, newRoot(h.Factory(streams)), streams, args)
+	return Result{Code: code, Stdout: out.String(), Stderr: errOut.String()}
+}
+
+// String is the result as a golden file holds it.
+func (r Result) String() string {
+	return "exit " + strconv.Itoa(r.Code) + "\n--- stdout\n" + r.Stdout + "--- stderr\n" + r.Stderr
+}
+
+// Golden compares got with testdata/<name>.golden, or rewrites it with -update.
+func Golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if string(want) != got {
+		t.Errorf("%s differs (go test -update rewrites it):\n--- want\n%s\n--- got\n%s", path, want, got)
+	}
+}
+
+// Clusters is the repository's clusters/ folder, from a package under pkg/cmd.
+func Clusters(t *testing.T) string {
+	t.Helper()
+	dir, err := filepath.Abs(filepath.Join("..", "..", "..", "clusters"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// Args appends --env and --dir for an environment of the repository's clusters/.
+func Args(t *testing.T, env string, args ...string) []string {
+	return append(args, "--env", env, "--dir", Clusters(t))
+}
+
+// Normalize replaces what varies between runs (durations in ms) with fixed text.
+func Normalize(s string, pairs ...string) string {
+	return strings.NewReplacer(pairs...).Replace(s)
+}

@@ -1,0 +1,102 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	goruntime "runtime"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
+	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
+	"github.com/aidev-platform/kubectl-plugins/pkg/version"
+)
+
+// Factory is what every verb gets its streams, flags, clients and clock from,
+// like kubectl's cmdutil.Factory. The roots build one from the process; tests
+// build one over fakes (clitest.NewFactory) and run the same commands.
+type Factory struct {
+	genericiooptions.IOStreams
+	// Plugin is the binary's name, kubectl-profile for example.
+	Plugin    string
+	KubeFlags *genericclioptions.ConfigFlags
+	EnvFlags  *EnvFlags
+	// Now is the clock: "up for", opened-at, degraded grace.
+	Now func() time.Time
+	// NewClient builds the cluster client; it runs once, on first use, so a verb
+	// that needs no cluster never reads a kubeconfig.
+	NewClient func() (*kube.Client, error)
+	// Getenv reads the environment (keys for --key-env, ARGOCD_* settings).
+	Getenv func(string) string
+	// Forward opens a port-forward to a Service; nil means through the API
+	// server (client-go). Tests point it at a local server.
+	Forward func(ctx context.Context, c *kube.Client, namespace, service string, port int32) (*kube.Forward, error)
+
+	client    *kube.Client
+	clientErr error
+}
+
+// NewFactory is the factory of a real process: kubectl's flags, the wall clock,
+// a client built from the flags with the plugin's user agent.
+func NewFactory(plugin string, streams genericiooptions.IOStreams) *Factory {
+	f := &Factory{
+		IOStreams: streams,
+		Plugin:    plugin,
+		KubeFlags: genericclioptions.NewConfigFlags(true),
+		EnvFlags:  &EnvFlags{},
+		Now:       time.Now,
+		Getenv:    os.Getenv,
+	}
+	f.NewClient = func() (*kube.Client, error) { return kube.NewClient(f.KubeFlags, UserAgent(plugin)) }
+	return f
+}
+
+// UserAgent is what the plugin tells the API server it is, stamped with the build's version.
+func UserAgent(plugin string) string {
+	return fmt.Sprintf("%s/%s (%s/%s) %s", plugin, version.Version, goruntime.GOOS, goruntime.GOARCH, shortCommit())
+}
+
+func shortCommit() string {
+	if len(version.Commit) > 7 {
+		return version.Commit[:7]
+	}
+	return version.Commit
+}
+
+// Display is how the user runs the plugin: "kubectl profile".
+func (f *Factory) Display() string { return "kubectl " + f.Plugin[len("kubectl-"):] }
+
+// AddFlags registers kubectl's standard flags and --env/--dir on a root command.
+func (f *Factory) AddFlags(root *cobra.Command) {
+	f.KubeFlags.AddFlags(root.PersistentFlags())
+	f.EnvFlags.AddFlags(root.PersistentFlags())
+	f.EnvFlags.RegisterEnvCompletion(root)
+}
+
+// Env loads the environment --env/--dir select.
+func (f *Factory) Env() (*platform.Env, error) { return f.EnvFlags.Load() }
+
+// Client returns the cluster client, built on first use.
+func (f *Factory) Client() (*kube.Client, error) {
+	if f.client == nil && f.clientErr == nil {
+		f.client, f.clientErr = f.NewClient()
+	}
+	return f.client, f.clientErr
+}
+
+// Connect returns the client once the cluster has answered and shown that it runs
+// Argo CD in namespace: every verb that talks to the cluster starts with it.
+func (f *Factory) Connect(ctx context.Context, namespace string) (*kube.Client, error) {
+	c, err := f.Client()
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Preflight(ctx, namespace); err != nil {
+		return nil, err
+	}
+	return c, nil
+}

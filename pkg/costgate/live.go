@@ -1,0 +1,96 @@
+package costgate
+
+import (
+	"context"
+	"fmt"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
+	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
+)
+
+// ReadLive makes one LIST per kind: the Applications in Argo CD's namespace, and
+// Deployments and InferenceServices in every namespace. KServe not installed
+// means every InferenceService is absent, not an error.
+func (g *Gates) ReadLive(ctx context.Context) (Live, error) {
+	live := Live{Apps: map[string]*unstructured.Unstructured{}, Deployments: map[string]*unstructured.Unstructured{}, InferenceServices: map[string]*unstructured.Unstructured{}}
+	apps, err := g.Client.Resource(kube.Applications, g.Namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return live, g.Client.Explain(err, kube.Applications)
+	}
+	for i := range apps.Items {
+		live.Apps[apps.Items[i].GetName()] = &apps.Items[i]
+	}
+	for _, k := range []struct {
+		kind kube.Kind
+		into map[string]*unstructured.Unstructured
+	}{{kube.Deployments, live.Deployments}, {kube.InferenceServices, live.InferenceServices}} {
+		list, err := g.Client.Dynamic.Resource(k.kind.GVR).List(ctx, metav1.ListOptions{})
+		if kube.IsMissingKind(err) {
+			continue
+		}
+		if err != nil {
+			return live, g.Client.Explain(err, k.kind)
+		}
+		for i := range list.Items {
+			o := &list.Items[i]
+			k.into[o.GetNamespace()+"/"+o.GetName()] = o
+		}
+	}
+	return live, nil
+}
+
+// OpenGates returns the scale and pause gates that are open (up or starting) now.
+func OpenGates(gated []platform.App, statuses []Status) []platform.App {
+	var out []platform.App
+	for i, st := range statuses {
+		if gated[i].Gate.Kind != platform.GateSync && (st.State == StateUp || st.State == StateStarting) {
+			out = append(out, gated[i])
+		}
+	}
+	return out
+}
+
+// Closed is what closing one gate did: the change, whether its pods are gone
+// (when waited for), or why it failed.
+type Closed struct {
+	Change Change
+	Down   bool
+	Err    error
+}
+
+// CloseAll closes each gate and then, with wait, waits until their pods are gone.
+// A gate that fails does not stop the others: every gate is tried and each
+// result reported (report is called as each write lands; progress with what a
+// wait waits on).
+func (g *Gates) CloseAll(ctx context.Context, apps []platform.App, wait bool, report func(Change), progress func(app, msg string)) []Closed {
+	out := make([]Closed, len(apps))
+	for i, app := range apps {
+		ch, err := g.Close(ctx, app)
+		out[i] = Closed{Change: ch, Err: err}
+		if err == nil && report != nil {
+			report(ch)
+		}
+	}
+	if !wait {
+		return out
+	}
+	for i, app := range apps {
+		if out[i].Err != nil {
+			continue
+		}
+		err := g.WaitClosed(ctx, app, func(msg string) {
+			if progress != nil {
+				progress(app.Name, msg)
+			}
+		})
+		if err != nil {
+			out[i].Err = fmt.Errorf("%s is closed but its pods are still there: %w", app.Name, err)
+			continue
+		}
+		out[i].Down = true
+	}
+	return out
+}
