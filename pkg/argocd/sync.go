@@ -92,7 +92,8 @@ func (c *Core) Sync(ctx context.Context, name string, progress func(AppStatus)) 
 	var result *SyncResult
 	var finishedAt time.Time
 	refreshed := false
-	for snap := range c.Client.Watch(ctx, kube.Applications, c.Namespace, kube.Named(name)) {
+	w := c.Client.Watch(ctx, kube.Applications, c.Namespace, kube.Named(name))
+	for snap := range w.C {
 		app, ok := snap[name]
 		if !ok {
 			return nil, fmt.Errorf("Application %s was deleted during the sync", name)
@@ -124,6 +125,9 @@ func (c *Core) Sync(ctx context.Context, name string, progress func(AppStatus)) 
 		}
 		result.Sync, result.Health = st.Sync, st.Health
 		return result, nil
+	}
+	if err := w.Err(); err != nil {
+		return nil, fmt.Errorf("watching the sync of %s: %w", name, err)
 	}
 	if result != nil {
 		return result, fmt.Errorf("sync of %s finished (%s) but no reconciliation after it arrived in time: health unknown", name, result.Phase)

@@ -35,7 +35,9 @@ func (g *Gates) waitTarget(ctx context.Context, app platform.App, progress func(
 		kind = kube.InferenceServices
 		podSelector = "serving.kserve.io/inferenceservice=" + t.Name
 	}
-	targets := g.Client.Watch(ctx, kind, t.Namespace, kube.Named(t.Name))
+	targetWatch := g.Client.Watch(ctx, kind, t.Namespace, kube.Named(t.Name))
+	targets := targetWatch.C
+	var podWatch *kube.Watcher
 	var pods <-chan kube.Snapshot
 	var target *unstructured.Unstructured
 	var podSnap kube.Snapshot
@@ -50,6 +52,9 @@ func (g *Gates) waitTarget(ctx context.Context, app platform.App, progress func(
 		select {
 		case snap, ok := <-targets:
 			if !ok {
+				if err := targetWatch.Err(); err != nil {
+					return err
+				}
 				return fmt.Errorf("%s: %s (last: %s)", app.Name, ctx.Err(), last)
 			}
 			target = snap[t.Name]
@@ -64,10 +69,14 @@ func (g *Gates) waitTarget(ctx context.Context, app platform.App, progress func(
 				if podSelector == "" {
 					podSelector = deploymentSelector(target)
 				}
-				pods = g.Client.Watch(ctx, kube.Pods, t.Namespace, kube.Selector{Labels: podSelector})
+				podWatch = g.Client.Watch(ctx, kube.Pods, t.Namespace, kube.Selector{Labels: podSelector})
+				pods = podWatch.C
 			}
 		case snap, ok := <-pods:
 			if !ok {
+				if err := podWatch.Err(); err != nil {
+					return err
+				}
 				return fmt.Errorf("%s: %s (last: %s)", app.Name, ctx.Err(), last)
 			}
 			podSnap = snap

@@ -2,9 +2,13 @@ package kube
 
 import (
 	"context"
+	"sync"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/cache"
@@ -22,13 +26,32 @@ func Named(name string) Selector { return Selector{Fields: "metadata.name=" + na
 // Snapshot is every watched object, by name.
 type Snapshot map[string]*unstructured.Unstructured
 
+// Watcher delivers the watched set each time it changes, on C. C closes when the
+// context ends or the API server refuses the LIST or WATCH (401/403): Err then
+// says why, in the user's terms.
+type Watcher struct {
+	C <-chan Snapshot
+
+	mu  sync.Mutex
+	err error
+}
+
+// Err is the refusal that ended the watch, nil when the context ended it.
+func (w *Watcher) Err() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
 // Watch lists and then watches the objects of one kind in a namespace, and sends
 // the whole set each time it changes: first once the initial list is in, then after
 // every event. It is one LIST and one WATCH; the reflector resumes the watch from
 // its last resourceVersion, and relists after a 410 Gone or an apiserver restart,
-// so a wait survives both. A slow reader gets the latest set, not a backlog. The
-// channel closes when ctx ends.
-func (c *Client) Watch(ctx context.Context, k Kind, namespace string, sel Selector) <-chan Snapshot {
+// so a wait survives both. A slow reader gets the latest set, not a backlog. A
+// 401 or 403 ends it at once (retrying cannot help) instead of logging the
+// refusal until the caller's timeout.
+func (c *Client) Watch(ctx context.Context, k Kind, namespace string, sel Selector) *Watcher {
+	ctx, cancel := context.WithCancel(ctx)
 	res := c.Resource(k, namespace)
 	lw := &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
@@ -40,7 +63,29 @@ func (c *Client) Watch(ctx context.Context, k Kind, namespace string, sel Select
 			return res.Watch(ctx, o)
 		},
 	}
+	// The server applies the selectors; applying them here too keeps a watch
+	// exact over clients that do not (client-go's fakes).
+	labelSel, _ := labels.Parse(sel.Labels)
+	fieldSel, _ := fields.ParseSelector(sel.Fields)
+	matches := func(u *unstructured.Unstructured) bool {
+		return (labelSel == nil || labelSel.Matches(labels.Set(u.GetLabels()))) &&
+			(fieldSel == nil || fieldSel.Matches(fields.Set{"metadata.name": u.GetName(), "metadata.namespace": u.GetNamespace()}))
+	}
+
+	w := &Watcher{}
 	informer := cache.NewSharedIndexInformer(lw, &unstructured.Unstructured{}, 0, cache.Indexers{})
+	_ = informer.SetWatchErrorHandlerWithContext(func(hctx context.Context, r *cache.Reflector, err error) {
+		if apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) {
+			w.mu.Lock()
+			if w.err == nil {
+				w.err = c.Explain(err, k)
+			}
+			w.mu.Unlock()
+			cancel()
+			return
+		}
+		cache.DefaultWatchErrorHandler(hctx, r, err)
+	})
 	changed := make(chan struct{}, 1)
 	notify := func(any) {
 		select {
@@ -54,17 +99,20 @@ func (c *Client) Watch(ctx context.Context, k Kind, namespace string, sel Select
 		DeleteFunc: notify,
 	})
 	out := make(chan Snapshot, 1)
+	w.C = out
 	go informer.RunWithContext(ctx)
 	go func() {
 		defer close(out)
+		defer cancel()
 		if !cache.WaitForCacheSync(ctx.Done(), informer.HasSynced) {
 			return
 		}
 		for {
 			snap := Snapshot{}
 			for _, o := range informer.GetStore().List() {
-				u := o.(*unstructured.Unstructured)
-				snap[u.GetName()] = u
+				if u := o.(*unstructured.Unstructured); matches(u) {
+					snap[u.GetName()] = u
+				}
 			}
 			select {
 			case <-out: // drop a set nobody read yet: the new one supersedes it
@@ -78,5 +126,5 @@ func (c *Client) Watch(ctx context.Context, k Kind, namespace string, sel Select
 			}
 		}
 	}()
-	return out
+	return w
 }

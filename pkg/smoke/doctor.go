@@ -39,9 +39,9 @@ type Check struct {
 
 // Doctor runs the checks. Everything it does is a read.
 type Doctor struct {
-	Client   *kube.Client
-	Env      *platform.Env
-	Profile  *platform.Profile // nil: the checks that need one are skipped
+	Client  *kube.Client
+	Env     *platform.Env
+	Profile *platform.Profile // nil: the checks that need one are skipped
 	// ReconcileWindow: an Application reconciled within it proves the controller runs.
 	ReconcileWindow time.Duration
 	Now             func() time.Time // nil: time.Now

@@ -19,7 +19,7 @@ func kind(gvr schema.GroupVersionResource) kube.Kind { return kube.Kind{GVR: gvr
 func (s *Sandbox) WaitFor(ctx context.Context, gvr schema.GroupVersionResource, namespace, name string,
 	cond func(*unstructured.Unstructured) (bool, error)) (*unstructured.Unstructured, error) {
 	var last *unstructured.Unstructured
-	for snap := range s.Client.Watch(ctx, kind(gvr), namespace, kube.Named(name)) {
+	for snap := range s.Client.Watch(ctx, kind(gvr), namespace, kube.Named(name)).C {
 		u := snap[name]
 		if u == nil {
 			continue
@@ -39,7 +39,7 @@ func (s *Sandbox) WaitFor(ctx context.Context, gvr schema.GroupVersionResource, 
 
 // WaitGone watches an object until it does not exist.
 func (s *Sandbox) WaitGone(ctx context.Context, gvr schema.GroupVersionResource, namespace, name string) error {
-	for snap := range s.Client.Watch(ctx, kind(gvr), namespace, kube.Named(name)) {
+	for snap := range s.Client.Watch(ctx, kind(gvr), namespace, kube.Named(name)).C {
 		if snap[name] == nil {
 			return nil
 		}

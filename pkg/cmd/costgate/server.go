@@ -1,7 +1,6 @@
 package costgate
 
 import (
-
 	"github.com/spf13/pflag"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/argocd"

@@ -204,10 +204,14 @@ func (o *ApplyOptions) deleteAndWait(ctx context.Context, client *kube.Client, s
 	if err != nil {
 		return fmt.Errorf("pruning %s: %w", ref(s), client.Explain(err, kube.ApplicationSets))
 	}
-	for snap := range client.Watch(ctx, kube.ApplicationSets, s.GetNamespace(), kube.Named(s.GetName())) {
+	w := client.Watch(ctx, kube.ApplicationSets, s.GetNamespace(), kube.Named(s.GetName()))
+	for snap := range w.C {
 		if _, still := snap[s.GetName()]; !still {
 			return nil
 		}
+	}
+	if err := w.Err(); err != nil {
+		return fmt.Errorf("pruning %s: %w", ref(s), err)
 	}
 	return fmt.Errorf("pruning %s: still there after %s (its Applications are being deleted; see kubectl -n %s get applications -l %s=%s)",
 		ref(s), o.Timeout, s.GetNamespace(), platform.LayerLabel, s.GetLabels()[platform.LayerLabel])

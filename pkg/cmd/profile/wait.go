@@ -82,7 +82,8 @@ func (o *WaitOptions) Run(ctx context.Context) error {
 
 	tracker := argocd.NewTracker(Targets(env, p), o.DegradedGrace)
 	progress := printers.NewProgress(o.Out, printers.IsTerminal(o.Out), []string{"APP", "LAYER", "GROUP", "SYNC", "HEALTH", "MESSAGE"})
-	snapshots := client.Watch(ctx, kube.Applications, env.Config.Namespace, kube.Selector{})
+	watcher := client.Watch(ctx, kube.Applications, env.Config.Namespace, kube.Selector{})
+	snapshots := watcher.C
 	var live kube.Snapshot
 	var graceTimer <-chan time.Time
 	var last argocd.Result
@@ -90,6 +91,9 @@ func (o *WaitOptions) Run(ctx context.Context) error {
 		select {
 		case snap, ok := <-snapshots:
 			if !ok {
+				if err := watcher.Err(); err != nil {
+					return err
+				}
 				return o.timedOut(p, last, time.Since(start))
 			}
 			live = snap
