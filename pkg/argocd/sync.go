@@ -3,7 +3,9 @@ package argocd
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -61,37 +63,22 @@ const refreshAnnotation = "argocd.argoproj.io/refresh"
 // operationState cleared in the same patch (Application has no status
 // subresource), guarded by resourceVersion so a concurrent operation is not
 // overwritten. Then it watches the app until the operation finishes and, because
-// health read right after a sync can be stale, asks for a hard refresh and waits
-// for a reconciliation later than the operation's end.
+// health read right after a sync can be stale, waits for a reconciliation
+// observed after the operation (see ReconciledAfter), asking for a hard refresh
+// so that one comes soon.
 func (c *Core) Sync(ctx context.Context, name string, progress func(AppStatus)) (*SyncResult, error) {
 	apps := c.Client.Resource(kube.Applications, c.Namespace)
-	app, err := apps.Get(ctx, name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil, fmt.Errorf("Application %s/%s does not exist: is the profile that holds it applied?", c.Namespace, name)
-	}
-	if err != nil {
-		return nil, c.Client.Explain(err, kube.Applications)
-	}
-	if op, found, _ := unstructured.NestedMap(app.Object, "operation"); found {
-		by, _, _ := unstructured.NestedString(op, "initiatedBy", "username")
-		return nil, fmt.Errorf("an operation is already running on %s (initiated by %q): wait for it, or terminate it with argocd app terminate-op", name, by)
-	}
-	patch, err := OperationPatch(app, c.Initiator)
+	started, err := c.requestSync(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	started, err := apps.Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: c.Initiator})
-	if apierrors.IsConflict(err) {
-		return nil, fmt.Errorf("%s changed while the sync was being requested (another operation?): try again", name)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("requesting the sync of %s: %w", name, c.Client.Explain(err, kube.Applications))
-	}
-	startedAt := time.Now().Add(-time.Second).Truncate(time.Second)
+	requested := time.Now()
+	startedAt := requested.Add(-time.Second).Truncate(time.Second)
 
 	var result *SyncResult
 	var finishedAt time.Time
-	refreshed := false
+	pickedUp := false // a controller wrote an operationState for this operation
+	refreshRV := ""   // the resourceVersion our refresh request wrote
 	w := c.Client.Watch(ctx, kube.Applications, c.Namespace, kube.Named(name))
 	for snap := range w.C {
 		app, ok := snap[name]
@@ -100,6 +87,9 @@ func (c *Core) Sync(ctx context.Context, name string, progress func(AppStatus)) 
 		}
 		if app.GetResourceVersion() == started.GetResourceVersion() {
 			continue // our own patch, before the controller picked it up
+		}
+		if _, found, _ := unstructured.NestedMap(app.Object, "status", "operationState"); found {
+			pickedUp = true // our patch cleared the last one
 		}
 		st := StatusOf(app)
 		if progress != nil {
@@ -112,27 +102,100 @@ func (c *Core) Sync(ctx context.Context, name string, progress func(AppStatus)) 
 			}
 			result, finishedAt = r, at
 		}
-		if !refreshed {
+		if ReconciledAfter(app, finishedAt, refreshRV) {
+			result.Sync, result.Health = st.Sync, st.Health
+			return result, nil
+		}
+		if refreshRV == "" {
 			hard := fmt.Sprintf(`{"metadata":{"annotations":{%q:"hard"}}}`, refreshAnnotation)
-			if _, err := apps.Patch(ctx, name, types.MergePatchType, []byte(hard), metav1.PatchOptions{FieldManager: c.Initiator}); err != nil {
-				return nil, c.Client.Explain(err, kube.Applications)
+			refreshed, err := apps.Patch(ctx, name, types.MergePatchType, []byte(hard), metav1.PatchOptions{FieldManager: c.Initiator})
+			if err != nil {
+				return nil, fmt.Errorf("requesting a refresh of %s after its sync: %w", name, c.Client.Explain(err, kube.Applications))
 			}
-			refreshed = true
-			continue
+			refreshRV = refreshed.GetResourceVersion()
 		}
-		if _, pending := app.GetAnnotations()[refreshAnnotation]; pending || st.ReconciledAt.Before(finishedAt) {
-			continue
-		}
-		result.Sync, result.Health = st.Sync, st.Health
-		return result, nil
 	}
 	if err := w.Err(); err != nil {
 		return nil, fmt.Errorf("watching the sync of %s: %w", name, err)
 	}
-	if result != nil {
-		return result, fmt.Errorf("sync of %s finished (%s) but no reconciliation after it arrived in time: health unknown", name, result.Phase)
+	waited := time.Since(requested).Round(time.Second)
+	switch {
+	case result != nil:
+		return result, fmt.Errorf("sync of %s finished (%s) but no reconciliation after it arrived within %s: health unknown: %w", name, result.Phase, waited, ctx.Err())
+	case !pickedUp && errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return nil, fmt.Errorf("no application-controller picked up the sync of %s within %s: the operation stays queued; run argocd app terminate-op %s or wait", name, waited, name)
+	case !pickedUp:
+		return nil, fmt.Errorf("the sync of %s was requested but no application-controller had picked it up: the operation stays queued (argocd app terminate-op %s cancels it): %w", name, name, ctx.Err())
 	}
-	return nil, fmt.Errorf("sync of %s: %w", name, ctx.Err())
+	return nil, fmt.Errorf("sync of %s did not finish within %s: the operation goes on in Argo CD: %w", name, waited, ctx.Err())
+}
+
+// requestSync sets .operation on a fresh read of the app, again each time the
+// write loses a race (409) with the controller's status updates, until ctx
+// ends. An operation already running is refused, never overwritten.
+func (c *Core) requestSync(ctx context.Context, name string) (*unstructured.Unstructured, error) {
+	apps := c.Client.Resource(kube.Applications, c.Namespace)
+	delay := 10 * time.Millisecond
+	for {
+		app, err := apps.Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) && !kube.IsMissingKind(err) {
+			return nil, fmt.Errorf("Application %s/%s does not exist: is the profile that holds it applied?", c.Namespace, name)
+		}
+		if err != nil {
+			return nil, c.Client.Explain(err, kube.Applications)
+		}
+		if op, found, _ := unstructured.NestedMap(app.Object, "operation"); found {
+			by, _, _ := unstructured.NestedString(op, "initiatedBy", "username")
+			return nil, fmt.Errorf("an operation is already running on %s (initiated by %q): wait for it, or terminate it with argocd app terminate-op %s", name, by, name)
+		}
+		patch, err := OperationPatch(app, c.Initiator)
+		if err != nil {
+			return nil, err
+		}
+		started, err := apps.Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: c.Initiator})
+		if err == nil {
+			return started, nil
+		}
+		if !apierrors.IsConflict(err) {
+			return nil, fmt.Errorf("requesting the sync of %s: %w", name, c.Client.Explain(err, kube.Applications))
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%s kept changing while its sync was being requested: %w", name, ctx.Err())
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, time.Second)
+	}
+}
+
+// ReconciledAfter says whether app shows a reconciliation that happened after
+// its operation finished at finishedAt: reconciledAt strictly later (it has a
+// resolution of one second, so an equal time may be the reconciliation that
+// ran while the operation was ending, with the health from before the sync),
+// or the refresh requested at resourceVersion refreshRV done (the controller
+// removes the refresh annotation in the same write as the status it computed,
+// and only a reconciliation that started after the request sees it).
+func ReconciledAfter(app *unstructured.Unstructured, finishedAt time.Time, refreshRV string) bool {
+	if refreshRV != "" { _, pending := app.GetAnnotations()[refreshAnnotation]; return !pending && !StatusOf(app).ReconciledAt.Before(finishedAt) }
+	if StatusOf(app).ReconciledAt.After(finishedAt) {
+		return true
+	}
+	if refreshRV == "" {
+		return false
+	}
+	if _, pending := app.GetAnnotations()[refreshAnnotation]; pending {
+		return false
+	}
+	return resourceVersionAfter(app.GetResourceVersion(), refreshRV)
+}
+
+// resourceVersionAfter compares resourceVersions as the increasing integers
+// (etcd revisions) the API server hands out; ones that are not integers never
+// compare as later, leaving reconciledAt to decide.
+func resourceVersionAfter(rv, than string) bool {
+	a, errA := strconv.ParseUint(rv, 10, 64)
+	b, errB := strconv.ParseUint(than, 10, 64)
+	return errA == nil && errB == nil && a > b
 }
 
 // OperationPatch is the merge patch that starts a sync of app, as `argocd --core`

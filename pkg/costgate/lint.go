@@ -44,6 +44,7 @@ const (
 	CheckCost            = "cost"
 	CheckSingleOwner     = "single-owner"
 	CheckInspectableTree = "inspectable"
+	CheckMaxReplicas     = "max-replicas"
 )
 
 // Lint checks every gate of an environment statically: no cluster needed.
@@ -74,6 +75,12 @@ func Lint(env *platform.Env) []Finding {
 			if !slices.Contains(syncOptions(app), "RespectIgnoreDifferences=true") {
 				add(Error, CheckRespectIgnore, "syncOptions lack RespectIgnoreDifferences=true: ignoreDifferences hides the drift but a sync still applies git's replicas",
 					"add RespectIgnoreDifferences=true to spec.syncPolicy.syncOptions")
+			}
+			if limit, err := MaxReplicas(app); err != nil {
+				add(Error, CheckMaxReplicas, err.Error(), fmt.Sprintf(`set %s to a positive whole number, for example "%d"`, MaxReplicasAnnotation, DefaultMaxReplicas))
+			} else if g.Replicas > limit {
+				add(Error, CheckMaxReplicas, fmt.Sprintf("the gate opens at %d replicas, above its maximum of %d: up would refuse it", g.Replicas, limit),
+					fmt.Sprintf("lower %sreplicas or raise %s", platform.GateAnnotationPrefix, MaxReplicasAnnotation))
 			}
 		}
 		if g.Target == nil {

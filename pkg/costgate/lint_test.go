@@ -59,6 +59,12 @@ func TestLintFindsEachBrokenInvariant(t *testing.T) {
 				"path: clusters/sandbox/workloads/text-embeddings\n  destination:\n    server: https://kubernetes.default.svc\n    namespace: embeddings",
 				"path: clusters/sandbox/workloads/raw-vllm\n  destination:\n    server: https://kubernetes.default.svc\n    namespace: serving")}
 		}, "raw-vllm", costgate.CheckSingleOwner, rawVLLM, "deploy Deployment/serving/raw-vllm only from raw-vllm"},
+		{"max-replicas not a number", func(t *testing.T) map[string]platformtest.Edit {
+			return map[string]platformtest.Edit{rawVLLM: platformtest.Replace(t, `    costgate.aidev.io/replicas: "1"`+"\n", `    costgate.aidev.io/replicas: "1"`+"\n"+`    costgate.aidev.io/max-replicas: "lots"`+"\n")}
+		}, "raw-vllm", costgate.CheckMaxReplicas, rawVLLM, `set costgate.aidev.io/max-replicas to a positive whole number, for example "8"`},
+		{"replicas above max-replicas", func(t *testing.T) map[string]platformtest.Edit {
+			return map[string]platformtest.Edit{rawVLLM: platformtest.Replace(t, `    costgate.aidev.io/replicas: "1"`+"\n", `    costgate.aidev.io/replicas: "3"`+"\n"+`    costgate.aidev.io/max-replicas: "2"`+"\n")}
+		}, "raw-vllm", costgate.CheckMaxReplicas, rawVLLM, "the gate opens at 3 replicas, above its maximum of 2: up would refuse it"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := platformtest.CopyEnv(t, clusters, "sandbox", tc.edits(t))

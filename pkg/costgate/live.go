@@ -2,8 +2,10 @@ package costgate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -53,10 +55,11 @@ func OpenGates(gated []platform.App, statuses []Status) []platform.App {
 	return out
 }
 
-// Closed is what closing one gate did: the change, whether its pods are gone
-// (when waited for), or why it failed.
+// Closed is what closing one gate did: the change, whether the gate is closed
+// (now or already), whether its pods are gone (when waited for), or why it failed.
 type Closed struct {
 	Change Change
+	Closed bool
 	Down   bool
 	Err    error
 }
@@ -64,12 +67,17 @@ type Closed struct {
 // CloseAll closes each gate and then, with wait, waits until their pods are gone.
 // A gate that fails does not stop the others: every gate is tried and each
 // result reported (report is called as each write lands; progress with what a
-// wait waits on).
+// wait waits on). Each gate's permissions are checked before its write, so a
+// gate the user may not close is reported untouched, not half done.
 func (g *Gates) CloseAll(ctx context.Context, apps []platform.App, wait bool, report func(Change), progress func(app, msg string)) []Closed {
 	out := make([]Closed, len(apps))
 	for i, app := range apps {
+		if err := g.Authorize(ctx, GatePermissions(app, wait)); err != nil {
+			out[i].Err = err
+			continue
+		}
 		ch, err := g.Close(ctx, app)
-		out[i] = Closed{Change: ch, Err: err}
+		out[i] = Closed{Change: ch, Closed: err == nil, Err: err}
 		if err == nil && report != nil {
 			report(ch)
 		}
@@ -86,11 +94,27 @@ func (g *Gates) CloseAll(ctx context.Context, apps []platform.App, wait bool, re
 				progress(app.Name, msg)
 			}
 		})
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			err = fmt.Errorf("%s is closed but its pods are still there: %w", app.Name, err)
+		}
 		if err != nil {
-			out[i].Err = fmt.Errorf("%s is closed but its pods are still there: %w", app.Name, err)
+			out[i].Err = err
 			continue
 		}
 		out[i].Down = true
 	}
 	return out
+}
+
+// Application reads a gate's live Application; a missing one says which layer
+// to apply.
+func (g *Gates) Application(ctx context.Context, app platform.App) (*unstructured.Unstructured, error) {
+	live, err := g.Client.Resource(kube.Applications, g.Namespace).Get(ctx, app.Name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) && !kube.IsMissingKind(err) {
+		return nil, fmt.Errorf("Application %s does not exist: apply a profile that holds layer %s (kubectl profile apply)", app.Name, app.Layer)
+	}
+	if err != nil {
+		return nil, g.Client.Explain(err, kube.Applications)
+	}
+	return live, nil
 }

@@ -14,7 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/util/retry"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
@@ -80,27 +79,49 @@ func (g *Gates) CheckSafe(ctx context.Context, app platform.App, liveApp *unstru
 	return nil
 }
 
-// Open opens a gate: scales the Deployment to replicas (0 means: the count
-// remembered at the last down, else the gate's default), or removes the stop
-// annotation. One write, guarded by resourceVersion; a conflict (someone else
-// changed it) is retried from a fresh read, so concurrent up/down never lose an
-// update.
-func (g *Gates) Open(ctx context.Context, app platform.App, replicas int32) (Change, error) {
+// OpenOptions say how far to open a scale gate.
+type OpenOptions struct {
+	// Replicas is an explicit count (up --replicas). 0 keeps an open gate as it
+	// is, and opens a closed one to the count remembered at its last down, else
+	// to the gate's replicas annotation.
+	Replicas int32
+	// Force allows a count above the gate's max-replicas annotation.
+	Force bool
+}
+
+// Open opens a gate: scales the Deployment (see OpenOptions), or removes the
+// stop annotation. One write, guarded by resourceVersion; a conflict (someone
+// else changed it) is retried from a fresh read, so concurrent up/down never
+// lose an update. An open gate is never lowered unless Replicas says so: the
+// remembered count may be gone, and falling back to the gate's default would
+// take replicas away from whoever opened it wider.
+func (g *Gates) Open(ctx context.Context, app platform.App, opts OpenOptions) (Change, error) {
 	switch app.Gate.Kind {
 	case platform.GateScale:
-		return g.scale(ctx, app, func(d *unstructured.Unstructured, current int64) (int64, map[string]any) {
-			want := int64(replicas)
-			if want == 0 {
+		return g.scale(ctx, app, func(d *unstructured.Unstructured, current int64) (int64, map[string]any, error) {
+			want := int64(opts.Replicas)
+			switch {
+			case want > 0:
+				if err := CheckReplicas(app, want, fmt.Sprintf("--replicas %d", want), opts.Force); err != nil {
+					return 0, nil, err
+				}
+			case current > 0:
+				want = current
+			default:
 				want = int64(app.Gate.Replicas)
+				what := fmt.Sprintf("the gate's replicas annotation (%d)", want)
 				if prev, err := strconv.ParseInt(d.GetAnnotations()[PreviousReplicasAnnotation], 10, 32); err == nil && prev > 0 {
-					want = prev
+					want, what = prev, fmt.Sprintf("the count remembered at the last down (%d, annotation %s)", prev, PreviousReplicasAnnotation)
+				}
+				if err := CheckReplicas(app, want, what, opts.Force); err != nil {
+					return 0, nil, err
 				}
 			}
 			ann := map[string]any{PreviousReplicasAnnotation: nil}
 			if current == 0 {
 				ann[OpenedAtAnnotation] = g.Now().UTC().Format(time.RFC3339)
 			}
-			return want, ann
+			return want, ann, nil
 		})
 	case platform.GatePause:
 		return g.annotate(ctx, app, map[string]any{StopAnnotation: nil, OpenedAtAnnotation: g.Now().UTC().Format(time.RFC3339)}, "paused", "running")
@@ -108,16 +129,31 @@ func (g *Gates) Open(ctx context.Context, app platform.App, replicas int32) (Cha
 	return Change{}, fmt.Errorf("%s is a sync gate: it opens with kubectl costgate sync %s", app.Name, app.Name)
 }
 
+// MarkOpened records on a sync gate's Application when it was opened (the
+// sync that deployed it), so "up for" does not restart at every re-sync. The
+// field manager is costgate's, so Argo CD's server-side diff of the group app
+// that deploys the Application does not see it as drift.
+func (g *Gates) MarkOpened(ctx context.Context, app platform.App) error {
+	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]any{
+		OpenedAtAnnotation: g.Now().UTC().Format(time.RFC3339),
+	}}})
+	_, err := g.Client.Resource(kube.Applications, g.Namespace).Patch(ctx, app.Name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager})
+	if err != nil {
+		return fmt.Errorf("recording when %s was opened: %w", app.Name, g.Client.Explain(err, kube.Applications))
+	}
+	return nil
+}
+
 // Close closes a gate: scales to 0 remembering the count, or sets the stop annotation.
 func (g *Gates) Close(ctx context.Context, app platform.App) (Change, error) {
 	switch app.Gate.Kind {
 	case platform.GateScale:
-		return g.scale(ctx, app, func(d *unstructured.Unstructured, current int64) (int64, map[string]any) {
+		return g.scale(ctx, app, func(d *unstructured.Unstructured, current int64) (int64, map[string]any, error) {
 			ann := map[string]any{OpenedAtAnnotation: nil}
 			if current > 0 {
 				ann[PreviousReplicasAnnotation] = strconv.FormatInt(current, 10)
 			}
-			return 0, ann
+			return 0, ann, nil
 		})
 	case platform.GatePause:
 		return g.annotate(ctx, app, map[string]any{StopAnnotation: "true", OpenedAtAnnotation: nil}, "running", "paused")
@@ -126,20 +162,23 @@ func (g *Gates) Close(ctx context.Context, app platform.App) (Change, error) {
 }
 
 // scale patches replicas and annotations, computed from the live Deployment.
-func (g *Gates) scale(ctx context.Context, app platform.App, decide func(d *unstructured.Unstructured, current int64) (int64, map[string]any)) (Change, error) {
+func (g *Gates) scale(ctx context.Context, app platform.App, decide func(d *unstructured.Unstructured, current int64) (int64, map[string]any, error)) (Change, error) {
 	t := *app.Gate.Target
 	ch := Change{App: app.Name, Target: t.String()}
 	res := g.Client.Resource(kube.Deployments, t.Namespace)
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	err := retryOnConflict(ctx, "Deployment "+t.Namespace+"/"+t.Name, func() error {
 		d, err := res.Get(ctx, t.Name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return fmt.Errorf("Deployment %s/%s does not exist: sync the app first (kubectl costgate sync %s)", t.Namespace, t.Name, app.Name)
 		}
 		if err != nil {
-			return g.Client.Explain(err, kube.Deployments)
+			return g.explain(ctx, err, kube.Deployments)
 		}
 		current, _, _ := unstructured.NestedInt64(d.Object, "spec", "replicas")
-		want, ann := decide(d, current)
+		want, ann, err := decide(d, current)
+		if err != nil {
+			return err
+		}
 		ch.From, ch.To, ch.Replicas = strconv.FormatInt(current, 10), strconv.FormatInt(want, 10), want
 		if current == want && !needsAnnotations(d, ann) {
 			ch.Changed = false
@@ -151,9 +190,22 @@ func (g *Gates) scale(ctx context.Context, app platform.App, decide func(d *unst
 		})
 		_, err = res.Patch(ctx, t.Name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager})
 		ch.Changed = err == nil
-		return err
+		return g.explain(ctx, err, kube.Deployments)
 	})
 	return ch, err
+}
+
+// explain says what a failed request means; a conflict stays one, for the
+// retry, and a request cut by the command's own deadline or an interrupt says
+// so rather than "cannot reach the cluster".
+func (g *Gates) explain(ctx context.Context, err error, k kube.Kind) error {
+	switch {
+	case err == nil || apierrors.IsConflict(err):
+		return err
+	case ctx.Err() != nil:
+		return ctx.Err()
+	}
+	return g.Client.Explain(err, k)
 }
 
 // annotate patches an InferenceService's annotations.
@@ -161,7 +213,7 @@ func (g *Gates) annotate(ctx context.Context, app platform.App, ann map[string]a
 	t := *app.Gate.Target
 	ch := Change{App: app.Name, Target: t.String(), From: from, To: to}
 	res := g.Client.Resource(kube.InferenceServices, t.Namespace)
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	err := retryOnConflict(ctx, "InferenceService "+t.Namespace+"/"+t.Name, func() error {
 		obj, err := res.Get(ctx, t.Name, metav1.GetOptions{})
 		if kube.IsMissingKind(err) {
 			return g.Client.Explain(err, kube.InferenceServices)
@@ -170,7 +222,7 @@ func (g *Gates) annotate(ctx context.Context, app platform.App, ann map[string]a
 			return fmt.Errorf("InferenceService %s/%s does not exist: sync the app first (kubectl costgate sync %s)", t.Namespace, t.Name, app.Name)
 		}
 		if err != nil {
-			return g.Client.Explain(err, kube.InferenceServices)
+			return g.explain(ctx, err, kube.InferenceServices)
 		}
 		stopped := strings.EqualFold(obj.GetAnnotations()[StopAnnotation], "true")
 		if stopped == (to == "paused") {
@@ -180,7 +232,7 @@ func (g *Gates) annotate(ctx context.Context, app platform.App, ann map[string]a
 		patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"resourceVersion": obj.GetResourceVersion(), "annotations": ann}})
 		_, err = res.Patch(ctx, t.Name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager})
 		ch.Changed = err == nil
-		return err
+		return g.explain(ctx, err, kube.InferenceServices)
 	})
 	return ch, err
 }

@@ -15,7 +15,8 @@ import (
 
 // Annotations costgate writes on the objects it opens and closes.
 const (
-	// OpenedAtAnnotation records when a gate was opened, for "up for".
+	// OpenedAtAnnotation records when a gate was opened, for "up for": on the
+	// target of a scale or pause gate, on the Application of a sync gate.
 	OpenedAtAnnotation = platform.GateAnnotationPrefix + "opened-at"
 	// PreviousReplicasAnnotation remembers the count at `down` for the next `up`,
 	// the way kube-downscaler does.
@@ -146,21 +147,33 @@ func observe(a platform.App, live Live, now time.Time) Status {
 		}
 		s.UpSince = openedAt(isvc, s.State)
 	case platform.GateSync:
-		switch {
-		case st.Sync == argocd.Synced && st.Health == argocd.Healthy:
-			s.State = StateUp
-			if at, _, _ := unstructured.NestedString(app.Object, "status", "operationState", "finishedAt"); at != "" {
-				if t, err := time.Parse(time.RFC3339, at); err == nil {
-					s.UpSince = &t
+		s.State = SyncGateState(st)
+		if s.State == StateUp {
+			// Since the sync that opened it (recorded by costgate sync), not
+			// the last re-sync; an app synced by other means has only that.
+			s.UpSince = openedAt(app, s.State)
+			if s.UpSince == nil {
+				if at, _, _ := unstructured.NestedString(app.Object, "status", "operationState", "finishedAt"); at != "" {
+					if t, err := time.Parse(time.RFC3339, at); err == nil {
+						s.UpSince = &t
+					}
 				}
 			}
-		case st.Health == argocd.Missing || st.Sync == argocd.OutOfSync && st.Health == "":
-			s.State = StateDown
-		default:
-			s.State = StateStarting
 		}
 	}
 	return s
+}
+
+// SyncGateState is a sync gate's state from its Application: up when Synced
+// and Healthy, down when nothing is deployed, starting in between.
+func SyncGateState(st argocd.AppStatus) State {
+	switch {
+	case st.Sync == argocd.Synced && st.Health == argocd.Healthy:
+		return StateUp
+	case st.Health == argocd.Missing || st.Sync == argocd.OutOfSync && st.Health == "":
+		return StateDown
+	}
+	return StateStarting
 }
 
 func openedAt(obj *unstructured.Unstructured, state State) *time.Time {

@@ -55,7 +55,7 @@ func (g *Gates) waitTarget(ctx context.Context, app platform.App, progress func(
 				if err := targetWatch.Err(); err != nil {
 					return err
 				}
-				return fmt.Errorf("%s: %s (last: %s)", app.Name, ctx.Err(), last)
+				return fmt.Errorf("%s: %w (last: %s)", app.Name, ctx.Err(), last)
 			}
 			target = snap[t.Name]
 			if target == nil {
@@ -77,14 +77,17 @@ func (g *Gates) waitTarget(ctx context.Context, app platform.App, progress func(
 				if err := podWatch.Err(); err != nil {
 					return err
 				}
-				return fmt.Errorf("%s: %s (last: %s)", app.Name, ctx.Err(), last)
+				return fmt.Errorf("%s: %w (last: %s)", app.Name, ctx.Err(), last)
 			}
 			podSnap = snap
 		}
 		if target == nil || podSnap == nil {
 			continue
 		}
-		done, msg := evaluate(app, target, podSnap, open)
+		done, msg, err := evaluate(app, target, podSnap, open)
+		if err != nil {
+			return err
+		}
 		say(msg)
 		if done {
 			return nil
@@ -97,8 +100,10 @@ func deploymentSelector(d *unstructured.Unstructured) string {
 	return labels.SelectorFromSet(m).String()
 }
 
-// evaluate says whether the wait is over, and what it is waiting on.
-func evaluate(app platform.App, target *unstructured.Unstructured, pods kube.Snapshot, open bool) (bool, string) {
+// evaluate says whether the wait is over, and what it is waiting on. A gate
+// that someone else closed (or opened) meanwhile ends the wait with an error:
+// waiting on "0/0 ready" would never end.
+func evaluate(app platform.App, target *unstructured.Unstructured, pods kube.Snapshot, open bool) (bool, string, error) {
 	var live []corev1.Pod
 	for _, u := range pods {
 		var p corev1.Pod
@@ -107,24 +112,36 @@ func evaluate(app platform.App, target *unstructured.Unstructured, pods kube.Sna
 		}
 	}
 	sort.Slice(live, func(i, j int) bool { return live[i].Name < live[j].Name })
+	desired, _, _ := unstructured.NestedInt64(target.Object, "spec", "replicas")
+	stopped := strings.EqualFold(target.GetAnnotations()[StopAnnotation], "true")
+	pause := app.Gate.Kind == platform.GatePause
+	switch {
+	case open && pause && stopped:
+		return false, "", fmt.Errorf("%s was paused by someone else while waiting (%s=true)", app.Name, StopAnnotation)
+	case open && !pause && desired == 0:
+		return false, "", fmt.Errorf("%s was closed by someone else while waiting (replicas 0)", app.Name)
+	case !open && pause && !stopped:
+		return false, "", fmt.Errorf("%s was resumed by someone else while waiting for its pods to go", app.Name)
+	case !open && !pause && desired > 0:
+		return false, "", fmt.Errorf("%s was opened by someone else while waiting for its pods to go (replicas %d)", app.Name, desired)
+	}
 	if !open {
 		if len(live) == 0 {
-			return true, "no pods left"
+			return true, "no pods left", nil
 		}
-		return false, fmt.Sprintf("waiting for %d pod(s) to go: %s", len(live), podNames(live))
+		return false, fmt.Sprintf("waiting for %d pod(s) to go: %s", len(live), podNames(live)), nil
 	}
-	if app.Gate.Kind == platform.GatePause {
+	if pause {
 		if conditionTrue(target, "Ready") {
-			return true, "InferenceService Ready"
+			return true, "InferenceService Ready", nil
 		}
-		return false, "waiting for the InferenceService to be Ready" + podsSummary(live)
+		return false, "waiting for the InferenceService to be Ready" + podsSummary(live), nil
 	}
-	desired, _, _ := unstructured.NestedInt64(target.Object, "spec", "replicas")
 	ready, _, _ := unstructured.NestedInt64(target.Object, "status", "readyReplicas")
-	if desired > 0 && ready >= desired {
-		return true, fmt.Sprintf("%d/%d ready", ready, desired)
+	if ready >= desired {
+		return true, fmt.Sprintf("%d/%d ready", ready, desired), nil
 	}
-	return false, fmt.Sprintf("%d/%d ready", ready, desired) + podsSummary(live)
+	return false, fmt.Sprintf("%d/%d ready", ready, desired) + podsSummary(live), nil
 }
 
 func podNames(pods []corev1.Pod) string {

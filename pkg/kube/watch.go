@@ -73,7 +73,9 @@ func (c *Client) Watch(ctx context.Context, k Kind, namespace string, sel Select
 	}
 
 	w := &Watcher{}
-	informer := cache.NewSharedIndexInformer(lw, &unstructured.Unstructured{}, 0, cache.Indexers{})
+	// A client that cannot stream the initial list (client-go's fakes) says
+	// so; without this the reflector waits 10 s for a bookmark that never comes.
+	informer := cache.NewSharedIndexInformer(cache.ToListWatcherWithWatchListSemantics(lw, c.Dynamic), &unstructured.Unstructured{}, 0, cache.Indexers{})
 	_ = informer.SetWatchErrorHandlerWithContext(func(hctx context.Context, r *cache.Reflector, err error) {
 		if apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) {
 			w.mu.Lock()

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
@@ -98,7 +97,7 @@ func (c Chat) Run(ctx context.Context) (ChatReport, error) {
 		fw, err := forward(fctx, client, svc.Namespace, svc.Name, target.Port)
 		cancel()
 		if err != nil {
-			return ChatReport{Status: Fail, URL: fmt.Sprintf("service %s/%s:%d", svc.Namespace, svc.Name, target.Port), Message: err.Error()}, nil
+			return ChatReport{Status: Fail, URL: fmt.Sprintf("service %s/%s:%d", svc.Namespace, svc.Name, target.Port), Message: "port-forward: " + err.Error()}, nil
 		}
 		defer fw.Close()
 		probe.BaseURL = fmt.Sprintf("http://127.0.0.1:%d", fw.LocalPort)
@@ -137,7 +136,7 @@ func (c Chat) key(ctx context.Context, client *kube.Client, secret string) (stri
 	if err != nil {
 		return "", err
 	}
-	s, err := client.Typed.CoreV1().Secrets(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
+	s, err := readSecret(ctx, client, ref.Namespace, ref.Name)
 	if apierrors.IsNotFound(err) {
 		return "", fmt.Errorf("Secret %s/%s does not exist (the key for the chat probe)", ref.Namespace, ref.Name)
 	}

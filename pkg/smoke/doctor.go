@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	authv1 "k8s.io/api/authorization/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -47,6 +46,9 @@ type Doctor struct {
 	Now             func() time.Time // nil: time.Now
 
 	apps *unstructured.UnstructuredList // one LIST, shared by the checks that read Applications
+	// argoUnknown, when set, is why the checks that need Argo CD are skipped:
+	// its CRDs are missing or could not be read.
+	argoUnknown string
 }
 
 // applications lists Argo CD's Applications once per run.
@@ -66,6 +68,7 @@ func (d *Doctor) applications(ctx context.Context) (*unstructured.UnstructuredLi
 // failed is reported as SKIP with the reason.
 func (d *Doctor) Run(ctx context.Context) []Check {
 	var out []Check
+	d.argoUnknown = ""
 	run := func(name string, f func(context.Context) Check) Check {
 		start := d.now()
 		c := f(ctx)
@@ -76,24 +79,26 @@ func (d *Doctor) Run(ctx context.Context) []Check {
 	if c := run("cluster", d.cluster); c.Status == Fail {
 		return out
 	}
-	argo := run("argocd-crds", d.argoCRDs)
+	run("argocd-crds", d.argoCRDs)
 	run("argocd-namespace", d.argoNamespace)
-	if argo.Status == Fail {
-		out = append(out, Check{Name: "argocd-controllers", Status: Skip, Message: "Argo CD is not installed"})
+	skip := func(why string, names ...string) {
+		for _, n := range names {
+			out = append(out, Check{Name: n, Status: Skip, Message: why})
+		}
+	}
+	if d.argoUnknown != "" {
+		skip(d.argoUnknown, "argocd-controllers")
 	} else {
 		run("argocd-controllers", d.argoControllers)
 	}
 	run("groups-fresh", d.groupsFresh)
-	if d.Profile == nil {
-		for _, n := range []string{"profile-objects", "profile-apps", "gpu-capacity"} {
-			out = append(out, Check{Name: n, Status: Skip, Message: "no --profile given"})
-		}
-	} else if argo.Status == Fail {
-		for _, n := range []string{"profile-objects", "profile-apps"} {
-			out = append(out, Check{Name: n, Status: Skip, Message: "Argo CD is not installed"})
-		}
+	switch {
+	case d.Profile == nil:
+		skip("no --profile given", "profile-objects", "profile-apps", "gpu-capacity")
+	case d.argoUnknown != "":
+		skip(d.argoUnknown, "profile-objects", "profile-apps")
 		run("gpu-capacity", d.gpu)
-	} else {
+	default:
 		run("profile-objects", d.profileObjects)
 		run("profile-apps", d.profileApps)
 		run("gpu-capacity", d.gpu)
@@ -102,6 +107,26 @@ func (d *Doctor) Run(ctx context.Context) []Check {
 	run("loadbalancers", d.loadBalancers)
 	run("serving-secrets", d.secrets)
 	run("rbac", d.rbac)
+	return out
+}
+
+// appsInScope are the catalog apps the profile brings up (every layer's without
+// --profile), in enabled groups only: the apps whose Secrets and permissions matter.
+func (d *Doctor) appsInScope() []platform.App {
+	p := platform.Profile{Layers: d.Env.LayerNames()}
+	if d.Profile != nil {
+		p = *d.Profile
+	}
+	expected := map[string]bool{}
+	for _, a := range d.Env.ExpectedApps(p) {
+		expected[a.Name] = true
+	}
+	var out []platform.App
+	for _, a := range d.Env.Apps {
+		if expected[a.Name] {
+			out = append(out, a)
+		}
+	}
 	return out
 }
 
@@ -139,13 +164,22 @@ var crdGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version:
 func (d *Doctor) argoCRDs(ctx context.Context) Check {
 	var missing []string
 	for _, name := range []string{"applications.argoproj.io", "applicationsets.argoproj.io", "appprojects.argoproj.io"} {
-		if _, err := d.Client.Metadata.Resource(crdGVR).Get(ctx, name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+		_, err := d.Client.Metadata.Resource(crdGVR).Get(ctx, name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
 			missing = append(missing, name)
-		} else if err != nil {
-			return fail("", "reading CRD %s: %v", name, err)
+		case apierrors.IsForbidden(err):
+			// Reading CRDs is cluster-wide and least-privilege roles rightly lack
+			// it: the checks below read Argo CD's objects, and say if it is absent.
+			return Check{Status: Warn, Message: fmt.Sprintf("cannot read CRDs (forbidden): %v", err),
+				Fix: "grant get on customresourcedefinitions.apiextensions.k8s.io to check them; the checks below read Argo CD's objects directly"}
+		case err != nil:
+			d.argoUnknown = "the Argo CD CRDs could not be read"
+			return fail("", "reading CRD %s: %v", name, d.Client.Explain(err, kube.Kind{}))
 		}
 	}
 	if len(missing) > 0 {
+		d.argoUnknown = "Argo CD is not installed"
 		return fail("install Argo CD (its CRDs: kubectl apply --server-side -k https://github.com/argoproj/argo-cd/manifests/crds)",
 			"Argo CD is not installed: missing CRD(s) %s", strings.Join(missing, ", "))
 	}
@@ -330,14 +364,12 @@ func (d *Doctor) loadBalancers(ctx context.Context) Check {
 	return pass("%d LoadBalancer Service(s) have addresses", len(lbs))
 }
 
-var secretsGVR = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
-
 // secrets checks that the Secrets the serving path needs exist, reading their
-// metadata only: the values never leave the API server.
+// metadata only, through a client that logs no body (see secret.go).
 func (d *Doctor) secrets(ctx context.Context) Check {
 	var refs []platform.SecretKeyRef
-	for _, a := range d.Env.Apps {
-		if a.Chat != nil && a.Chat.KeySecret != nil && (d.Profile == nil || slices.Contains(d.Profile.Layers, a.Layer)) {
+	for _, a := range d.appsInScope() {
+		if a.Chat != nil && a.Chat.KeySecret != nil {
 			refs = append(refs, *a.Chat.KeySecret)
 		}
 	}
@@ -346,14 +378,14 @@ func (d *Doctor) secrets(ctx context.Context) Check {
 	}
 	var missing, found []string
 	for _, r := range refs {
-		_, err := d.Client.Metadata.Resource(secretsGVR).Namespace(r.Namespace).Get(ctx, r.Name, metav1.GetOptions{})
+		exists, err := secretExists(ctx, d.Client, r.Namespace, r.Name)
 		switch {
-		case apierrors.IsNotFound(err):
-			missing = append(missing, r.Namespace+"/"+r.Name)
 		case err != nil:
-			return fail("", "Secret %s/%s: %v", r.Namespace, r.Name, err)
-		default:
+			return fail("", "Secret %s/%s: %v", r.Namespace, r.Name, d.Client.Explain(err, kube.Kind{Kind: "Secret"}))
+		case exists:
 			found = append(found, r.Namespace+"/"+r.Name)
+		default:
+			missing = append(missing, r.Namespace+"/"+r.Name)
 		}
 	}
 	if len(missing) > 0 {
@@ -361,48 +393,6 @@ func (d *Doctor) secrets(ctx context.Context) Check {
 			"missing Secret(s): %s", strings.Join(missing, ", "))
 	}
 	return pass("Secret(s) present: %s", strings.Join(found, ", "))
-}
-
-// rbac asks the API server what the current user may do, for what the plugins need.
-func (d *Doctor) rbac(ctx context.Context) Check {
-	ns := d.Env.Config.Namespace
-	need := []authv1.ResourceAttributes{
-		{Namespace: ns, Verb: "patch", Group: "argoproj.io", Resource: "applicationsets"},
-		{Namespace: ns, Verb: "patch", Group: "argoproj.io", Resource: "appprojects"},
-		{Namespace: ns, Verb: "delete", Group: "argoproj.io", Resource: "applicationsets"},
-		{Namespace: ns, Verb: "watch", Group: "argoproj.io", Resource: "applications"},
-		{Namespace: ns, Verb: "patch", Group: "argoproj.io", Resource: "applications"},
-		{Namespace: ns, Verb: "patch", Resource: "configmaps"},
-		{Verb: "patch", Group: "apps", Resource: "deployments"},
-		{Verb: "patch", Group: "serving.kserve.io", Resource: "inferenceservices"},
-		{Verb: "create", Resource: "pods", Subresource: "portforward"},
-		{Verb: "get", Resource: "secrets"},
-	}
-	var denied []string
-	for _, ra := range need {
-		ssar := &authv1.SelfSubjectAccessReview{Spec: authv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &ra}}
-		res, err := d.Client.Typed.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, ssar, metav1.CreateOptions{})
-		if err != nil {
-			return fail("", "SelfSubjectAccessReview: %v", err)
-		}
-		if !res.Status.Allowed {
-			what := ra.Verb + " " + ra.Resource
-			if ra.Subresource != "" {
-				what += "/" + ra.Subresource
-			}
-			if ra.Group != "" {
-				what += "." + ra.Group
-			}
-			if ra.Namespace != "" {
-				what += " in " + ra.Namespace
-			}
-			denied = append(denied, what)
-		}
-	}
-	if len(denied) > 0 {
-		return fail("grant them with a Role/ClusterRole binding, or use costgate's server mode (Argo CD RBAC)", "not allowed: %s", strings.Join(denied, "; "))
-	}
-	return pass("allowed all %d operations the plugins use", len(need))
 }
 
 // ServingProfile says whether a profile holds an app that serves a model (a chat target).

@@ -42,7 +42,10 @@ func WriteJUnit(w io.Writer, suite string, checks []Check) error {
 		switch c.Status {
 		case Fail:
 			s.Failures++
-			tc.Failure = &junitMessage{Message: c.Message, Body: "fix: " + c.Fix}
+			tc.Failure = &junitMessage{Message: c.Message}
+			if c.Fix != "" {
+				tc.Failure.Body = "fix: " + c.Fix
+			}
 		case Skip:
 			s.Skipped++
 			tc.Skipped = &junitMessage{Message: c.Message}

@@ -101,8 +101,14 @@ func (s *Syncer) Sync(ctx context.Context, name string, progress func(argocd.App
 	if err != nil {
 		return nil, s.explain(err)
 	}
+	requested := time.Now()
 	for {
 		ev, err := stream.Recv()
+		if err != nil && ctx.Err() != nil {
+			// Our --timeout or an interrupt ended the watch, not Argo CD.
+			return nil, fmt.Errorf("sync of %s did not finish within %s: the operation goes on in Argo CD (argocd app get %s): %w",
+				name, time.Since(requested).Round(time.Second), name, ctx.Err())
+		}
 		if errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("Argo CD closed the watch of %s before the sync finished", name)
 		}

@@ -79,16 +79,22 @@ func (c *common) connect(ctx context.Context, env *platform.Env) (*session, erro
 // openApp finds a gated app, then connects: a name that is not a gate is
 // refused before the cluster is asked anything.
 func (c *common) openApp(ctx context.Context, name string) (*session, platform.App, error) {
-	env, err := c.Env()
-	if err != nil {
-		return nil, platform.App{}, err
-	}
-	app, err := costgate.Find(env, name)
+	env, app, err := c.gate(name)
 	if err != nil {
 		return nil, app, err
 	}
 	s, err := c.connect(ctx, env)
 	return s, app, err
+}
+
+// gate finds a gated app in the environment, with no cluster.
+func (c *common) gate(name string) (*platform.Env, platform.App, error) {
+	env, err := c.Env()
+	if err != nil {
+		return nil, platform.App{}, err
+	}
+	app, err := costgate.Find(env, name)
+	return env, app, err
 }
 
 // syncer picks core mode, or server mode when --argocd-server/ARGOCD_SERVER is given.

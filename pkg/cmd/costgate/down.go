@@ -84,15 +84,25 @@ func (o *DownOptions) Run(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	return closeGates(ctx, o.common, s, apps, o.Wait)
+	return closeGates(ctx, o.common, s, apps, o.Wait, "down")
 }
 
 // closeGates closes every gate (a failure does not stop the others), waits for
-// their pods to go, and reports each gate: exit 1 when any failed.
-func closeGates(ctx context.Context, c *common, s *session, apps []platform.App, wait bool) error {
+// their pods to go, and reports each gate: exit 1 when any failed. verb names
+// the command for what to run again after an interrupt.
+func closeGates(ctx context.Context, c *common, s *session, apps []platform.App, wait bool, verb string) error {
 	results := s.gates.CloseAll(ctx, apps, wait,
 		func(ch costgate.Change) { report(c, ch) },
 		func(app, msg string) { fmt.Fprintf(c.ErrOut, "%s: %s\n", app, msg) })
+	if cli.Interrupted(ctx) {
+		return interruptedClosing(apps, results, verb)
+	}
+	if len(apps) == 1 {
+		if results[0].Down {
+			fmt.Fprintf(c.Out, "%s: down\n", apps[0].Name)
+		}
+		return results[0].Err
+	}
 	var failed []string
 	for i, r := range results {
 		switch {
@@ -106,8 +116,38 @@ func closeGates(ctx context.Context, c *common, s *session, apps []platform.App,
 	if len(failed) == 0 {
 		return nil
 	}
-	if len(apps) == 1 {
-		return results[0].Err
-	}
 	return fmt.Errorf("%d of %d gate(s) not closed: %s", len(failed), len(apps), strings.Join(failed, ", "))
+}
+
+// interruptedClosing says what an interrupted down (or pause) had closed and
+// what is left; running it again finishes.
+func interruptedClosing(apps []platform.App, results []costgate.Closed, verb string) error {
+	var closed, open []string
+	for i, r := range results {
+		if r.Closed {
+			closed = append(closed, apps[i].Name)
+		} else {
+			open = append(open, apps[i].Name)
+		}
+	}
+	switch {
+	case len(closed) == 0:
+		return fmt.Errorf("interrupted before %s was closed: nothing changed; run the same %s again", strings.Join(open, ", "), verb)
+	case len(apps) == 1:
+		return fmt.Errorf("interrupted after closing %s (%s) while waiting for its pods to go: the gate is closed; run the same %s again to wait for them",
+			apps[0].Name, closedAs(results[0].Change), verb)
+	case len(open) == 0:
+		return fmt.Errorf("interrupted after closing %s while waiting for their pods to go: the gates are closed; run the same %s again to wait for them",
+			strings.Join(closed, ", "), verb)
+	}
+	return fmt.Errorf("interrupted after closing %d of %d gates (%s); not closed yet: %s: run the same %s again to finish",
+		len(closed), len(apps), strings.Join(closed, ", "), strings.Join(open, ", "), verb)
+}
+
+// closedAs is how a closed gate is closed: "replicas 0" or "paused".
+func closedAs(ch costgate.Change) string {
+	if ch.To == "paused" {
+		return ch.To
+	}
+	return "replicas " + ch.To
 }

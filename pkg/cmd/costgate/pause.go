@@ -73,15 +73,25 @@ func (o *PauseOptions) Run(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	if !o.Resume {
-		return closeGates(ctx, o.common, s, []platform.App{app}, o.Wait)
+		return closeGates(ctx, o.common, s, []platform.App{app}, o.Wait, "pause")
 	}
-	ch, err := s.gates.Open(ctx, app, 0)
+	if err := s.gates.Authorize(ctx, costgate.GatePermissions(app, o.Wait)); err != nil {
+		return fmt.Errorf("refusing to resume %s, nothing changed: %w", app.Name, err)
+	}
+	ch, err := s.gates.Open(ctx, app, costgate.OpenOptions{})
 	if err != nil {
+		if cli.Interrupted(ctx) {
+			return fmt.Errorf("interrupted before %s was resumed: nothing changed", app.Name)
+		}
 		return err
 	}
 	report(o.common, ch)
 	if !o.Wait {
 		return nil
 	}
-	return s.gates.WaitOpen(ctx, app, func(msg string) { fmt.Fprintf(o.ErrOut, "%s: %s\n", app.Name, msg) })
+	err = s.gates.WaitOpen(ctx, app, func(msg string) { fmt.Fprintf(o.ErrOut, "%s: %s\n", app.Name, msg) })
+	if err != nil && cli.Interrupted(ctx) {
+		return fmt.Errorf("interrupted after resuming %s while waiting for the InferenceService to be Ready: the gate is open; run kubectl costgate pause %s to close it", app.Name, app.Name)
+	}
+	return err
 }

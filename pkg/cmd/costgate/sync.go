@@ -10,6 +10,8 @@ import (
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/argocd"
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli"
+	"github.com/aidev-platform/kubectl-plugins/pkg/costgate"
+	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
 	"github.com/aidev-platform/kubectl-plugins/pkg/printers"
 )
 
@@ -31,7 +33,9 @@ then prints its phase, message and the resources it changed.
 
 Core mode (default) goes through the Kubernetes API like argocd --core: it sets
 .operation with the spec's syncOptions and retry copied in, refuses when an operation is
-already running, and trusts health only after a hard refresh newer than the operation.
+already running, and trusts health only after a reconciliation observed after the
+operation (it asks for a hard refresh so that one comes soon). The first sync that
+deploys a sync gate records when it opened (annotation costgate.aidev.io/opened-at).
 Server mode goes through Argo CD's API when --argocd-server or ARGOCD_SERVER is set, with a
 token from --auth-token, ARGOCD_AUTH_TOKEN or the argocd CLI's config.`,
 		Example: `  kubectl costgate sync raw-vllm --env ai-dev
@@ -54,7 +58,8 @@ token from --auth-token, ARGOCD_AUTH_TOKEN or the argocd CLI's config.`,
 	return cmd
 }
 
-// Run syncs.
+// Run syncs. A sync gate that was down and is now deployed gets its opened-at
+// recorded, so `list` counts "up for" from here and not from the last re-sync.
 func (o *SyncOptions) Run(ctx context.Context) error {
 	s, app, err := o.openApp(ctx, o.App)
 	if err != nil {
@@ -62,9 +67,30 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	result, err := syncApp(ctx, o.common, s, app.Name)
+	syncer, mode, err := o.syncer(s)
 	if err != nil {
 		return err
+	}
+	opens := false
+	if app.Gate.Kind == platform.GateSync {
+		live, err := s.gates.Application(ctx, app)
+		switch {
+		case err == nil:
+			opens = costgate.SyncGateState(argocd.StatusOf(live)) == costgate.StateDown
+		case mode == "core":
+			return err
+		default: // server mode may be used without Kubernetes read access to Applications
+			fmt.Fprintf(o.ErrOut, "warning: %v: the time it opens is not recorded\n", err)
+		}
+	}
+	result, err := syncWith(ctx, o.common, syncer, mode, app.Name)
+	if err != nil {
+		return err
+	}
+	if opens && result.Succeeded() {
+		if err := s.gates.MarkOpened(ctx, app); err != nil {
+			fmt.Fprintf(o.ErrOut, "warning: %v\n", err)
+		}
 	}
 	if o.Output != "" {
 		if err := printers.Data(o.Out, o.Output, result); err != nil {
@@ -79,12 +105,8 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 	return nil
 }
 
-// syncApp syncs through the selected mode, printing progress to stderr.
-func syncApp(ctx context.Context, c *common, s *session, app string) (*argocd.SyncResult, error) {
-	syncer, mode, err := c.syncer(s)
-	if err != nil {
-		return nil, err
-	}
+// syncWith syncs through syncer, printing progress to stderr.
+func syncWith(ctx context.Context, c *common, syncer argocd.Syncer, mode, app string) (*argocd.SyncResult, error) {
 	fmt.Fprintf(c.ErrOut, "%s: syncing (%s mode)\n", app, mode)
 	last := ""
 	return syncer.Sync(ctx, app, func(st argocd.AppStatus) {

@@ -2,17 +2,15 @@ package costgate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/argocd"
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli"
 	"github.com/aidev-platform/kubectl-plugins/pkg/costgate"
-	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
 	"github.com/aidev-platform/kubectl-plugins/pkg/printers"
 )
@@ -22,6 +20,7 @@ type UpOptions struct {
 	*common
 	App      string
 	Replicas int32
+	Force    bool
 	Timeout  time.Duration
 	Wait     bool
 }
@@ -34,12 +33,17 @@ func newCmdUp(c *common) *cobra.Command {
 		Long: `Syncs the app first when it is not deployed or out of sync, then opens the gate with one
 write (field manager kubectl-costgate): a scale gate's Deployment goes to --replicas, else
 to the count remembered at the last down, else the gate's replicas annotation; a pause
-gate's InferenceService loses serving.kserve.io/stop. Then it waits, saying what it waits
-on (pods Pending and why, image pulls, Ready).
+gate's InferenceService loses serving.kserve.io/stop. A gate already open stays at its
+count unless --replicas says otherwise. Then it waits, saying what it waits on (pods
+Pending and why, image pulls, Ready).
 
-It refuses an unsafe gate before writing anything: a Deployment whose replicas Argo CD
-does not ignore (ignoreDifferences on /spec/replicas and RespectIgnoreDifferences=true), or
-one a KEDA ScaledObject scales and is not paused.`,
+It refuses before writing anything: a count above the gate's maximum
+(costgate.aidev.io/max-replicas, default 8) without --force; a Deployment whose replicas
+Argo CD does not ignore (ignoreDifferences on /spec/replicas and
+RespectIgnoreDifferences=true), or one a KEDA ScaledObject scales and is not paused; and a
+user who may not make every write and watch it needs (asked with SelfSubjectAccessReviews).
+
+Interrupted (Ctrl-C), it says what it had done; the same up, run again, finishes.`,
 		Example: `  kubectl costgate up raw-vllm --env ai-dev
   kubectl costgate up coder-chat --replicas 2 --timeout 30m --env ai-dev`,
 		Args:              appArg,
@@ -52,15 +56,18 @@ one a KEDA ScaledObject scales and is not paused.`,
 			return o.Run(cmd.Context())
 		},
 	}
-	cmd.Flags().Int32Var(&o.Replicas, "replicas", 0, "Replicas to scale to (default: the count at the last down, else the gate's)")
+	cmd.Flags().Int32Var(&o.Replicas, "replicas", 0, "Replicas to scale to (default: an open gate keeps its count; a closed one gets the count at the last down, else the gate's)")
+	cmd.Flags().BoolVar(&o.Force, "force", false, "Allow a count above the gate's maximum (annotation costgate.aidev.io/max-replicas)")
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", 15*time.Minute, "How long to wait for the workload")
 	cmd.Flags().BoolVar(&o.Wait, "wait", true, "Wait until the workload is ready")
 	return cmd
 }
 
-// Run opens the gate.
+// Run opens the gate. Everything that needs no cluster is checked first, then
+// everything that needs no write (the live app, the gate's safety, the
+// permissions), so a refused up has changed nothing.
 func (o *UpOptions) Run(ctx context.Context) error {
-	s, app, err := o.openApp(ctx, o.App)
+	env, app, err := o.gate(o.App)
 	if err != nil {
 		return err
 	}
@@ -70,23 +77,49 @@ func (o *UpOptions) Run(ctx context.Context) error {
 	if o.Replicas > 0 && app.Gate.Kind != platform.GateScale {
 		return fmt.Errorf("--replicas: %s is a %s gate, it has no replicas", app.Name, app.Gate.Kind)
 	}
+	if o.Replicas > 0 {
+		if err := costgate.CheckReplicas(app, int64(o.Replicas), fmt.Sprintf("--replicas %d", o.Replicas), o.Force); err != nil {
+			return err
+		}
+	}
+	s, err := o.connect(ctx, env)
+	if err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 
-	liveApp, err := s.client.Resource(kube.Applications, s.env.Config.Namespace).Get(ctx, app.Name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return fmt.Errorf("Application %s does not exist: apply a profile that holds layer %s (kubectl profile apply)", app.Name, app.Layer)
-	}
+	liveApp, err := s.gates.Application(ctx, app)
 	if err != nil {
-		return s.client.Explain(err, kube.Applications)
+		return err
 	}
 	if err := s.gates.CheckSafe(ctx, app, liveApp); err != nil {
 		return err
 	}
-	if st := argocd.StatusOf(liveApp); st.Sync != argocd.Synced || st.Health == argocd.Missing {
+	st := argocd.StatusOf(liveApp)
+	needSync := st.Sync != argocd.Synced || st.Health == argocd.Missing
+	perms := costgate.GatePermissions(app, o.Wait)
+	var syncer argocd.Syncer
+	var mode string
+	if needSync {
+		if syncer, mode, err = o.syncer(s); err != nil {
+			return err
+		}
+		if mode == "core" { // server mode syncs as the Argo CD user, under Argo CD's RBAC
+			perms = append(costgate.SyncPermissions(s.env.Config.Namespace), perms...)
+		}
+	}
+	if err := s.gates.Authorize(ctx, perms); err != nil {
+		return fmt.Errorf("refusing to open %s, nothing changed: %w", app.Name, err)
+	}
+
+	if needSync {
 		fmt.Fprintf(o.ErrOut, "%s: %s/%s, syncing first\n", app.Name, printers.Dash(st.Sync), printers.Dash(st.Health))
-		result, err := syncApp(ctx, o.common, s, app.Name)
+		result, err := syncWith(ctx, o.common, syncer, mode, app.Name)
 		if err != nil {
+			if cli.Interrupted(ctx) {
+				return fmt.Errorf("interrupted while syncing %s (%v); the gate is not open yet: run the same up again to finish", app.Name, err)
+			}
 			return err
 		}
 		if !result.Succeeded() {
@@ -94,26 +127,55 @@ func (o *UpOptions) Run(ctx context.Context) error {
 			return fmt.Errorf("sync of %s %s: %s", app.Name, result.Phase, result.Message)
 		}
 	}
-	ch, err := s.gates.Open(ctx, app, o.Replicas)
+	ch, err := s.gates.Open(ctx, app, costgate.OpenOptions{Replicas: o.Replicas, Force: o.Force})
 	if err != nil {
+		switch {
+		case cli.Interrupted(ctx) && needSync:
+			return fmt.Errorf("interrupted after syncing %s; the gate is not open yet: run the same up again to finish", app.Name)
+		case cli.Interrupted(ctx):
+			return fmt.Errorf("interrupted before %s was opened: nothing changed", app.Name)
+		}
 		return err
 	}
 	report(o.common, ch)
 	if !o.Wait {
 		return nil
 	}
-	start := time.Now()
-	if err := s.gates.WaitOpen(ctx, app, func(msg string) {
-		fmt.Fprintf(o.ErrOut, "%s: %s (%s)\n", app.Name, msg, time.Since(start).Round(time.Second))
-	}); err != nil {
+	start := o.Now()
+	err = s.gates.WaitOpen(ctx, app, func(msg string) {
+		fmt.Fprintf(o.ErrOut, "%s: %s (%s)\n", app.Name, msg, o.Now().Sub(start).Round(time.Second))
+	})
+	switch {
+	case err == nil:
+		fmt.Fprintf(o.Out, "%s: up, costs $%.2f per hour\n", app.Name, app.Gate.CostPerHour)
+		return nil
+	case cli.Interrupted(ctx):
+		return fmt.Errorf("interrupted after opening %s while waiting for %s: the gate is open; run kubectl costgate down %s to close it or up again to wait",
+			opened(ch), waitingFor(app, ch), app.Name)
+	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("%s is open but not ready: %w", app.Name, err)
 	}
-	fmt.Fprintf(o.Out, "%s: up, costs $%.2f per hour\n", app.Name, app.Gate.CostPerHour)
-	return nil
+	return err
+}
+
+// opened names an open gate and how far it is open: "raw-vllm (replicas 1)".
+func opened(ch costgate.Change) string {
+	if ch.Replicas > 0 {
+		return fmt.Sprintf("%s (replicas %d)", ch.App, ch.Replicas)
+	}
+	return ch.App
+}
+
+// waitingFor is what up waits on: "1/1 ready".
+func waitingFor(app platform.App, ch costgate.Change) string {
+	if app.Gate.Kind == platform.GatePause {
+		return "the InferenceService to be Ready"
+	}
+	return fmt.Sprintf("%d/%d ready", ch.Replicas, ch.Replicas)
 }
 
 func report(c *common, ch costgate.Change) {
-	if !ch.Changed {
+	if !ch.Changed || ch.From == ch.To { // a write that only tidied annotations opened nothing
 		fmt.Fprintf(c.Out, "%s: %s already %s\n", ch.App, ch.Target, ch.To)
 		return
 	}

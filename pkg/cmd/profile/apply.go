@@ -56,7 +56,7 @@ own set. Everything is validated before the first write.`,
 	}
 	cmd.Flags().StringVar(&o.DryRun, "dry-run", "none", `"none", "server" (the API server validates, nothing is persisted) or "client" (print what would be applied)`)
 	cmd.Flags().BoolVar(&o.Prune, "prune", false, "Delete the layers outside the profile (reverse bring-up order, own objects only)")
-	cmd.Flags().DurationVar(&o.Timeout, "timeout", 10*time.Minute, "How long pruning may wait for one layer to be gone")
+	cmd.Flags().DurationVar(&o.Timeout, "timeout", 10*time.Minute, "How long pruning (or an earlier prune still in progress) may take for one layer to be gone")
 	return cmd
 }
 
@@ -73,7 +73,12 @@ func (o *ApplyOptions) Validate() error {
 	return nil
 }
 
-// Run applies, then prunes when asked.
+// Run applies, then prunes when asked. Nothing is written until every object
+// (the ApplySet parent included) has passed a server-side dry run, which the API
+// server runs with the same validation and permission checks as the write; a
+// member that is still being deleted is waited out first. The parent records the
+// new profile only after every member landed, so a failure halfway leaves it
+// naming the profile that is really applied.
 func (o *ApplyOptions) Run(ctx context.Context) error {
 	env, p, err := o.loadProfile(o.Profile)
 	if err != nil {
@@ -99,18 +104,19 @@ func (o *ApplyOptions) Run(ctx context.Context) error {
 		return err
 	}
 	// Everything about the live set is read before the first write.
-	if _, err := set.GetParent(ctx, client); err != nil {
+	liveParent, err := set.GetParent(ctx, client)
+	if err != nil {
 		return err
 	}
-	live := map[string]string{} // kind/name -> resourceVersion
+	live := map[string]*unstructured.Unstructured{} // kind/name -> live member
 	var liveSets []unstructured.Unstructured
 	for _, k := range set.Kinds {
 		members, err := set.Members(ctx, client, k)
 		if err != nil {
 			return err
 		}
-		for _, m := range members {
-			live[m.GetKind()+"/"+m.GetName()] = m.GetResourceVersion()
+		for i := range members {
+			live[members[i].GetKind()+"/"+members[i].GetName()] = &members[i]
 		}
 		if k == kube.ApplicationSets {
 			liveSets = members
@@ -118,29 +124,69 @@ func (o *ApplyOptions) Run(ctx context.Context) error {
 	}
 	toPrune := prunable(env, p, liveSets, objs)
 
-	dry := o.DryRun == "server"
-	parent := set.Parent(map[string]string{
+	// The parent is written twice: first with the superset of group-kinds and the
+	// previous profile (as kubectl's ApplySet does, so the set is known before any
+	// member lands), last with the new profile once the members are in.
+	previous := map[string]string{}
+	if liveParent != nil {
+		for _, k := range []string{appliedProfileAnnotation, appliedLayersAnnotation} {
+			if v, ok := liveParent.GetAnnotations()[k]; ok {
+				previous[k] = v
+			}
+		}
+	}
+	first := set.Parent(previous)
+	last := set.Parent(map[string]string{
 		appliedProfileAnnotation: p.Name,
 		appliedLayersAnnotation:  strings.Join(p.Layers, ","),
 	})
-	if _, err := client.Apply(ctx, parent, FieldManager, dry); err != nil {
-		return err
+
+	for _, obj := range append([]*unstructured.Unstructured{last}, objs...) {
+		if _, err := client.Apply(ctx, obj, FieldManager, true); err != nil {
+			return fmt.Errorf("nothing was written: the server-side dry run refused %s: %w", ref(obj), err)
+		}
 	}
-	for _, obj := range objs {
-		out, err := client.Apply(ctx, obj, FieldManager, dry)
-		if err != nil {
+	dry := o.DryRun == "server"
+	if !dry {
+		for _, obj := range objs {
+			if m := live[obj.GetKind()+"/"+obj.GetName()]; m != nil && m.GetDeletionTimestamp() != nil {
+				fmt.Fprintf(o.ErrOut, "%s is being deleted (an earlier prune); waiting until it is gone to create it again\n", ref(obj))
+				if err := o.waitGone(ctx, client, m); err != nil {
+					return fmt.Errorf("nothing was written: %w", err)
+				}
+				delete(live, obj.GetKind()+"/"+obj.GetName())
+			}
+		}
+		if _, err := client.Apply(ctx, first, FieldManager, false); err != nil {
 			return err
 		}
+	}
+	for i, obj := range objs {
+		out, err := client.Apply(ctx, obj, FieldManager, dry)
+		if err != nil {
+			if cli.Interrupted(ctx) {
+				return fmt.Errorf("interrupted after applying %d of %d objects of profile %s; run the same apply again to finish", i, len(objs), p.Name)
+			}
+			return fmt.Errorf("%w (applied %d of %d objects; the ApplySet still records the previous profile; run the same apply again to finish)", err, i, len(objs))
+		}
 		var verb string
-		switch rv, ok := live[obj.GetKind()+"/"+obj.GetName()]; {
+		switch m, ok := live[obj.GetKind()+"/"+obj.GetName()]; {
 		case !ok:
 			verb = "created"
-		case rv == out.GetResourceVersion():
+		case m.GetResourceVersion() == out.GetResourceVersion():
 			verb = "unchanged"
 		default:
 			verb = "configured"
 		}
 		fmt.Fprintf(o.Out, "%s %s%s\n", ref(obj), verb, suffix)
+	}
+	if !dry {
+		if _, err := client.Apply(ctx, last, FieldManager, false); err != nil {
+			if cli.Interrupted(ctx) {
+				return fmt.Errorf("interrupted after applying every object of profile %s, before recording it; run the same apply again to finish", p.Name)
+			}
+			return err
+		}
 	}
 
 	if len(toPrune) == 0 {
@@ -158,8 +204,11 @@ func (o *ApplyOptions) Run(ctx context.Context) error {
 	if dry {
 		return nil
 	}
-	for _, s := range toPrune {
+	for i, s := range toPrune {
 		if err := o.deleteAndWait(ctx, client, &s); err != nil {
+			if cli.Interrupted(ctx) {
+				return fmt.Errorf("interrupted while pruning %s (%d of %d layers pruned); run the same apply again to finish", ref(&s), i, len(toPrune))
+			}
 			return err
 		}
 		fmt.Fprintf(o.Out, "%s pruned\n", ref(&s))
@@ -191,8 +240,6 @@ func prunable(env *platform.Env, p platform.Profile, live []unstructured.Unstruc
 // once its Applications (and, through their finalizers, what they deployed) are,
 // and waits for that with one watch.
 func (o *ApplyOptions) deleteAndWait(ctx context.Context, client *kube.Client, s *unstructured.Unstructured) error {
-	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
-	defer cancel()
 	fg := metav1.DeletePropagationForeground
 	err := client.Resource(kube.ApplicationSets, s.GetNamespace()).Delete(ctx, s.GetName(), metav1.DeleteOptions{
 		PropagationPolicy: &fg,
@@ -204,16 +251,29 @@ func (o *ApplyOptions) deleteAndWait(ctx context.Context, client *kube.Client, s
 	if err != nil {
 		return fmt.Errorf("pruning %s: %w", ref(s), client.Explain(err, kube.ApplicationSets))
 	}
+	if err := o.waitGone(ctx, client, s); err != nil {
+		return fmt.Errorf("pruning %s: %w", ref(s), err)
+	}
+	return nil
+}
+
+// waitGone waits, up to --timeout, until an ApplicationSet being deleted is gone.
+func (o *ApplyOptions) waitGone(ctx context.Context, client *kube.Client, s *unstructured.Unstructured) error {
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
 	w := client.Watch(ctx, kube.ApplicationSets, s.GetNamespace(), kube.Named(s.GetName()))
 	for snap := range w.C {
-		if _, still := snap[s.GetName()]; !still {
+		if cur, still := snap[s.GetName()]; !still || cur.GetUID() != s.GetUID() {
 			return nil
 		}
 	}
 	if err := w.Err(); err != nil {
-		return fmt.Errorf("pruning %s: %w", ref(s), err)
+		return err
 	}
-	return fmt.Errorf("pruning %s: still there after %s (its Applications are being deleted; see kubectl -n %s get applications -l %s=%s)",
+	if cli.Interrupted(ctx) {
+		return ctx.Err()
+	}
+	return fmt.Errorf("%s is still being deleted after %s (its Applications are being deleted; see kubectl -n %s get applications -l %s=%s)",
 		ref(s), o.Timeout, s.GetNamespace(), platform.LayerLabel, s.GetLabels()[platform.LayerLabel])
 }
 

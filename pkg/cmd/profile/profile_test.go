@@ -20,10 +20,4 @@ func TestListGolden(t *testing.T) {
 	}
 }
 
-func TestApplyPlatformOnEmptyCluster(t *testing.T) {
-	h := clitest.New(t, "kubectl-profile")
-	r := h.Run(profile.NewCmd, clitest.Args(t, "sandbox", "apply", "platform")...)
-	clitest.Golden(t, "apply-platform", r.String()+"--- writes\n"+h.Fake.Writes())
-}
-
 var _ = kubetest.Objects

@@ -31,7 +31,10 @@ CD's CRDs, namespace and controllers; the resolved groups are fresh; the profile
 AppProject, ApplicationSets and auto-sync apps are there and Synced/Healthy (gated apps are
 reported, never failed); a GPU node for serving profiles; a default StorageClass;
 LoadBalancer addresses; the serving path's Secrets (names only, never values); and the
-RBAC the plugins need. Nothing is written.`,
+RBAC each command needs, asked per namespace (Argo CD's, each gate target's, each chat
+app's) and reported by command: a denied profile verb (apply, status, wait, and the
+preflight every command runs) fails, a denied optional one (apply --prune, costgate,
+smoke chat) warns. Nothing is written.`,
 		Example: `  kubectl smoke doctor --env ai-dev
   kubectl smoke doctor --profile serving --env ai-dev -o json
   kubectl smoke doctor --profile full --env ai-dev --junit doctor.xml`,

@@ -3,6 +3,7 @@ package smoke
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"slices"
 	"time"
 
@@ -87,7 +88,12 @@ func (o *RunOptions) Run(ctx context.Context) error {
 			c.Status, c.Message = smoke.Fail, err.Error()
 		default:
 			c.Status, c.Message = rep.Status, rep.Message
-			if rep.Status != smoke.Pass {
+			switch {
+			case rep.Status == smoke.Pass:
+			case rep.HTTPStatus == http.StatusUnauthorized || rep.HTTPStatus == http.StatusForbidden:
+				// The server is up: scaling it again would not help.
+				c.Fix = fmt.Sprintf("the key in Secret %s is not the one %s expects", a.Chat.KeySecret, a.Name)
+			default:
 				c.Fix = fmt.Sprintf("kubectl costgate up %s, then kubectl smoke chat %s", a.Name, a.Name)
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -177,8 +178,8 @@ func (f *Fake) patch(tracker k8stesting.ObjectTracker) k8stesting.ReactionFunc {
 			return true, nil, err
 		}
 		u := &unstructured.Unstructured{Object: mergePatch(cur, patch).(map[string]any)}
-		if dry {
-			return true, u, nil
+		if dry || reflect.DeepEqual(u.Object, cur) {
+			return true, u, nil // a no-op write keeps the resourceVersion, as on a real server
 		}
 		f.stamp(u)
 		return true, u, tracker.Update(gvr, u, ns)
@@ -234,6 +235,18 @@ func (f *Fake) Writes() string {
 			continue
 		}
 		b.WriteString(Describe(a))
+	}
+	return b.String()
+}
+
+// WriteLines is Writes without the bodies: one line per write, for commands
+// whose bodies other goldens already pin (profile apply's rendered objects).
+func (f *Fake) WriteLines() string {
+	var b strings.Builder
+	for _, line := range strings.Split(f.Writes(), "\n") {
+		if line != "" && !strings.HasPrefix(line, "  ") {
+			b.WriteString(line + "\n")
+		}
 	}
 	return b.String()
 }

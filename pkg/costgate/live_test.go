@@ -1,0 +1,113 @@
+package costgate
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli/clitest"
+	"github.com/aidev-platform/kubectl-plugins/pkg/kube/kubetest"
+	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
+)
+
+// liveCluster holds every state a gate can be in: raw-vllm up, coder-chat
+// starting, coder-fim down, coder-agent without its Deployment, kserve-demo
+// paused, inference-demo up (synced by someone else: no opened-at), n8n up
+// since its opening two hours ago though re-synced five minutes ago.
+func liveCluster() []runtime.Object {
+	return []runtime.Object{
+		application("raw-vllm", "Synced", "Healthy", nil, ""),
+		application("coder-chat", "Synced", "Healthy", nil, ""),
+		application("coder-fim", "Synced", "Healthy", nil, ""),
+		application("coder-agent", "OutOfSync", "Missing", nil, ""),
+		application("kserve-demo", "Synced", "Healthy", nil, ""),
+		application("inference-demo", "Synced", "Healthy", nil, "2026-11-26T11:30:00Z"),
+		application("n8n", "Synced", "Healthy", map[string]string{OpenedAtAnnotation: "2026-11-26T10:00:00Z"}, "2026-11-26T11:55:00Z"),
+		liveDeployment("serving", "raw-vllm", 1, 1, map[string]string{OpenedAtAnnotation: "2026-11-26T10:30:00Z"}),
+		liveDeployment("coding-assistant", "coder-chat", 2, 1, map[string]string{OpenedAtAnnotation: "2026-11-26T11:55:00Z"}),
+		liveDeployment("coding-assistant", "coder-fim", 0, 0, map[string]string{PreviousReplicasAnnotation: "1"}),
+		inferenceService("kserve", "qwen-cpu", true, false),
+	}
+}
+
+func TestReadLiveAndObserveEveryState(t *testing.T) {
+	env := sandbox(t)
+	f := kubetest.NewClient(liveCluster()...)
+	live, err := gates(f).ReadLive(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	gated := Gated(env)
+	statuses := Observe(gated, live, now)
+	b, _ := json.MarshalIndent(statuses, "", "  ")
+	var open []string
+	for _, a := range OpenGates(gated, statuses) {
+		open = append(open, a.Name)
+	}
+	clitest.Golden(t, "observe", string(b)+"\nopen: "+strings.Join(open, ", ")+"\n")
+
+	// An Application alone, the layer of another: absent, and why.
+	statuses = Observe(gated, Live{Apps: map[string]*unstructured.Unstructured{}}, now)
+	if s := statuses[0]; s.State != StateAbsent || s.Reason != "no Application: its layer serving is not applied" {
+		t.Errorf("no Application: %+v", s)
+	}
+}
+
+func TestReadLiveWithoutKServeAndWhenForbidden(t *testing.T) {
+	f := kubetest.NewClient(application("raw-vllm", "Synced", "Healthy", nil, ""))
+	f.Dynamic.PrependReactor("list", "inferenceservices", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewNotFound(schema.GroupResource{Group: "serving.kserve.io", Resource: "inferenceservices"}, "")
+	})
+	live, err := gates(f).ReadLive(context.Background())
+	if err != nil || len(live.Apps) != 1 || len(live.InferenceServices) != 0 {
+		t.Errorf("KServe not installed is no error: %v %+v", err, live)
+	}
+
+	f = kubetest.NewClient()
+	f.Dynamic.PrependReactor("list", "deployments", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "apps", Resource: "deployments"}, "", errors.New(`User "viewer" cannot list resource "deployments"`))
+	})
+	_, err = gates(f).ReadLive(context.Background())
+	want := `not allowed on https://fake.cluster:6443 (context "fake"): deployments.apps is forbidden: User "viewer" cannot list resource "deployments"`
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v\nwant %s", err, want)
+	}
+}
+
+// down --all: every gate is tried; one the user may not close and one whose
+// write fails are reported, the others closed, in one pass.
+func TestCloseAllTriesEveryGateAndReportsEach(t *testing.T) {
+	env := sandbox(t)
+	f := kubetest.NewClient(
+		liveDeployment("serving", "raw-vllm", 1, 1, nil),
+		liveDeployment("coding-assistant", "coder-chat", 1, 1, nil),
+		liveDeployment("coding-assistant", "coder-fim", 2, 2, nil),
+		inferenceService("kserve", "qwen-cpu", false, true),
+	)
+	authorize(f, "patch inferenceservices.serving.kserve.io in kserve")
+	f.Dynamic.PrependReactor("patch", "deployments", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if a.(k8stesting.PatchAction).GetName() == "coder-chat" {
+			return true, nil, apierrors.NewInternalError(errors.New("etcdserver: request timed out"))
+		}
+		return false, nil, nil
+	})
+	apps := []platform.App{gate(t, env, "raw-vllm"), gate(t, env, "coder-chat"), gate(t, env, "kserve-demo"), gate(t, env, "coder-fim")}
+	var reported []string
+	results := gates(f).CloseAll(context.Background(), apps, false, func(ch Change) {
+		reported = append(reported, fmt.Sprintf("%+v", ch))
+	}, nil)
+	var lines []string
+	for i, r := range results {
+		lines = append(lines, fmt.Sprintf("%s: closed=%v down=%v err=%v", apps[i].Name, r.Closed, r.Down, r.Err))
+	}
+	clitest.Golden(t, "close-all", strings.Join(reported, "\n")+"\n--- results\n"+strings.Join(lines, "\n")+"\n--- writes\n"+f.Writes())
+}
