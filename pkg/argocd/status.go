@@ -23,6 +23,8 @@ type AppStatus struct {
 	Sync           string    `json:"sync"`
 	Health         string    `json:"health"`
 	OperationPhase string    `json:"operationPhase,omitempty"`
+	// OperationPending: .operation is set, a sync is requested or running.
+	OperationPending bool `json:"operationPending,omitempty"`
 	Message        string    `json:"message,omitempty"`
 	ReconciledAt   time.Time `json:"reconciledAt,omitempty"`
 	Revision       string    `json:"revision,omitempty"`
@@ -35,6 +37,7 @@ func StatusOf(app *unstructured.Unstructured) AppStatus {
 	s.Health, _, _ = unstructured.NestedString(app.Object, "status", "health", "status")
 	s.Revision, _, _ = unstructured.NestedString(app.Object, "status", "sync", "revision")
 	s.OperationPhase, _, _ = unstructured.NestedString(app.Object, "status", "operationState", "phase")
+	_, s.OperationPending, _ = unstructured.NestedFieldNoCopy(app.Object, "operation")
 	if at, _, _ := unstructured.NestedString(app.Object, "status", "reconciledAt"); at != "" {
 		s.ReconciledAt, _ = time.Parse(time.RFC3339, at)
 	}
@@ -61,5 +64,17 @@ func message(app *unstructured.Unstructured) string {
 	return msg
 }
 
-// Ready is what "Synced and Healthy" means for a wait.
-func (s AppStatus) Ready() bool { return s.Sync == Synced && s.Health == Healthy }
+// Ready is what "Synced and Healthy" means for a wait: and no operation requested
+// or running (a sync in progress can still change both), and the last one did not
+// fail.
+func (s AppStatus) Ready() bool {
+	return s.Sync == Synced && s.Health == Healthy && !s.OperationInProgress() && !s.OperationFailed()
+}
+
+// OperationInProgress says a sync is requested or running.
+func (s AppStatus) OperationInProgress() bool {
+	return s.OperationPending || s.OperationPhase == "Running" || s.OperationPhase == "Terminating"
+}
+
+// OperationFailed says the last operation ended in Failed or Error.
+func (s AppStatus) OperationFailed() bool { return s.OperationPhase == "Failed" || s.OperationPhase == "Error" }

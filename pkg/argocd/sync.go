@@ -176,7 +176,6 @@ func (c *Core) requestSync(ctx context.Context, name string) (*unstructured.Unst
 // removes the refresh annotation in the same write as the status it computed,
 // and only a reconciliation that started after the request sees it).
 func ReconciledAfter(app *unstructured.Unstructured, finishedAt time.Time, refreshRV string) bool {
-	if refreshRV != "" { _, pending := app.GetAnnotations()[refreshAnnotation]; return !pending && !StatusOf(app).ReconciledAt.Before(finishedAt) }
 	if StatusOf(app).ReconciledAt.After(finishedAt) {
 		return true
 	}

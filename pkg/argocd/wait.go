@@ -2,6 +2,7 @@ package argocd
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -126,8 +127,10 @@ func waitingOn(s AppStatus) string {
 	switch {
 	case s.Sync == "" && s.Health == "":
 		return "not reconciled yet by the application-controller"
-	case s.Sync != Synced && s.OperationPhase == "Running":
-		return "sync running"
+	case s.OperationInProgress():
+		return "sync operation " + strings.ToLower(orDefault(s.OperationPhase, "requested")) + " (" + s.Sync + "/" + s.Health + ")"
+	case s.Sync == Synced && s.Health == Healthy && s.OperationFailed():
+		return "last sync " + s.Message
 	case s.Sync != Synced:
 		if s.Message != "" {
 			return s.Sync + ": " + s.Message
@@ -139,4 +142,11 @@ func waitingOn(s AppStatus) string {
 		}
 		return s.Health
 	}
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }

@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"errors"
 	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -78,6 +79,10 @@ func (c *Client) Watch(ctx context.Context, k Kind, namespace string, sel Select
 	informer := cache.NewSharedIndexInformer(cache.ToListWatcherWithWatchListSemantics(lw, c.Dynamic), &unstructured.Unstructured{}, 0, cache.Indexers{})
 	_ = informer.SetWatchErrorHandlerWithContext(func(hctx context.Context, r *cache.Reflector, err error) {
 		if apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) {
+			var status apierrors.APIStatus
+			if errors.As(err, &status) {
+				err = status.(error) // without the reflector's "failed to list *unstructured.Unstructured"
+			}
 			w.mu.Lock()
 			if w.err == nil {
 				w.err = c.Explain(err, k)

@@ -2,14 +2,19 @@ package smoke
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube/kubetest"
@@ -44,7 +49,7 @@ func TestReadSecretOverHTTP(t *testing.T) {
 		{"bad gateway, no Status", 502, `<html>bad gateway</html>`,
 			`error: an error on the server ("Bad Gateway") has prevented the request from succeeding (get secrets vllm-api-key) (not found: false)`},
 		{"not JSON", 200, `sk-test-in-plain-text`,
-			`error: GET ` + path + `: the answer is not a Secret in JSON: invalid character 's' looking for beginning of value (not found: false)`},
+			`error: GET Secret serving/vllm-api-key: the answer is not a Secret in JSON: invalid character 's' looking for beginning of value (not found: false)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -85,5 +90,66 @@ func TestReadSecretFromTheFake(t *testing.T) {
 	s, err := readSecret(context.Background(), fake.Client, "serving", "vllm-api-key")
 	if err != nil || string(s.Data["api-key"]) != smoketest.APIKey+"\n" {
 		t.Errorf("got %v, %v", s, err)
+	}
+}
+
+// The doctor's existence check over HTTP: 200 exists, 404 does not, anything
+// else is an error; it asks for metadata only.
+func TestSecretExistsOverHTTP(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		want   string
+	}{
+		{200, "true <nil>"},
+		{404, "false <nil>"},
+		{403, "false Forbidden (get secrets vllm-api-key)"},
+	} {
+		s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("Accept") != partialMetadataJSON {
+				t.Errorf("Accept %q, want %q", r.Header.Get("Accept"), partialMetadataJSON)
+			}
+			w.WriteHeader(tc.status)
+		}))
+		exists, err := secretExists(context.Background(), restClient(t, s.URL), "serving", "vllm-api-key")
+		s.Close()
+		if got := fmt.Sprint(exists, " ", err); got != tc.want {
+			t.Errorf("HTTP %d: got %s, want %s", tc.status, got, tc.want)
+		}
+	}
+}
+
+// A Secret created with kubectl apply carries its data in an annotation, so
+// even its metadata must not be logged: the doctor's serving-secrets check, at
+// -v=9 against a real API server, logs no 12-character piece of the key.
+func TestDoctorSecretsCheckLogsNoKey(t *testing.T) {
+	lastApplied := fmt.Sprintf(`{"apiVersion":"v1","kind":"Secret","metadata":{"name":"vllm-api-key","namespace":"serving"},"data":{"api-key":%q}}`,
+		base64.StdEncoding.EncodeToString([]byte(smoketest.APIKey)))
+	meta, _ := json.Marshal(map[string]any{
+		"apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadata",
+		"metadata": map[string]any{"name": "vllm-api-key", "namespace": "serving",
+			"annotations": map[string]any{"kubectl.kubernetes.io/last-applied-configuration": lastApplied}},
+	})
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(meta)
+	}))
+	defer s.Close()
+	logs := smoketest.CaptureKlog(t, 9)
+	c := restClient(t, s.URL)
+	var err error
+	if c.Metadata, err = metadata.NewForConfig(c.Config); err != nil {
+		t.Fatal(err)
+	}
+	d := &Doctor{Client: c, Env: smoketest.Sandbox(t, clusters)}
+	check := d.secrets(context.Background())
+	klog.Flush()
+	if check.Status != Pass {
+		t.Fatalf("got %+v", check)
+	}
+	if !strings.Contains(logs.String(), "/api/v1/namespaces/serving/secrets/vllm-api-key") {
+		t.Fatalf("klog at -v=9 did not log the request; the test proves nothing:\n%s", logs)
+	}
+	if found := smoketest.Leaks(logs.String(), smoketest.APIKey); len(found) > 0 {
+		t.Errorf("the log holds %d piece(s) of the key, e.g. %q:\n%s", len(found), found[0], logs)
 	}
 }

@@ -76,44 +76,61 @@ func (o *WaitOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	start := time.Now()
+	start := o.Now()
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 
 	tracker := argocd.NewTracker(Targets(env, p), o.DegradedGrace)
 	progress := printers.NewProgress(o.Out, printers.IsTerminal(o.Out), []string{"APP", "LAYER", "GROUP", "SYNC", "HEALTH", "MESSAGE"})
+	summary := func(r argocd.Result) string {
+		return fmt.Sprintf("%d/%d ready, %d gated, %s", r.Ready, r.Total, r.Gated, o.Now().Sub(start).Round(time.Second))
+	}
 	watcher := client.Watch(ctx, kube.Applications, env.Config.Namespace, kube.Selector{})
-	snapshots := watcher.C
 	var live kube.Snapshot
 	var graceTimer <-chan time.Time
 	var last argocd.Result
 	for {
 		select {
-		case snap, ok := <-snapshots:
+		case snap, ok := <-watcher.C:
 			if !ok {
+				progress.Final(rows(last), summary(last))
 				if err := watcher.Err(); err != nil {
 					return err
 				}
-				return o.timedOut(p, last, time.Since(start))
+				if cli.Interrupted(ctx) {
+					return fmt.Errorf("interrupted while waiting for profile %s: %d of %d apps ready (nothing was changed; run the same wait again)", p.Name, last.Ready, last.Total)
+				}
+				return o.timedOut(p, last, o.Now().Sub(start))
 			}
 			live = snap
 		case <-graceTimer:
 		}
-		last = tracker.Observe(live, time.Now())
-		progress.Update(rows(last), fmt.Sprintf("%d/%d ready, %d gated, %s", last.Ready, last.Total, last.Gated, time.Since(start).Round(time.Second)))
+		last = tracker.Observe(live, o.Now())
+		progress.Update(rows(last), pending(last), summary(last))
 		switch {
 		case len(last.Failed) > 0:
+			progress.Final(rows(last), summary(last))
 			return o.failed(p, last.Failed, "Degraded past --degraded-grace")
 		case last.Done:
+			progress.Final(rows(last), summary(last))
 			fmt.Fprintf(o.Out, "profile %s: %d apps Synced and Healthy (%d gated, not waited on) in %s\n",
-				p.Name, last.Total, last.Gated, time.Since(start).Round(100*time.Millisecond))
+				p.Name, last.Total, last.Gated, o.Now().Sub(start).Round(100*time.Millisecond))
 			return nil
 		}
 		graceTimer = nil
 		if !last.Next.IsZero() {
-			graceTimer = time.After(time.Until(last.Next))
+			graceTimer = time.After(last.Next.Sub(o.Now()))
 		}
 	}
+}
+
+// pending marks the rows a wait still waits on.
+func pending(r argocd.Result) []bool {
+	out := make([]bool, len(r.Rows))
+	for i, row := range r.Rows {
+		out[i] = row.State != argocd.StateReady && row.State != argocd.StateGated
+	}
+	return out
 }
 
 func rows(r argocd.Result) [][]string {

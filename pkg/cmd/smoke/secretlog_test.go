@@ -3,12 +3,9 @@ package smoke_test
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
-	"flag"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -110,7 +107,7 @@ func TestChatNeverLogsTheKey(t *testing.T) {
 		{"url --key-secret -o json", []string{"chat", "--url", openai.URL, "--key-secret", "serving/vllm-api-key:api-key", "--model", "qwen", "-o", "json", "-v=9"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			logs := smoketest.CaptureKlog(t)
+			logs := smoketest.CaptureKlog(t, 0)
 			h := clitest.New(t, "kubectl-smoke")
 			var out, errOut bytes.Buffer
 			streams := genericiooptions.IOStreams{In: &bytes.Buffer{}, Out: &out, ErrOut: &errOut}
