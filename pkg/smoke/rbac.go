@@ -78,7 +78,6 @@ func requests(group, resource string, verbs []string, namespaces ...string) []re
 }
 
 var (
-	getListWatch      = []string{"get", "list", "watch"}
 	getListWatchPatch = []string{"get", "list", "watch", "patch"}
 	listWatch         = []string{"list", "watch"}
 )

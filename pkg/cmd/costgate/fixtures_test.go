@@ -276,3 +276,11 @@ func golden(t *testing.T, name string, h *clitest.Harness, r clitest.Result) {
 	t.Helper()
 	clitest.Golden(t, name, r.String()+"--- writes\n"+writes(h))
 }
+
+func mustJSON(b []byte) map[string]any {
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		panic(err)
+	}
+	return m
+}

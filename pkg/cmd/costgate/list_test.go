@@ -44,7 +44,11 @@ func TestList(t *testing.T) {
 				args = append(args, "-o", output)
 			}
 			r := h.Run(costgate.NewCmd, args...)
-			golden(t, "list/"+output+"table", h, r)
+			name := output
+			if name == "" {
+				name = "table"
+			}
+			golden(t, "list/"+name, h, r)
 		})
 	}
 }
