@@ -56,10 +56,11 @@ func describe(rs []request) string {
 	return strings.Join(parts, ", ")
 }
 
-// commandNeeds is what one command sends. Required commands are the ones a
-// profile cannot be brought up or watched without: a denial fails the check.
-// The others (pruning, the cost gates, the chat probe) are operations a
-// least-privilege user may rightly lack: a denial warns.
+// commandNeeds is what one command sends. Required commands are the ones every
+// persona runs (the preflight, profile status/wait): a denial fails the check.
+// The others (apply, pruning, the cost gates, the chat probe) belong to some
+// personas only (platform admin, on-call operator), so a least-privilege user
+// may rightly lack them: a denial warns, naming the command.
 type commandNeeds struct {
 	command  string
 	required bool
@@ -133,7 +134,7 @@ func (d *Doctor) commandNeeds() []commandNeeds {
 			{verb: "list", group: argoproj, resource: "applications", namespace: argo},
 			{verb: "watch", group: argoproj, resource: "applications", namespace: argo}}},
 		// Server-side apply is a patch, its dry run too; the ApplySet parent is a ConfigMap.
-		{command: "profile apply", required: true, requests: []request{
+		{command: "profile apply", requests: []request{
 			{verb: "get", resource: "configmaps", namespace: argo},
 			{verb: "patch", resource: "configmaps", namespace: argo},
 			{verb: "list", group: argoproj, resource: "applicationsets", namespace: argo},

@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -92,3 +94,73 @@ func (s *Sandbox) Component(action, component string) error {
 
 // PluginDir is where BuildPlugins put the binaries.
 func PluginDir() string { return pluginDir }
+
+// PluginInterrupted runs a plugin against the sandbox and sends it SIGINT (what
+// Ctrl-C sends) as soon as its stdout or stderr contains after. interrupted says
+// whether the signal was sent before the plugin ended by itself.
+func (s *Sandbox) PluginInterrupted(t testing.TB, timeout time.Duration, after, name string, args ...string) (r Result, interrupted bool) {
+	t.Helper()
+	if pluginDir == "" {
+		t.Fatal("plugins not built: call BuildPlugins in TestMain")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(pluginDir, name), args...)
+	cmd.Env = append([]string{"KUBECONFIG=" + s.Kubeconfig}, os.Environ()...)
+	w := &signalOnText{after: after, seen: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = w.writer(&w.out), w.writer(&w.errOut)
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting %s: %v", name, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var err error
+	select {
+	case <-w.seen:
+		interrupted = cmd.Process.Signal(os.Interrupt) == nil
+		err = <-done
+	case err = <-done:
+	}
+	w.mu.Lock()
+	r = Result{Stdout: w.out.String(), Stderr: w.errOut.String()}
+	w.mu.Unlock()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &exit):
+		r.Code = exit.ExitCode()
+	default:
+		t.Fatalf("running %s %s: %v", name, strings.Join(args, " "), err)
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("%s %s did not finish within %s:\n%s", name, strings.Join(args, " "), timeout, r)
+	}
+	return r, interrupted
+}
+
+// signalOnText collects a process's output and closes seen once either stream
+// has shown the text.
+type signalOnText struct {
+	mu          sync.Mutex
+	out, errOut bytes.Buffer
+	after       string
+	seen        chan struct{}
+	once        sync.Once
+}
+
+func (w *signalOnText) writer(buf *bytes.Buffer) io.Writer {
+	return writerFunc(func(p []byte) (int, error) {
+		w.mu.Lock()
+		buf.Write(p)
+		hit := strings.Contains(w.out.String(), w.after) || strings.Contains(w.errOut.String(), w.after)
+		w.mu.Unlock()
+		if hit {
+			w.once.Do(func() { close(w.seen) })
+		}
+		return len(p), nil
+	})
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

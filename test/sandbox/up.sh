@@ -256,7 +256,15 @@ say "installing Argo CD $ARGOCD_VERSION CRDs and settings"
   k create namespace argocd
   # The Application CRD is too large for client-side apply.
   k apply --server-side --field-manager sandbox -f "$argocd_dir/crds/"
-  k wait --for condition=Established --timeout 60s -f "$argocd_dir/crds/"
+  # kubectl wait errors out (instead of waiting) on a CRD whose status has no
+  # conditions yet, right after the apply: retry that case only, for up to 60 s.
+  for attempt in $(seq 1 300); do
+    if k wait --for condition=Established --timeout 60s -f "$argocd_dir/crds/" 2>"$logs/crd-wait.err"; then
+      break
+    fi
+    grep -q 'status.conditions accessor error' "$logs/crd-wait.err" && [[ $attempt -lt 300 ]] || { cat "$logs/crd-wait.err"; false; }
+    sleep 0.2
+  done
 } >"$logs/argocd-install.log" 2>&1 || fail argocd-install "installing the Argo CD CRDs failed"
 admin_hash="$("$argocd_dir/bin/argocd" account bcrypt --password "$admin_password")"
 k -n argocd apply --server-side --field-manager sandbox -f - >>"$logs/argocd-install.log" 2>&1 <<EOF || fail argocd-install "creating the Argo CD settings failed"

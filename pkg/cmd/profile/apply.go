@@ -251,6 +251,7 @@ func (o *ApplyOptions) deleteAndWait(ctx context.Context, client *kube.Client, s
 	if err != nil {
 		return fmt.Errorf("pruning %s: %w", ref(s), client.Explain(err, kube.ApplicationSets))
 	}
+	fmt.Fprintf(o.ErrOut, "deleting %s: its Applications and what they deployed go first\n", ref(s))
 	if err := o.waitGone(ctx, client, s); err != nil {
 		return fmt.Errorf("pruning %s: %w", ref(s), err)
 	}
