@@ -74,3 +74,49 @@ func BenchmarkTrackerObserve2000(b *testing.B) {
 		}
 	}
 }
+
+// Ready is Synced, Healthy, no operation requested or running, and the last one
+// not failed; each not-ready state says what it waits on.
+func TestReadyNeedsNoOperationInFlight(t *testing.T) {
+	withStatus := func(extra map[string]any, operation bool) *unstructured.Unstructured {
+		a := app("x", "Synced", "Healthy")
+		for k, v := range extra {
+			a.Object["status"].(map[string]any)[k] = v
+		}
+		if operation {
+			a.Object["operation"] = map[string]any{"sync": map[string]any{}}
+		}
+		return a
+	}
+	for name, tc := range map[string]struct {
+		app    *unstructured.Unstructured
+		ready  bool
+		reason string
+	}{
+		"idle":      {withStatus(nil, false), true, ""},
+		"succeeded": {withStatus(map[string]any{"operationState": map[string]any{"phase": "Succeeded"}}, false), true, ""},
+		"requested": {withStatus(nil, true), false, "sync operation requested (Synced/Healthy)"},
+		"running": {withStatus(map[string]any{"operationState": map[string]any{"phase": "Running", "message": "waiting"}}, false), false,
+			"sync operation running (Synced/Healthy)"},
+		"terminating": {withStatus(map[string]any{"operationState": map[string]any{"phase": "Terminating"}}, false), false,
+			"sync operation terminating (Synced/Healthy)"},
+		"failed": {withStatus(map[string]any{"operationState": map[string]any{"phase": "Failed", "message": "hook failed"}}, false), false,
+			"last sync operation Failed: hook failed"},
+		"error": {withStatus(map[string]any{"operationState": map[string]any{"phase": "Error", "message": "boom"}}, false), false,
+			"last sync operation Error: boom"},
+		"condition": {withStatus(map[string]any{"sync": map[string]any{"status": "OutOfSync"}, "conditions": []any{map[string]any{"type": "ComparisonError", "message": "repo unreachable"}}}, false), false,
+			"OutOfSync: ComparisonError: repo unreachable"},
+		"unreconciled": {&unstructured.Unstructured{Object: map[string]any{"metadata": map[string]any{"name": "x"}}}, false,
+			"not reconciled yet by the application-controller"},
+		"progressing": {app("x", "Synced", "Progressing"), false, "Progressing: pods not ready"},
+	} {
+		st := StatusOf(tc.app)
+		if st.Ready() != tc.ready {
+			t.Errorf("%s: Ready() = %v", name, st.Ready())
+		}
+		r := NewTracker([]Target{{Name: "x"}}, time.Minute).Observe(map[string]*unstructured.Unstructured{"x": tc.app}, time.Unix(0, 0))
+		if r.Rows[0].Reason != tc.reason {
+			t.Errorf("%s: reason %q, want %q", name, r.Rows[0].Reason, tc.reason)
+		}
+	}
+}
