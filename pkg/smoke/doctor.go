@@ -376,10 +376,13 @@ func (d *Doctor) secrets(ctx context.Context) Check {
 	if len(refs) == 0 {
 		return Check{Status: Skip, Message: "the profile's apps name no key Secret"}
 	}
-	var missing, found []string
+	var missing, found, unreadable []string
 	for _, r := range refs {
 		exists, err := secretExists(ctx, d.Client, r.Namespace, r.Name)
 		switch {
+		case apierrors.IsForbidden(err):
+			// A viewer may not read Secrets at all; that is not a broken platform.
+			unreadable = append(unreadable, r.Namespace+"/"+r.Name)
 		case err != nil:
 			return fail("", "Secret %s/%s: %v", r.Namespace, r.Name, d.Client.Explain(err, kube.Kind{Kind: "Secret"}))
 		case exists:
@@ -391,6 +394,13 @@ func (d *Doctor) secrets(ctx context.Context) Check {
 	if len(missing) > 0 {
 		return fail("create them (External Secrets or kubectl create secret generic); their names come from the catalog's smoke.aidev.io/key-secret",
 			"missing Secret(s): %s", strings.Join(missing, ", "))
+	}
+	if len(unreadable) > 0 {
+		msg := "not allowed to check Secret(s) " + strings.Join(unreadable, ", ") + " (get secrets is forbidden)"
+		if len(found) > 0 {
+			msg += "; present: " + strings.Join(found, ", ")
+		}
+		return Check{Status: Warn, Message: msg, Fix: "run doctor as a user who may get Secrets there (the on-call role may)"}
 	}
 	return pass("Secret(s) present: %s", strings.Join(found, ", "))
 }

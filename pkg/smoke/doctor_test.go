@@ -92,6 +92,11 @@ func TestDoctorVerdicts(t *testing.T) {
 				return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "argoproj.io", Resource: "applicationsets"}, "", errors.New("RBAC"))
 			})
 		}, "cluster=PASS argocd-crds=PASS argocd-namespace=PASS argocd-controllers=PASS groups-fresh=PASS profile-objects=FAIL profile-apps=PASS gpu-capacity=PASS default-storageclass=PASS loadbalancers=PASS serving-secrets=PASS rbac=PASS"},
+		{"Secrets forbidden (a viewer)", "serving", healthy(t, "serving"), func(f *kubetest.Fake) {
+			f.Metadata.PrependReactor("get", "secrets", func(a k8stesting.Action) (bool, runtime.Object, error) {
+				return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "secrets"}, a.(k8stesting.GetAction).GetName(), errors.New("RBAC"))
+			})
+		}, "cluster=PASS argocd-crds=PASS argocd-namespace=PASS argocd-controllers=PASS groups-fresh=PASS profile-objects=PASS profile-apps=PASS gpu-capacity=PASS default-storageclass=PASS loadbalancers=PASS serving-secrets=WARN rbac=PASS"},
 		{"core reads fail", "serving", healthy(t, "serving"), func(f *kubetest.Fake) {
 			for _, res := range []string{"namespaces", "nodes", "storageclasses", "services"} {
 				f.Typed.PrependReactor("*", res, func(k8stesting.Action) (bool, runtime.Object, error) {
