@@ -121,3 +121,40 @@ func TestProfileWithoutArgoCDSaysSo(t *testing.T) {
 		t.Fatalf("want 'Argo CD is not installed': %s", r)
 	}
 }
+
+// An object the API server rejects (a schema error in one ApplicationSet) fails
+// the server-side dry run of the whole apply: no member is created, the ApplySet
+// parent keeps the profile that is really applied.
+func TestProfileApplyRejectedObjectWritesNothing(t *testing.T) {
+	s := sandbox.Need(t, sb)
+	if _, err := s.SyncRepo(); err != nil {
+		t.Fatal(err)
+	}
+	clusters := filepath.Join(s.RepoDir, "clusters")
+	broken := filepath.Join(t.TempDir(), "clusters")
+	if err := exec.Command("cp", "-r", clusters, broken).Run(); err != nil {
+		t.Fatal(err)
+	}
+	demos := filepath.Join(broken, "sandbox", "appsets", "base", "demos.yaml")
+	data, _ := os.ReadFile(demos)
+	if !strings.Contains(string(data), "goTemplate: true") {
+		t.Fatal("test edit does not apply: goTemplate: true not in demos.yaml")
+	}
+	if err := os.WriteFile(demos, []byte(strings.Replace(string(data), "goTemplate: true", `goTemplate: "maybe"`, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := s.Plugin(t, 8*time.Minute, "kubectl-profile", "apply", "platform", "--prune", "--env", "sandbox", "--dir", clusters, "--timeout", "5m"); r.Code != 0 {
+		t.Fatalf("apply platform: %s", r)
+	}
+	before := liveState(t, s)
+	r := s.Plugin(t, time.Minute, "kubectl-profile", "apply", "full", "--env", "sandbox", "--dir", broken)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "nothing was written: the server-side dry run refused applicationset.argoproj.io/layer-demos") {
+		t.Errorf("apply full with a rejected ApplicationSet: %s", r)
+	}
+	if after := liveState(t, s); after != before {
+		t.Errorf("a rejected apply changed the cluster:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+	if r := s.Plugin(t, time.Minute, "kubectl-profile", "status", "-o", "json", "--env", "sandbox", "--dir", clusters); !strings.Contains(r.Stdout, `"appliedProfile": "platform"`) {
+		t.Errorf("status after the rejected apply: %s", r)
+	}
+}
