@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -98,6 +100,35 @@ func TestInterruptedCommandsResume(t *testing.T) {
 		}
 		if r := run(time.Minute, "kubectl-profile", "status", "-o", "json"); !strings.Contains(r.Stdout, `"appliedProfile": "serving"`) {
 			t.Errorf("status after the prune: %s", r)
+		}
+	})
+
+	// An object the API server rejects (a schema error in one ApplicationSet)
+	// fails the server-side dry run of the whole apply: no member is created and
+	// the ApplySet parent keeps the profile that is really applied.
+	t.Run("a rejected ApplicationSet leaves every resourceVersion unchanged", func(t *testing.T) {
+		broken := filepath.Join(t.TempDir(), "clusters")
+		if err := exec.Command("cp", "-r", clusters, broken).Run(); err != nil {
+			t.Fatal(err)
+		}
+		demos := filepath.Join(broken, "sandbox", "appsets", "base", "demos.yaml")
+		data, _ := os.ReadFile(demos)
+		if !strings.Contains(string(data), "goTemplate: true") {
+			t.Fatal("test edit does not apply: goTemplate: true not in demos.yaml")
+		}
+		if err := os.WriteFile(demos, []byte(strings.Replace(string(data), "goTemplate: true", `goTemplate: "maybe"`, 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		before := liveState(t, s)
+		r := s.Plugin(t, time.Minute, "kubectl-profile", "apply", "full", "--env", "sandbox", "--dir", broken)
+		if r.Code != 1 || !strings.Contains(r.Stderr, "nothing was written: the server-side dry run refused applicationset.argoproj.io/layer-demos") {
+			t.Errorf("apply full with a rejected ApplicationSet: %s", r)
+		}
+		if after := liveState(t, s); after != before {
+			t.Errorf("a rejected apply changed the cluster:\nbefore:\n%s\nafter:\n%s", before, after)
+		}
+		if r := run(time.Minute, "kubectl-profile", "status", "-o", "json"); !strings.Contains(r.Stdout, `"appliedProfile": "serving"`) {
+			t.Errorf("status after the rejected apply: %s", r)
 		}
 	})
 

@@ -141,7 +141,6 @@ func installPersonas(t *testing.T, s *sandbox.Sandbox) map[string]string {
 	return configs
 }
 
-
 // Each persona's shipped role, bound to its own ServiceAccount token: what it
 // should run succeeds; what it should not fails at once naming the missing
 // permission, and writes nothing.

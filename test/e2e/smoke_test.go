@@ -174,6 +174,36 @@ func TestSmokeLifecycle(t *testing.T) {
 		if run.Code != 0 || !strings.Contains(run.Stdout, "chat-raw-vllm") || !strings.Contains(run.Stdout, "PASS     HTTP 200") {
 			t.Errorf("smoke run --profile serving: %s", run)
 		}
+
+		// At -v=9 client-go logs request and response bodies: the key (read from
+		// its Secret) and the tokens (the API server's, Argo CD's) must still not
+		// appear, not even a 12-character piece of them.
+		argoToken, err := s.ArgoCDToken()
+		if err != nil {
+			t.Fatal(err)
+		}
+		kubeToken := adminToken(t, s)
+		secrets := map[string]string{"the model key": strings.TrimSpace(string(key)), "the Argo CD token": argoToken, "the API server token": kubeToken}
+		for name, args := range map[string][]string{
+			"chat":               {"kubectl-smoke", "chat", "raw-vllm", "-v=9"},
+			"chat --stream":      {"kubectl-smoke", "chat", "raw-vllm", "--stream", "-v=9"},
+			"run":                {"kubectl-smoke", "run", "--profile", "serving", "-v=9"},
+			"doctor":             {"kubectl-smoke", "doctor", "--profile", "serving", "-v=9"},
+			"sync (server mode)": {"kubectl-costgate", "sync", "raw-vllm", "-v=9", "--argocd-server", s.Env["ARGOCD_SERVER"], "--plaintext", "--auth-token", argoToken},
+		} {
+			r := plugin(args[0], args[1:]...)
+			if r.Code != 0 {
+				t.Errorf("%s -v=9: %s", name, r)
+			}
+			if !strings.Contains(r.Stderr, "GET https://") {
+				t.Errorf("%s -v=9 logged no request: the check below would prove nothing", name)
+			}
+			for what, secret := range secrets {
+				if piece := leakedPiece(r.Stdout+r.Stderr, secret, 12); piece != "" {
+					t.Errorf("%s -v=9 printed a piece of %s (%q)", name, what, piece)
+				}
+			}
+		}
 	})
 
 	t.Run("bad input", func(t *testing.T) {
@@ -224,4 +254,23 @@ func TestSmokeDoctorNamesAMissingCRD(t *testing.T) {
 	if r.Code != 1 || c.Status != "FAIL" || !strings.Contains(c.Message, "missing CRD(s) applicationsets.argoproj.io") {
 		t.Fatalf("doctor without the ApplicationSet CRD: %+v\n%s", c, r)
 	}
+}
+
+// leakedPiece returns the first n-character piece of secret found in text.
+func leakedPiece(text, secret string, n int) string {
+	for i := 0; i+n <= len(secret); i++ {
+		if strings.Contains(text, secret[i:i+n]) {
+			return secret[i : i+n]
+		}
+	}
+	return ""
+}
+
+// adminToken is the bearer token of the sandbox's admin kubeconfig.
+func adminToken(t *testing.T, s *sandbox.Sandbox) string {
+	t.Helper()
+	if s.Config.BearerToken == "" {
+		t.Fatal("the sandbox's kubeconfig has no token")
+	}
+	return s.Config.BearerToken
 }
