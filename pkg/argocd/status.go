@@ -19,15 +19,15 @@ const (
 
 // AppStatus is the part of an Application's status a person waits on.
 type AppStatus struct {
-	Name           string    `json:"name"`
-	Sync           string    `json:"sync"`
-	Health         string    `json:"health"`
-	OperationPhase string    `json:"operationPhase,omitempty"`
+	Name           string `json:"name"`
+	Sync           string `json:"sync"`
+	Health         string `json:"health"`
+	OperationPhase string `json:"operationPhase,omitempty"`
 	// OperationPending: .operation is set, a sync is requested or running.
-	OperationPending bool `json:"operationPending,omitempty"`
-	Message        string    `json:"message,omitempty"`
-	ReconciledAt   time.Time `json:"reconciledAt,omitempty"`
-	Revision       string    `json:"revision,omitempty"`
+	OperationPending bool      `json:"operationPending,omitempty"`
+	Message          string    `json:"message,omitempty"`
+	ReconciledAt     time.Time `json:"reconciledAt,omitempty"`
+	Revision         string    `json:"revision,omitempty"`
 }
 
 // StatusOf reads an Application's status.
@@ -77,4 +77,6 @@ func (s AppStatus) OperationInProgress() bool {
 }
 
 // OperationFailed says the last operation ended in Failed or Error.
-func (s AppStatus) OperationFailed() bool { return s.OperationPhase == "Failed" || s.OperationPhase == "Error" }
+func (s AppStatus) OperationFailed() bool {
+	return s.OperationPhase == "Failed" || s.OperationPhase == "Error"
+}

@@ -62,18 +62,25 @@ const refreshAnnotation = "argocd.argoproj.io/refresh"
 // syncOptions and retry copied in (a manual operation ignores the spec's), the old
 // operationState cleared in the same patch (Application has no status
 // subresource), guarded by resourceVersion so a concurrent operation is not
-// overwritten. Then it watches the app until the operation finishes and, because
-// health read right after a sync can be stale, waits for a reconciliation
-// observed after the operation (see ReconciledAfter), asking for a hard refresh
-// so that one comes soon.
+// overwritten (one of the same initiator, left by an interrupted run, is waited
+// for instead). Then it watches the app until the operation finishes and,
+// because health read right after a sync can be stale, waits for a
+// reconciliation observed after the operation (see ReconciledAfter), asking for
+// a hard refresh so that one comes soon.
 func (c *Core) Sync(ctx context.Context, name string, progress func(AppStatus)) (*SyncResult, error) {
 	apps := c.Client.Resource(kube.Applications, c.Namespace)
-	started, err := c.requestSync(ctx, name)
+	started, resumed, err := c.requestSync(ctx, name)
 	if err != nil {
 		return nil, err
 	}
 	requested := time.Now()
 	startedAt := requested.Add(-time.Second).Truncate(time.Second)
+	ownRV := started.GetResourceVersion()
+	if resumed {
+		// Our request cleared the last operationState: any there now is this
+		// operation's, however long ago it started.
+		startedAt, ownRV = time.Time{}, ""
+	}
 
 	var result *SyncResult
 	var finishedAt time.Time
@@ -85,7 +92,7 @@ func (c *Core) Sync(ctx context.Context, name string, progress func(AppStatus)) 
 		if !ok {
 			return nil, fmt.Errorf("Application %s was deleted during the sync", name)
 		}
-		if app.GetResourceVersion() == started.GetResourceVersion() {
+		if app.GetResourceVersion() == ownRV {
 			continue // our own patch, before the controller picked it up
 		}
 		if _, found, _ := unstructured.NestedMap(app.Object, "status", "operationState"); found {
@@ -132,36 +139,41 @@ func (c *Core) Sync(ctx context.Context, name string, progress func(AppStatus)) 
 
 // requestSync sets .operation on a fresh read of the app, again each time the
 // write loses a race (409) with the controller's status updates, until ctx
-// ends. An operation already running is refused, never overwritten.
-func (c *Core) requestSync(ctx context.Context, name string) (*unstructured.Unstructured, error) {
+// ends. An operation someone else started is refused, never overwritten; one
+// this initiator started (a run that was interrupted) is resumed: resumed is
+// true and nothing is written, so running the same command again finishes.
+func (c *Core) requestSync(ctx context.Context, name string) (*unstructured.Unstructured, bool, error) {
 	apps := c.Client.Resource(kube.Applications, c.Namespace)
 	delay := 10 * time.Millisecond
 	for {
 		app, err := apps.Get(ctx, name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) && !kube.IsMissingKind(err) {
-			return nil, fmt.Errorf("Application %s/%s does not exist: is the profile that holds it applied?", c.Namespace, name)
+			return nil, false, fmt.Errorf("Application %s/%s does not exist: is the profile that holds it applied?", c.Namespace, name)
 		}
 		if err != nil {
-			return nil, c.Client.Explain(err, kube.Applications)
+			return nil, false, c.Client.Explain(err, kube.Applications)
 		}
 		if op, found, _ := unstructured.NestedMap(app.Object, "operation"); found {
 			by, _, _ := unstructured.NestedString(op, "initiatedBy", "username")
-			return nil, fmt.Errorf("an operation is already running on %s (initiated by %q): wait for it, or terminate it with argocd app terminate-op %s", name, by, name)
+			if by == c.Initiator {
+				return app, true, nil
+			}
+			return nil, false, fmt.Errorf("an operation is already running on %s (initiated by %q): wait for it, or terminate it with argocd app terminate-op %s", name, by, name)
 		}
 		patch, err := OperationPatch(app, c.Initiator)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		started, err := apps.Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: c.Initiator})
 		if err == nil {
-			return started, nil
+			return started, false, nil
 		}
 		if !apierrors.IsConflict(err) {
-			return nil, fmt.Errorf("requesting the sync of %s: %w", name, c.Client.Explain(err, kube.Applications))
+			return nil, false, fmt.Errorf("requesting the sync of %s: %w", name, c.Client.Explain(err, kube.Applications))
 		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("%s kept changing while its sync was being requested: %w", name, ctx.Err())
+			return nil, false, fmt.Errorf("%s kept changing while its sync was being requested: %w", name, ctx.Err())
 		case <-time.After(delay):
 		}
 		delay = min(2*delay, time.Second)

@@ -357,3 +357,24 @@ func TestReconciledAfter(t *testing.T) {
 		}
 	}
 }
+
+// An interrupted run left its operation queued: the same initiator's next run
+// waits for that operation instead of refusing it, and writes nothing.
+func TestCoreSyncResumesItsOwnOperation(t *testing.T) {
+	queued := strings.Replace(liveApp, "status:\n", "operation:\n  initiatedBy: {username: kubectl-costgate}\n  sync: {revision: HEAD}\nstatus:\n", 1)
+	queued = queued[:strings.Index(queued, "  operationState:")]
+	c := newController(t, kubetest.Objects(queued)...)
+	time.AfterFunc(300*time.Millisecond, func() {
+		end := time.Now().Truncate(time.Second)
+		c.write(finished("Succeeded", end, end.Add(time.Second), "Synced", "Healthy"))
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	result, err := c.core().Sync(ctx, "raw-vllm", nil)
+	if err != nil || !result.Succeeded() || result.Health != Healthy {
+		t.Fatalf("%+v %v", result, err)
+	}
+	if w := c.pluginWrites(); w != "" {
+		t.Errorf("resuming wrote:\n%s", w)
+	}
+}

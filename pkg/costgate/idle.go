@@ -1,6 +1,7 @@
 package costgate
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -87,7 +88,7 @@ func parseVector(body []byte, code int, where string) (float64, bool, error) {
 		} `json:"data"`
 	}
 	if err := json.Unmarshal(body, &r); err != nil {
-		return 0, false, fmt.Errorf("Prometheus %s answered %d, not a query result: %.200s", where, code, body)
+		return 0, false, fmt.Errorf("Prometheus %s answered %d, not a query result: %.200s", where, code, bytes.TrimSpace(body))
 	}
 	if r.Status != "success" {
 		return 0, false, fmt.Errorf("Prometheus %s: %s", where, r.Error)

@@ -39,7 +39,10 @@ func (p prometheus) Query(_ context.Context, q string) (float64, bool, error) {
 func TestDecideIdle(t *testing.T) {
 	env := sandbox(t)
 	gated := Gated(env)
-	open := func(since string) Status { t, _ := time.Parse(time.RFC3339, since); return Status{State: StateUp, UpSince: &t} }
+	open := func(since string) Status {
+		t, _ := time.Parse(time.RFC3339, since)
+		return Status{State: StateUp, UpSince: &t}
+	}
 	statuses := make([]Status, len(gated))
 	for i, a := range gated {
 		switch a.Name {

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	k8stesting "k8s.io/client-go/testing"
 
@@ -131,10 +135,22 @@ var (
 	}}}
 )
 
+// storedVersions numbers the objects store writes in each fake cluster, from
+// 1001, apart from the fake's own numbers.
+var storedVersions sync.Map
+
+func nextStoredVersion(cluster any) string {
+	n, _ := storedVersions.LoadOrStore(cluster, new(atomic.Int64))
+	return strconv.FormatInt(1000+n.(*atomic.Int64).Add(1), 10)
+}
+
 // store writes an object as a controller or the kubelet would: watchers see
 // it, and it is no request of the command under test.
 func store(t *testing.T, h *clitest.Harness, k kube.Kind, u *unstructured.Unstructured) {
 	t.Helper()
+	if u.GetResourceVersion() == "" { // what the API server would stamp
+		u.SetResourceVersion(nextStoredVersion(h))
+	}
 	tracker := h.Fake.Dynamic.Tracker()
 	var err error
 	if _, getErr := tracker.Get(k.GVR, u.GetNamespace(), u.GetName()); getErr == nil {
@@ -274,13 +290,17 @@ func run(h *clitest.Harness, s *script, args ...string) clitest.Result {
 // golden compares a run's output and the command's writes with a golden file.
 func golden(t *testing.T, name string, h *clitest.Harness, r clitest.Result) {
 	t.Helper()
-	clitest.Golden(t, name, r.String()+"--- writes\n"+writes(h))
+	clitest.Golden(t, name, clitest.Normalize(r.String()+"--- writes\n"+writes(h), clitest.Clusters(t), "<clusters>"))
 }
 
+// mustJSON decodes a request body with whole numbers as int64, as the API server does.
 func mustJSON(b []byte) map[string]any {
 	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
+	if err := utiljson.Unmarshal(b, &m); err != nil {
 		panic(err)
 	}
 	return m
 }
+
+// errNoCluster is what building a client fails with when no cluster is reachable.
+var errNoCluster = errors.New(`cannot reach the cluster at https://10.0.0.1:6443 (context "kind-sandbox"): connection refused`)

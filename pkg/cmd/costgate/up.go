@@ -118,7 +118,7 @@ func (o *UpOptions) Run(ctx context.Context) error {
 		result, err := syncWith(ctx, o.common, syncer, mode, app.Name)
 		if err != nil {
 			if cli.Interrupted(ctx) {
-				return fmt.Errorf("interrupted while syncing %s (%v); the gate is not open yet: run the same up again to finish", app.Name, err)
+				return fmt.Errorf("interrupted while syncing %s: the sync goes on in Argo CD and the gate is not open yet; run the same up again to finish", app.Name)
 			}
 			return err
 		}

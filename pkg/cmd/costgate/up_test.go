@@ -64,7 +64,7 @@ func TestUpSyncsFirstOpensAndWaits(t *testing.T) {
 	authorize(h)
 	simulateArgoCD(t, h, deployment("serving", "raw-vllm", 0, 0, nil))
 	simulateKubelet(t, h)
-	r := run(h, &script{steps: podSteps(t, h)}, clitest.Args(t, "sandbox", "up", "raw-vllm")...)
+	r := run(h, &script{steps: podSteps(t, h)}, clitest.Args(t, "sandbox", "up", "raw-vllm", "--timeout", "20s")...)
 	golden(t, "up/syncs-opens-waits", h, r)
 }
 
@@ -125,7 +125,7 @@ spec:
 		t.Run(tc.name, func(t *testing.T) {
 			h := clitest.New(t, "kubectl-costgate", tc.objs...)
 			if tc.noCluster {
-				h.ClientErr = errors.New(`cannot reach the cluster at https://10.0.0.1:6443 (context "kind-sandbox"): connection refused`)
+				h.ClientErr = errNoCluster
 			}
 			authorize(h, tc.deny...)
 			golden(t, "up/refused-"+tc.name, h, h.Run(costgate.NewCmd, clitest.Args(t, "sandbox", tc.args...)...))

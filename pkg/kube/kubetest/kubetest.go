@@ -22,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/discovery"
 	fakediscovery "k8s.io/client-go/discovery/fake"
@@ -138,7 +139,9 @@ func (f *Fake) patch(tracker k8stesting.ObjectTracker) k8stesting.ReactionFunc {
 		gvr, ns, name := a.GetResource(), a.GetNamespace(), a.GetName()
 		dry := len(a.PatchOptions.DryRun) > 0
 		var patch map[string]any
-		if err := json.Unmarshal(a.GetPatch(), &patch); err != nil {
+		// Whole numbers as int64, as the API server stores them: a float64
+		// reads as 0 through unstructured.NestedInt64.
+		if err := utiljson.Unmarshal(a.GetPatch(), &patch); err != nil {
 			return true, nil, apierrors.NewBadRequest(err.Error())
 		}
 		existing, err := tracker.Get(gvr, ns, name)

@@ -1,0 +1,39 @@
+package costgate_test
+
+import (
+	"testing"
+
+	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli/clitest"
+	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/costgate"
+	"github.com/aidev-platform/kubectl-plugins/pkg/platform/platformtest"
+)
+
+func TestLintPassesOnTheSandbox(t *testing.T) {
+	h := clitest.New(t, "kubectl-costgate")
+	golden(t, "lint/sandbox", h, h.Run(costgate.NewCmd, clitest.Args(t, "sandbox", "lint")...))
+}
+
+// A copy of the sandbox with two gates broken: raw-vllm auto-synced with
+// selfHeal, kserve-demo without a cost. Each finding names the file and the
+// fix; exit 1. No cluster is needed.
+func TestLintFindsABrokenTree(t *testing.T) {
+	dir := platformtest.CopyEnv(t, clitest.Clusters(t), "sandbox", map[string]platformtest.Edit{
+		"catalog/serving-core/raw-vllm.yaml": platformtest.Replace(t, "  syncPolicy:\n", "  syncPolicy:\n    automated: {prune: true, selfHeal: true}\n"),
+		"catalog/demos/kserve-demo.yaml":     platformtest.Replace(t, `    costgate.aidev.io/cost-per-hour: "0.19"`+"\n", ""),
+	})
+	for _, output := range []string{"", "json"} {
+		h := clitest.New(t, "kubectl-costgate")
+		h.ClientErr = errNoCluster
+		args := []string{"lint", "--env", "sandbox", "--dir", dir}
+		if output != "" {
+			args = append(args, "-o", output)
+		}
+		r := h.Run(costgate.NewCmd, args...)
+		r.Stdout = clitest.Normalize(r.Stdout, dir, "<copy>")
+		name := "lint/broken"
+		if output != "" {
+			name += "-" + output
+		}
+		golden(t, name, h, r)
+	}
+}
