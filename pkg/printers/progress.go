@@ -108,3 +108,14 @@ func cut(s string, width int) string {
 	r := []rune(s)
 	return string(r[:width-2]) + "…"
 }
+
+// StatusLine prints one progress line: cut to the width on a terminal (a long
+// pod message would wrap and scroll), whole in logs and pipes.
+func StatusLine(w io.Writer, line string) {
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		if width, _, err := term.GetSize(int(f.Fd())); err == nil {
+			line = cut(line, width)
+		}
+	}
+	fmt.Fprintln(w, line)
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli"
 	"github.com/aidev-platform/kubectl-plugins/pkg/costgate"
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
+	"github.com/aidev-platform/kubectl-plugins/pkg/printers"
 )
 
 // DownOptions closes one gate or all open ones.
@@ -93,7 +94,7 @@ func (o *DownOptions) Run(ctx context.Context) error {
 func closeGates(ctx context.Context, c *common, s *session, apps []platform.App, wait bool, verb string) error {
 	results := s.gates.CloseAll(ctx, apps, wait,
 		func(ch costgate.Change) { report(c, ch) },
-		func(app, msg string) { fmt.Fprintf(c.ErrOut, "%s: %s\n", app, msg) })
+		func(app, msg string) { printers.StatusLine(c.ErrOut, app+": "+msg) })
 	if cli.Interrupted(ctx) {
 		return interruptedClosing(apps, results, verb)
 	}

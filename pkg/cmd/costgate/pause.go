@@ -10,6 +10,7 @@ import (
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli"
 	"github.com/aidev-platform/kubectl-plugins/pkg/costgate"
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
+	"github.com/aidev-platform/kubectl-plugins/pkg/printers"
 )
 
 // PauseOptions sets or removes serving.kserve.io/stop on a pause gate.
@@ -89,7 +90,7 @@ func (o *PauseOptions) Run(ctx context.Context) error {
 	if !o.Wait {
 		return nil
 	}
-	err = s.gates.WaitOpen(ctx, app, func(msg string) { fmt.Fprintf(o.ErrOut, "%s: %s\n", app.Name, msg) })
+	err = s.gates.WaitOpen(ctx, app, func(msg string) { printers.StatusLine(o.ErrOut, app.Name+": "+msg) })
 	if err != nil && cli.Interrupted(ctx) {
 		return fmt.Errorf("interrupted after resuming %s while waiting for the InferenceService to be Ready: the gate is open; run kubectl costgate pause %s to close it", app.Name, app.Name)
 	}

@@ -143,7 +143,7 @@ func (o *UpOptions) Run(ctx context.Context) error {
 	}
 	start := o.Now()
 	err = s.gates.WaitOpen(ctx, app, func(msg string) {
-		fmt.Fprintf(o.ErrOut, "%s: %s (%s)\n", app.Name, msg, o.Now().Sub(start).Round(time.Second))
+		printers.StatusLine(o.ErrOut, fmt.Sprintf("%s: %s (%s)", app.Name, msg, o.Now().Sub(start).Round(time.Second)))
 	})
 	switch {
 	case err == nil:
