@@ -2,10 +2,7 @@ package costgate
 
 import (
 	"context"
-	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,30 +14,10 @@ import (
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube/kubetest"
 )
 
-// storedVersions numbers the objects store writes in each fake cluster, from
-// 1001, apart from the fake's own numbers.
-var storedVersions sync.Map
-
-func nextStoredVersion(cluster any) string {
-	n, _ := storedVersions.LoadOrStore(cluster, new(atomic.Int64))
-	return strconv.FormatInt(1000+n.(*atomic.Int64).Add(1), 10)
-}
-
-// store writes an object as a controller or the kubelet would: watchers see
-// it, and it is no request of the code under test.
+// store writes an object as a controller or the kubelet would (kubetest's Store).
 func store(t *testing.T, f *kubetest.Fake, k kube.Kind, u *unstructured.Unstructured) {
 	t.Helper()
-	if u.GetResourceVersion() == "" { // what the API server would stamp
-		u.SetResourceVersion(nextStoredVersion(f))
-	}
-	tracker := f.Dynamic.Tracker()
-	var err error
-	if _, getErr := tracker.Get(k.GVR, u.GetNamespace(), u.GetName()); getErr == nil {
-		err = tracker.Update(k.GVR, u, u.GetNamespace())
-	} else {
-		err = tracker.Create(k.GVR, u, u.GetNamespace())
-	}
-	if err != nil {
+	if err := f.Store(k, u); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -66,7 +66,13 @@ func RunPlugin(t testing.TB, timeout time.Duration, env []string, name string, a
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
-	r := Result{Stdout: out.String(), Stderr: errOut.String()}
+	return finished(t, ctx, timeout, Result{Stdout: out.String(), Stderr: errOut.String()}, err, name, args)
+}
+
+// finished fills in a plugin run's exit code, and fails the test when the
+// plugin could not run at all or ran past its timeout.
+func finished(t testing.TB, ctx context.Context, timeout time.Duration, r Result, err error, name string, args []string) Result {
+	t.Helper()
 	var exit *exec.ExitError
 	switch {
 	case err == nil:
@@ -124,18 +130,7 @@ func (s *Sandbox) PluginInterrupted(t testing.TB, timeout time.Duration, after, 
 	w.mu.Lock()
 	r = Result{Stdout: w.out.String(), Stderr: w.errOut.String()}
 	w.mu.Unlock()
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &exit):
-		r.Code = exit.ExitCode()
-	default:
-		t.Fatalf("running %s %s: %v", name, strings.Join(args, " "), err)
-	}
-	if ctx.Err() != nil {
-		t.Fatalf("%s %s did not finish within %s:\n%s", name, strings.Join(args, " "), timeout, r)
-	}
-	return r, interrupted
+	return finished(t, ctx, timeout, r, err, name, args), interrupted
 }
 
 // signalOnText collects a process's output and closes seen once either stream

@@ -5,10 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -135,30 +133,10 @@ var (
 	}}}
 )
 
-// storedVersions numbers the objects store writes in each fake cluster, from
-// 1001, apart from the fake's own numbers.
-var storedVersions sync.Map
-
-func nextStoredVersion(cluster any) string {
-	n, _ := storedVersions.LoadOrStore(cluster, new(atomic.Int64))
-	return strconv.FormatInt(1000+n.(*atomic.Int64).Add(1), 10)
-}
-
-// store writes an object as a controller or the kubelet would: watchers see
-// it, and it is no request of the command under test.
+// store writes an object as a controller or the kubelet would (kubetest's Store).
 func store(t *testing.T, h *clitest.Harness, k kube.Kind, u *unstructured.Unstructured) {
 	t.Helper()
-	if u.GetResourceVersion() == "" { // what the API server would stamp
-		u.SetResourceVersion(nextStoredVersion(h))
-	}
-	tracker := h.Fake.Dynamic.Tracker()
-	var err error
-	if _, getErr := tracker.Get(k.GVR, u.GetNamespace(), u.GetName()); getErr == nil {
-		err = tracker.Update(k.GVR, u, u.GetNamespace())
-	} else {
-		err = tracker.Create(k.GVR, u, u.GetNamespace())
-	}
-	if err != nil {
+	if err := h.Fake.Store(k, u); err != nil {
 		t.Error(err)
 	}
 }

@@ -57,8 +57,9 @@ type Fake struct {
 	Readyz    string
 	ReadyzErr error
 
-	mu sync.Mutex
-	rv int
+	mu       sync.Mutex
+	rv       int
+	storedRV int // Store's numbers, from 1001: apart from the requests' own
 }
 
 // NewClient builds a fake client holding objs: unstructured objects go to the
@@ -211,6 +212,23 @@ func mergePatch(doc, patch any) any {
 		out[k] = mergePatch(out[k], v)
 	}
 	return out
+}
+
+// Store writes an object as a controller or the kubelet would: watchers see it,
+// and it is no request of the code under test (Writes does not list it). An
+// object without a resourceVersion gets one, as the API server would stamp it.
+func (f *Fake) Store(k kube.Kind, u *unstructured.Unstructured) error {
+	if u.GetResourceVersion() == "" {
+		f.mu.Lock()
+		f.storedRV++
+		u.SetResourceVersion(strconv.Itoa(1000 + f.storedRV))
+		f.mu.Unlock()
+	}
+	tracker := f.Dynamic.Tracker()
+	if _, err := tracker.Get(k.GVR, u.GetNamespace(), u.GetName()); err == nil {
+		return tracker.Update(k.GVR, u, u.GetNamespace())
+	}
+	return tracker.Create(k.GVR, u, u.GetNamespace())
 }
 
 // Get returns an object the fake holds, for assertions.
