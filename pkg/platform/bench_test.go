@@ -1,11 +1,9 @@
 package platform_test
 
 import (
-	"path/filepath"
 	"testing"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
-	"github.com/aidev-platform/kubectl-plugins/pkg/render"
 )
 
 // BenchmarkLoad reads and validates clusters/ai-dev (descriptor, config, catalog).
@@ -25,15 +23,11 @@ func BenchmarkRenderFull(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if stale, _, _ := e.StaleFiles(); len(stale) > 0 {
+		if stale, _ := e.StaleFiles(); len(stale) > 0 {
 			b.Fatal("stale")
 		}
-		objs, err := render.Kustomize(filepath.Join(e.Dir, e.Descriptor.AppSets))
-		if err != nil {
-			b.Fatal(err)
-		}
 		p, _ := e.Profile("full")
-		if _, err := e.ProfileObjects(p, objs); err != nil {
+		if _, err := e.ProfileObjects(p); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,25 +1,26 @@
 package platform
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
+
+	"github.com/aidev-platform/kubectl-plugins/pkg/render"
 )
 
 // File names inside an environment folder.
 const (
 	DescriptorFile = "platform.yaml"
-	ConfigFile     = "config.yaml"
+	// ConfigFile is the default config file; the descriptor's config: may name another.
+	ConfigFile = "config.yaml"
+	// DefaultAppSets is the default appsets folder, the overlay resolve generates.
+	DefaultAppSets = "appsets/overlay"
 
 	descriptorAPIVersion = "profile.aidev.io/v1alpha1"
 	descriptorKind       = "Platform"
@@ -35,6 +36,8 @@ type Env struct {
 	Apps        []App // the catalog's Applications, in layer and group order
 
 	groupLayer map[string]string // group -> layer
+	appsets    *AppSets          // the rendered appsets folder, once read (see AppSets)
+	appsetsErr error
 }
 
 // FindClustersDir returns the nearest folder named clusters at or above start.
@@ -101,7 +104,9 @@ func Load(clustersDir, name string) (*Env, error) {
 	if err := env.validateDescriptor(); err != nil {
 		return nil, err
 	}
-	if err := readYAML(filepath.Join(env.Dir, ConfigFile), &env.Config, true); err != nil {
+	// Not strict: the config file may be shared with other tooling, whose keys
+	// are not ours to judge. features: is checked against the groups below.
+	if err := readYAML(env.ConfigPath(), &env.Config, false); err != nil {
 		return nil, err
 	}
 	if err := env.validateConfig(); err != nil {
@@ -126,22 +131,48 @@ func readYAML(path string, into any, strict bool) error {
 		err = yaml.Unmarshal(data, into)
 	}
 	if err != nil {
-		return fmt.Errorf("%s: %s", path, cleanYAMLError(err))
+		return fmt.Errorf("%s: %s", path, render.CleanYAMLError(err))
 	}
 	return nil
 }
 
-// cleanYAMLError drops the converter's prefixes so the message reads
-// "yaml: line 4: ..." or `unknown field "x"`.
-func cleanYAMLError(err error) string {
-	msg := err.Error()
-	for _, p := range []string{"error converting YAML to JSON: ", "error unmarshaling JSON: while decoding JSON: ", "error unmarshaling JSON: "} {
-		msg = strings.TrimPrefix(msg, p)
+// path is a path relative to the environment folder (an absolute one as is).
+func (e *Env) path(rel string) string {
+	if filepath.IsAbs(rel) {
+		return rel
 	}
-	return msg
+	return filepath.Join(e.Dir, rel)
 }
 
-func (e *Env) path(rel string) string { return filepath.Join(e.Dir, rel) }
+// ConfigPath is the config file the descriptor names (default config.yaml in
+// the environment folder).
+func (e *Env) ConfigPath() string { return e.path(e.configRel()) }
+
+func (e *Env) configRel() string {
+	if e.Descriptor.Config == "" {
+		return ConfigFile
+	}
+	return e.Descriptor.Config
+}
+
+// ConfigName is the config file as the descriptor writes it, for messages:
+// config.yaml, or the path relative to the environment folder.
+func (e *Env) ConfigName() string { return filepath.ToSlash(e.configRel()) }
+
+// AppSetsDir is the folder that renders the AppProjects and the ApplicationSets.
+func (e *Env) AppSetsDir() string { return e.path(e.Descriptor.AppSets) }
+
+// GroupsFilePath is the groups file the ApplicationSets' generators read.
+func (e *Env) GroupsFilePath() string { return e.path(e.Descriptor.GroupsFile) }
+
+// AppSetsGenerated says whether resolve writes the appsets folder's
+// kustomization (the overlay of ../base), or the folder is the team's own.
+func (e *Env) AppSetsGenerated() bool {
+	if g := e.Descriptor.AppSetsGenerated; g != nil {
+		return *g
+	}
+	return filepath.Clean(e.Descriptor.AppSets) == filepath.Clean(DefaultAppSets)
+}
 
 func (e *Env) validateDescriptor() error {
 	d := &e.Descriptor
@@ -167,7 +198,10 @@ func (e *Env) validateDescriptor() error {
 		d.Catalog = "catalog"
 	}
 	if d.AppSets == "" {
-		d.AppSets = "appsets/overlay"
+		d.AppSets = DefaultAppSets
+	}
+	if d.Config == "" {
+		d.Config = ConfigFile
 	}
 	if len(d.Layers) == 0 {
 		return bad("layers", "must list at least one layer")
@@ -247,7 +281,7 @@ func (e *Env) validateDescriptor() error {
 
 func (e *Env) validateConfig() error {
 	c := &e.Config
-	file := e.path(ConfigFile)
+	file := e.ConfigPath()
 	if c.RepoURL == "" {
 		return fmt.Errorf("%s: repoURL: must be set (the git repository Argo CD reads)", file)
 	}
@@ -410,33 +444,7 @@ func (e *Env) loadCatalog() error {
 
 // ReadObjects reads every object of a multi-document YAML file, with errors that
 // name the file and the document.
-func ReadObjects(path string) ([]map[string]any, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var out []map[string]any
-	dec := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
-	for doc := 1; ; doc++ {
-		raw, err := dec.Read()
-		if err == io.EOF {
-			return out, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: document %d: %v", path, doc, err)
-		}
-		if len(bytes.TrimSpace(raw)) == 0 {
-			continue
-		}
-		var obj map[string]any
-		if err := yaml.Unmarshal(raw, &obj); err != nil {
-			return nil, fmt.Errorf("%s: document %d: %s", path, doc, cleanYAMLError(err))
-		}
-		if obj != nil {
-			out = append(out, obj)
-		}
-	}
-}
+func ReadObjects(path string) ([]map[string]any, error) { return render.ReadFile(path) }
 
 // readApps reads the Argo CD Applications of one catalog file (other kinds are
 // deployed by the group app too, but are not apps).

@@ -2,8 +2,10 @@
 // bring-up order, additive profiles, capability groups switched by config.yaml
 // features, and the catalog's Argo CD Applications with their cost gates.
 //
-// Everything here is data: no layer, profile, group or app name is known to the
-// code. The package reads files and nothing else (no cluster, no network).
+// Everything here is data: no layer, profile, group, ApplicationSet or app name
+// is known to the code; the names are read from the tree, the ApplicationSets'
+// templates included. The package reads (and renders) files and nothing else
+// (no cluster, no network).
 package platform
 
 // Descriptor is clusters/<env>/platform.yaml: the shape of one environment.
@@ -20,9 +22,19 @@ type Descriptor struct {
 	// Catalog is the folder holding one sub-folder of Application manifests per
 	// group (default catalog).
 	Catalog string `json:"catalog,omitempty"`
-	// AppSets is the kustomization that renders the AppProject and one
-	// ApplicationSet per layer (default appsets/overlay).
+	// Config is the platform's config file (repoURL, revision, namespace,
+	// features), relative to the environment folder (default config.yaml). It
+	// may live elsewhere and hold other tools' keys too: they are ignored.
+	Config string `json:"config,omitempty"`
+	// AppSets is the folder that renders the AppProject and one ApplicationSet
+	// per layer (default appsets/overlay): a kustomization, or a plain folder of
+	// YAML manifests read as they are.
 	AppSets string `json:"appsets,omitempty"`
+	// AppSetsGenerated says whether resolve writes AppSets' kustomization.yaml
+	// (an overlay of ../base that sets repoURL, revision and namespace from the
+	// config). Default: true when AppSets is appsets/overlay, false for any
+	// other folder, which is the team's own and never written.
+	AppSetsGenerated *bool `json:"appsetsGenerated,omitempty"`
 	// Layers in bring-up order; pruning goes in reverse.
 	Layers []Layer `json:"layers"`
 	// Profiles are additive: a profile holds the layers of the one it extends.
@@ -54,8 +66,10 @@ type ProfileSpec struct {
 	Layers      []string `json:"layers"`
 }
 
-// Config is clusters/<env>/config.yaml: where the platform's git repository is,
-// and which features are on.
+// Config is the platform's config file (clusters/<env>/config.yaml unless the
+// descriptor says otherwise): where the platform's git repository is, and which
+// features are on. Other top-level keys (the file may be shared with other
+// tooling) are ignored.
 type Config struct {
 	RepoURL   string          `json:"repoURL"`
 	Revision  string          `json:"revision"`

@@ -15,36 +15,35 @@ const (
 	KindApplication    = "Application"
 )
 
-// ProfileObjects selects from the environment's rendered objects what a profile
-// applies: the AppProjects first, then the ApplicationSets of its layers in
-// bring-up order. Anything else in the render, or an ApplicationSet without a
-// known layer label, is an error naming it.
-func (e *Env) ProfileObjects(p Profile, rendered []*unstructured.Unstructured) ([]*unstructured.Unstructured, error) {
-	var projects []*unstructured.Unstructured
-	byLayer := map[string][]*unstructured.Unstructured{}
-	for _, o := range rendered {
-		gk := o.GroupVersionKind().GroupKind()
-		switch {
-		case gk.Group == ArgoGroup && gk.Kind == KindAppProject:
-			projects = append(projects, o)
-		case gk.Group == ArgoGroup && gk.Kind == KindApplicationSet:
-			layer := o.GetLabels()[LayerLabel]
-			if !slices.Contains(e.LayerNames(), layer) {
-				return nil, fmt.Errorf("%s: ApplicationSet %s: label %s=%q is not a layer of %s (layers: %v)",
-					e.path(e.Descriptor.AppSets), o.GetName(), LayerLabel, layer, e.Name, e.LayerNames())
-			}
-			byLayer[layer] = append(byLayer[layer], o)
-		default:
-			return nil, fmt.Errorf("%s: renders %s %s: only AppProjects and ApplicationSets belong there",
-				e.path(e.Descriptor.AppSets), o.GetKind(), o.GetName())
-		}
+// ProfileObjects is what a profile applies, from the rendered appsets folder
+// (see AppSets): the AppProjects first, then the ApplicationSets of its layers
+// in bring-up order, each labelled with its layer (LayerLabel) when the tree
+// does not, so the live objects say which layer they serve. The objects are
+// copies the caller may change.
+func (e *Env) ProfileObjects(p Profile) ([]*unstructured.Unstructured, error) {
+	sets, err := e.AppSets()
+	if err != nil {
+		return nil, err
 	}
-	out := projects
+	var out []*unstructured.Unstructured
+	for _, o := range sets.Projects {
+		out = append(out, o.DeepCopy())
+	}
 	for _, l := range p.Layers {
-		if len(byLayer[l]) == 0 {
-			return nil, fmt.Errorf("%s: no ApplicationSet is labelled %s=%s", e.path(e.Descriptor.AppSets), LayerLabel, l)
+		ls, ok := sets.Layers[l]
+		if !ok {
+			return nil, fmt.Errorf("profile %s: unknown layer %q", p.Name, l)
 		}
-		out = append(out, byLayer[l]...)
+		o := ls.Object.DeepCopy()
+		if o.GetLabels()[LayerLabel] != l {
+			labels := o.GetLabels()
+			if labels == nil {
+				labels = map[string]string{}
+			}
+			labels[LayerLabel] = l
+			o.SetLabels(labels)
+		}
+		out = append(out, o)
 	}
 	return out, nil
 }
@@ -58,15 +57,45 @@ type ExpectedApp struct {
 	Gated bool `json:"gated"`
 	// GroupApp is the ApplicationSet's Application for a whole group.
 	GroupApp bool `json:"groupApp,omitempty"`
+	// Parent is what creates the app: the name of its layer's ApplicationSet
+	// for a group app, the name of its group app for a catalog app.
+	Parent string `json:"parent"`
 }
 
-// GroupAppName is the name the layer ApplicationSets give a group's Application.
-func GroupAppName(group string) string { return "group-" + group }
-
 // ExpectedApps lists the Applications a profile produces: per enabled group of its
-// layers, the group app and the catalog apps, in layer and group order.
-func (e *Env) ExpectedApps(p Profile) []ExpectedApp {
+// layers, the group app and the catalog apps, in layer and group order. The
+// group apps' names are the ones the layers' ApplicationSets give them.
+func (e *Env) ExpectedApps(p Profile) ([]ExpectedApp, error) {
+	sets, err := e.AppSets()
+	if err != nil {
+		return nil, err
+	}
 	var out []ExpectedApp
+	for _, l := range e.Descriptor.Layers {
+		if !slices.Contains(p.Layers, l.Name) {
+			continue
+		}
+		ls := sets.Layers[l.Name]
+		for _, g := range l.Groups {
+			if !e.GroupEnabled(g) {
+				continue
+			}
+			groupApp := ls.GroupApps[g.Name]
+			out = append(out, ExpectedApp{Name: groupApp, Layer: l.Name, Group: g.Name, GroupApp: true, Parent: ls.Name})
+			for _, a := range e.Apps {
+				if a.Group == g.Name {
+					out = append(out, ExpectedApp{Name: a.Name, Layer: l.Name, Group: g.Name, Gated: a.Gate != nil || !a.Automated, Parent: groupApp})
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// CatalogApps are the catalog's Applications a profile brings up: those of the
+// enabled groups of its layers (no group apps; no rendering needed).
+func (e *Env) CatalogApps(p Profile) []App {
+	var out []App
 	for _, l := range e.Descriptor.Layers {
 		if !slices.Contains(p.Layers, l.Name) {
 			continue
@@ -75,10 +104,9 @@ func (e *Env) ExpectedApps(p Profile) []ExpectedApp {
 			if !e.GroupEnabled(g) {
 				continue
 			}
-			out = append(out, ExpectedApp{Name: GroupAppName(g.Name), Layer: l.Name, Group: g.Name, GroupApp: true})
 			for _, a := range e.Apps {
 				if a.Group == g.Name {
-					out = append(out, ExpectedApp{Name: a.Name, Layer: l.Name, Group: g.Name, Gated: a.Gate != nil || !a.Automated})
+					out = append(out, a)
 				}
 			}
 		}

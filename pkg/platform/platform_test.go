@@ -12,7 +12,6 @@ import (
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform/platformtest"
 	"github.com/aidev-platform/kubectl-plugins/pkg/printers"
-	"github.com/aidev-platform/kubectl-plugins/pkg/render"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -90,12 +89,12 @@ func TestLoadsBothEnvironments(t *testing.T) {
 // `resolve --check` enforces in CI).
 func TestCommittedGeneratedFilesAreFresh(t *testing.T) {
 	for _, name := range []string{"ai-dev", "sandbox"} {
-		_, stale, err := load(t, name).StaleFiles()
+		stale, err := load(t, name).StaleFiles()
 		if err != nil {
 			t.Fatal(err)
 		}
-		for path, diff := range stale {
-			t.Errorf("%s is stale (run kubectl profile resolve --env %s):\n%s", path, name, diff)
+		for _, s := range stale {
+			t.Errorf("%s is stale (run kubectl profile resolve --env %s):\n%s", s.Path, name, s.Diff)
 		}
 	}
 }
@@ -140,13 +139,9 @@ func TestResolveGolden(t *testing.T) {
 
 func TestRenderGolden(t *testing.T) {
 	e := load(t, "ai-dev")
-	rendered, err := render.Kustomize(filepath.Join(e.Dir, e.Descriptor.AppSets))
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, p := range e.Profiles() {
 		t.Run(p.Name, func(t *testing.T) {
-			objs, err := e.ProfileObjects(p, rendered)
+			objs, err := e.ProfileObjects(p)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -229,7 +224,11 @@ func TestExpectedAppsFollowFeatures(t *testing.T) {
 	p, _ := e.Profile("platform")
 	names := func() string {
 		var out []string
-		for _, a := range e.ExpectedApps(p) {
+		apps, err := e.ExpectedApps(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range apps {
 			out = append(out, a.Name)
 		}
 		return strings.Join(out, ",")

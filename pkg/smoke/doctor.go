@@ -117,17 +117,7 @@ func (d *Doctor) appsInScope() []platform.App {
 	if d.Profile != nil {
 		p = *d.Profile
 	}
-	expected := map[string]bool{}
-	for _, a := range d.Env.ExpectedApps(p) {
-		expected[a.Name] = true
-	}
-	var out []platform.App
-	for _, a := range d.Env.Apps {
-		if expected[a.Name] {
-			out = append(out, a)
-		}
-	}
-	return out
+	return d.Env.CatalogApps(p)
 }
 
 func (d *Doctor) now() time.Time {
@@ -231,16 +221,21 @@ func (d *Doctor) argoControllers(ctx context.Context) Check {
 	return pass("the application-controller reconciled an Application %s ago", age.Round(time.Second))
 }
 
+// groupsFresh compares the generated files with the config by meaning (the
+// YAML data, not the text), as resolve --check does.
 func (d *Doctor) groupsFresh(context.Context) Check {
-	stale, _, err := d.Env.StaleFiles()
+	stale, err := d.Env.StaleFiles()
 	if err != nil {
 		return fail("", "%v", err)
 	}
 	if len(stale) > 0 {
 		return fail(fmt.Sprintf("kubectl profile resolve --env %s, then commit", d.Env.Name),
-			"stale against config.yaml: %s", strings.Join(stale, ", "))
+			"stale against %s: %s", d.Env.ConfigName(), strings.Join(platform.Paths(stale), ", "))
 	}
-	return pass("the resolved groups and the appsets overlay match config.yaml")
+	if !d.Env.AppSetsGenerated() {
+		return pass("the resolved groups match %s", d.Env.ConfigName())
+	}
+	return pass("the resolved groups and the appsets overlay match %s", d.Env.ConfigName())
 }
 
 func (d *Doctor) profileObjects(ctx context.Context) Check {
@@ -255,7 +250,11 @@ func (d *Doctor) profileObjects(ctx context.Context) Check {
 	}
 	for _, l := range d.Profile.Layers {
 		if !slices.ContainsFunc(sets.Items, func(s unstructured.Unstructured) bool { return s.GetLabels()[platform.LayerLabel] == l }) {
-			missing = append(missing, "ApplicationSet of layer "+l)
+			name, err := d.Env.AppSetName(l)
+			if err != nil {
+				return fail("", "%v", err)
+			}
+			missing = append(missing, fmt.Sprintf("ApplicationSet %s (layer %s)", name, l))
 		}
 	}
 	if len(missing) > 0 {
@@ -273,9 +272,13 @@ func (d *Doctor) profileApps(ctx context.Context) Check {
 	for i := range apps.Items {
 		live[apps.Items[i].GetName()] = &apps.Items[i]
 	}
+	expected, err := d.Env.ExpectedApps(*d.Profile)
+	if err != nil {
+		return fail("", "%v", err)
+	}
 	var bad, gated []string
 	total := 0
-	for _, a := range d.Env.ExpectedApps(*d.Profile) {
+	for _, a := range expected {
 		app, ok := live[a.Name]
 		if a.Gated {
 			state := "absent"

@@ -3,6 +3,7 @@ package smoke
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube/kubetest"
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
+	"github.com/aidev-platform/kubectl-plugins/pkg/platform/platformtest"
 	"github.com/aidev-platform/kubectl-plugins/pkg/smoke/smoketest"
 )
 
@@ -232,5 +234,40 @@ func TestAppsInScopeSkipsDisabledGroups(t *testing.T) {
 	}
 	if !slices.ContainsFunc(d.Env.Apps, func(a platform.App) bool { return a.Group == "llm-d" }) {
 		t.Fatal("the sandbox catalog has no llm-d app: the test proves nothing")
+	}
+}
+
+// groups-fresh compares by meaning: a groups file with other formatting and no
+// header is fresh; another meaning fails, naming the file and the config.
+func TestGroupsFreshComparesByMeaning(t *testing.T) {
+	root := platformtest.CopyTree(t, "../platform/testdata/adopt", nil)
+	env, err := platform.Load(filepath.Join(root, "clusters"), "team")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &Doctor{Env: env}
+	if c := d.groupsFresh(context.Background()); c.Status != Pass || c.Message != "the resolved groups match ../../config/platform-config.yaml" {
+		t.Errorf("the team's groups file: %+v", c)
+	}
+	env.Config.Features["demos"] = true
+	c := d.groupsFresh(context.Background())
+	if c.Status != Fail || !strings.Contains(c.Message, "stale against ../../config/platform-config.yaml: "+filepath.Join(root, "clusters", "team", "groups.yaml")) ||
+		c.Fix != "kubectl profile resolve --env team, then commit" {
+		t.Errorf("a stale groups file: %+v", c)
+	}
+}
+
+// profile-objects names a missing layer's ApplicationSet as the tree names it.
+func TestProfileObjectsNamesTheTreesApplicationSets(t *testing.T) {
+	env, err := platform.Load("../platform/testdata/adopt/clusters", "team")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := smoketest.Profile(t, env, "inference")
+	fake := kubetest.NewClient()
+	d := &Doctor{Client: fake.Client, Env: env, Profile: &p}
+	c := d.profileObjects(context.Background())
+	if c.Status != Fail || c.Message != "missing: AppProject team, ApplicationSet edge-core (layer core), ApplicationSet edge-inference (layer inference)" {
+		t.Errorf("%+v", c)
 	}
 }

@@ -54,6 +54,10 @@ synthetic_env() {
   printf 'apiVersion: profile.aidev.io/v1alpha1\nkind: Platform\nproject: bench\nlayers: [{name: %s, groups: [{name: %s-core, core: true}]}]\nprofiles: [{name: %s, layers: [%s]}]\n' \
     "$1" "$1" "$1" "$1" >"$env/platform.yaml"
   printf 'repoURL: file:///bench\nrevision: HEAD\nnamespace: argocd\nfeatures: {}\n' >"$env/config.yaml"
+  # Its ApplicationSet, which names the group app group-<group> (wait reads names from it).
+  printf 'resources: [appset.yaml]\n' >"$env/appsets/base/kustomization.yaml"
+  printf 'apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata: {name: layer-%s, labels: {profile.aidev.io/layer: %s}}\n' "$1" "$1" >"$env/appsets/base/appset.yaml"
+  printf 'spec: {goTemplate: true, generators: [{git: {repoURL: x, revision: x, files: [{path: x}]}}], template: {metadata: {name: "group-{{.name}}"}, spec: {project: %s, source: {repoURL: x, targetRevision: x, path: "{{.catalogPath}}"}, destination: {server: "https://kubernetes.default.svc", namespace: x}}}}\n' bench >>"$env/appsets/base/appset.yaml"
   echo "$env"
 }
 

@@ -25,6 +25,8 @@ type ApplyOptions struct {
 	DryRun  string // none, server or client
 	Prune   bool
 	Timeout time.Duration // for pruning: how long a layer may take to go
+
+	env *platform.Env // the environment of the run, for the names in messages
 }
 
 func newCmdApply(c *common) *cobra.Command {
@@ -84,6 +86,7 @@ func (o *ApplyOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	o.env = env
 	objs, err := desired(env, p)
 	if err != nil {
 		return err
@@ -274,8 +277,28 @@ func (o *ApplyOptions) waitGone(ctx context.Context, client *kube.Client, s *uns
 	if cli.Interrupted(ctx) {
 		return ctx.Err()
 	}
-	return fmt.Errorf("%s is still being deleted after %s (its Applications are being deleted; see kubectl -n %s get applications -l %s=%s)",
-		ref(s), o.Timeout, s.GetNamespace(), platform.LayerLabel, s.GetLabels()[platform.LayerLabel])
+	return fmt.Errorf("%s is still being deleted after %s (its Applications are being deleted; see kubectl -n %s get applications %s)",
+		ref(s), o.Timeout, s.GetNamespace(), o.groupApps(s.GetLabels()[platform.LayerLabel]))
+}
+
+// groupApps names the Applications a layer's ApplicationSet generates, as the
+// tree names them (the rendered ApplicationSets are read once per command).
+func (o *ApplyOptions) groupApps(layer string) string {
+	if o.env != nil {
+		if sets, err := o.env.AppSets(); err == nil && sets.Layers[layer] != nil {
+			var names []string
+			for _, l := range o.env.Descriptor.Layers {
+				if l.Name != layer {
+					continue
+				}
+				for _, g := range l.Groups {
+					names = append(names, sets.Layers[layer].GroupApps[g.Name])
+				}
+			}
+			return strings.Join(names, " ")
+		}
+	}
+	return "-l " + platform.LayerLabel + "=" + layer
 }
 
 func ptrUID(s *unstructured.Unstructured) *types.UID { u := s.GetUID(); return &u }
@@ -288,7 +311,7 @@ func layersOf(sets []unstructured.Unstructured) []string {
 	return out
 }
 
-// ref names an object the way kubectl prints it: applicationset.argoproj.io/layer-platform.
+// ref names an object the way kubectl prints it: applicationset.argoproj.io/<name>.
 func ref(o *unstructured.Unstructured) string {
 	gk := o.GroupVersionKind().GroupKind()
 	kind := strings.ToLower(gk.Kind)

@@ -45,12 +45,16 @@ func newCmdList(c *common) *cobra.Command {
 	return cmd
 }
 
-// Summaries computes the list from the model alone.
-func Summaries(env *platform.Env) []ProfileSummary {
+// Summaries computes the list from the model and the tree alone (no cluster).
+func Summaries(env *platform.Env) ([]ProfileSummary, error) {
 	var out []ProfileSummary
 	for _, p := range env.Profiles() {
 		s := ProfileSummary{Name: p.Name, Description: p.Description, Layers: p.Layers, EnabledGroups: []string{}}
-		for _, a := range env.ExpectedApps(p) {
+		apps, err := env.ExpectedApps(p)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range apps {
 			switch {
 			case a.GroupApp:
 				s.EnabledGroups = append(s.EnabledGroups, a.Group)
@@ -63,7 +67,7 @@ func Summaries(env *platform.Env) []ProfileSummary {
 		}
 		out = append(out, s)
 	}
-	return out
+	return out, nil
 }
 
 // Run prints the profiles.
@@ -72,7 +76,10 @@ func (o *ListOptions) Run() error {
 	if err != nil {
 		return err
 	}
-	list := Summaries(env)
+	list, err := Summaries(env)
+	if err != nil {
+		return err
+	}
 	if o.Output == "json" || o.Output == "yaml" {
 		return printers.Data(o.Out, o.Output, list)
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli"
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
-	"github.com/aidev-platform/kubectl-plugins/pkg/render"
 	"github.com/aidev-platform/kubectl-plugins/pkg/version"
 )
 
@@ -38,8 +37,9 @@ kubectl profile renders each layer's Argo CD ApplicationSet with kustomize, appl
 profile's layers with server-side apply, prunes what a narrower profile no longer holds,
 and waits until the profile's applications are Synced and Healthy.
 
-Everything about the platform (layers, profiles, groups, gates) is read from
-clusters/<env>/platform.yaml, config.yaml and the catalog.`,
+Everything about the platform (layers, profiles, groups, gates, and the names of
+the ApplicationSets and the Applications they generate) is read from
+clusters/<env>/platform.yaml, its config file, the catalog and the ApplicationSets.`,
 		`  # What profiles the environment has
   kubectl profile list --env ai-dev
 
@@ -81,22 +81,19 @@ func (c *common) loadProfile(name string) (*platform.Env, platform.Profile, erro
 }
 
 // desired renders what a profile applies, labelled as members of the ApplySet and
-// namespaced, after checking that the generated files match config.yaml (a stale
-// overlay would apply the wrong repoURL).
+// namespaced, after checking that the generated files mean what the config says
+// (a stale overlay would apply the wrong repoURL). The appsets folder is
+// rendered once per command (the Env keeps it).
 func desired(env *platform.Env, p platform.Profile) ([]*unstructured.Unstructured, error) {
-	stale, _, err := env.StaleFiles()
+	stale, err := env.StaleFiles()
 	if err != nil {
 		return nil, err
 	}
 	if len(stale) > 0 {
 		return nil, fmt.Errorf("%s is stale against %s: run `kubectl profile resolve --env %s` and commit the result",
-			strings.Join(stale, ", "), env.Dir+"/"+platform.ConfigFile, env.Name)
+			strings.Join(platform.Paths(stale), ", "), env.ConfigPath(), env.Name)
 	}
-	rendered, err := render.Kustomize(env.Dir + "/" + env.Descriptor.AppSets)
-	if err != nil {
-		return nil, err
-	}
-	objs, err := env.ProfileObjects(p, rendered)
+	objs, err := env.ProfileObjects(p)
 	if err != nil {
 		return nil, err
 	}

@@ -65,6 +65,11 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Every app the environment can have: the expected apps of all its layers.
+	expected, err := env.ExpectedApps(platform.Profile{Layers: env.LayerNames()})
+	if err != nil {
+		return err
+	}
 	client, err := o.connect(ctx, env)
 	if err != nil {
 		return err
@@ -97,8 +102,7 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 	for i := range apps.Items {
 		byName[apps.Items[i].GetName()] = argocd.StatusOf(&apps.Items[i])
 	}
-	// Every app the environment can have: the expected apps of all its layers.
-	for _, a := range env.ExpectedApps(platform.Profile{Layers: env.LayerNames()}) {
+	for _, a := range expected {
 		s, ok := byName[a.Name]
 		if !ok && !slices.Contains(st.LiveLayers, a.Layer) {
 			continue // its layer is not applied: not part of the status

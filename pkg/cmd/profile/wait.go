@@ -53,22 +53,31 @@ lists every app that is not ready, with the reason.`,
 	return cmd
 }
 
-// Targets are the apps a profile's wait expects, from the model.
-func Targets(env *platform.Env, p platform.Profile) []argocd.Target {
+// Targets are the apps a profile's wait expects, from the model, each with what
+// creates it as the tree names it: "ApplicationSet <name>" or the group app.
+func Targets(env *platform.Env, p platform.Profile) ([]argocd.Target, error) {
+	apps, err := env.ExpectedApps(p)
+	if err != nil {
+		return nil, err
+	}
 	var out []argocd.Target
-	for _, a := range env.ExpectedApps(p) {
-		parent := "group-" + a.Group
+	for _, a := range apps {
+		parent := a.Parent
 		if a.GroupApp {
-			parent = "ApplicationSet layer-" + a.Layer
+			parent = "ApplicationSet " + a.Parent
 		}
 		out = append(out, argocd.Target{Name: a.Name, Layer: a.Layer, Group: a.Group, Parent: parent, Gated: a.Gated})
 	}
-	return out
+	return out, nil
 }
 
 // Run waits.
 func (o *WaitOptions) Run(ctx context.Context) error {
 	env, p, err := o.loadProfile(o.Profile)
+	if err != nil {
+		return err
+	}
+	targets, err := Targets(env, p)
 	if err != nil {
 		return err
 	}
@@ -80,7 +89,7 @@ func (o *WaitOptions) Run(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 
-	tracker := argocd.NewTracker(Targets(env, p), o.DegradedGrace)
+	tracker := argocd.NewTracker(targets, o.DegradedGrace)
 	progress := printers.NewProgress(o.Out, printers.IsTerminal(o.Out), []string{"APP", "LAYER", "GROUP", "SYNC", "HEALTH", "MESSAGE"})
 	summary := func(r argocd.Result) string {
 		return fmt.Sprintf("%d/%d ready, %d gated, %s", r.Ready, r.Total, r.Gated, o.Now().Sub(start).Round(time.Second))

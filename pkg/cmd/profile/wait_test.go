@@ -27,8 +27,12 @@ func liveApps(t *testing.T, profileName string, odd map[string]map[string]any) [
 	if err != nil {
 		t.Fatal(err)
 	}
+	expected, err := env.ExpectedApps(p)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var out []runtime.Object
-	for _, a := range env.ExpectedApps(p) {
+	for _, a := range expected {
 		status := map[string]any{
 			"sync":         map[string]any{"status": "Synced", "revision": "abc123"},
 			"health":       map[string]any{"status": "Healthy"},

@@ -141,7 +141,11 @@ func TestDoctorControllers(t *testing.T) {
 		return isPod || isApp && u.GetKind() == "Application"
 	})
 	stale := map[string]smoketest.AppState{}
-	for _, a := range env.ExpectedApps(serving) {
+	expected, err := env.ExpectedApps(serving)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range expected {
 		stale[a.Name] = smoketest.AppState{Sync: "Synced", Health: "Healthy", Age: 30 * time.Minute}
 		if a.Gated {
 			stale[a.Name] = smoketest.AppState{Sync: "OutOfSync", Health: "Missing", Age: 30 * time.Minute}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Edit changes one file's content.
@@ -22,19 +23,34 @@ func Replace(t testing.TB, old, new string) Edit {
 	}
 }
 
+// CopyTree copies the folder src (a whole repository, say, with its clusters/
+// and a config kept elsewhere) into a new temporary folder, applies edits (path
+// relative to src -> edit), and returns the copy.
+func CopyTree(t testing.TB, src string, edits map[string]Edit) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), filepath.Base(src))
+	copyDir(t, src, dst, edits)
+	return dst
+}
+
 // CopyEnv copies clusters/<env> into a new temporary clusters folder (keeping the
 // repository layout: the copy's parent is the repo root), applies edits (path
 // relative to the environment -> edit), and returns the new clusters folder.
 func CopyEnv(t testing.TB, clustersDir, env string, edits map[string]Edit) string {
 	t.Helper()
 	dst := filepath.Join(t.TempDir(), "clusters")
-	src := filepath.Join(clustersDir, env)
+	copyDir(t, filepath.Join(clustersDir, env), filepath.Join(dst, env), edits)
+	return dst
+}
+
+func copyDir(t testing.TB, src, dst string, edits map[string]Edit) {
+	t.Helper()
 	err := filepath.Walk(src, func(path string, info os.FileInfo, err error) error {
 		if err != nil {
 			return err
 		}
 		rel, _ := filepath.Rel(src, path)
-		target := filepath.Join(dst, env, rel)
+		target := filepath.Join(dst, rel)
 		if info.IsDir() {
 			return os.MkdirAll(target, 0o755)
 		}
@@ -50,5 +66,76 @@ func CopyEnv(t testing.TB, clustersDir, env string, edits map[string]Edit) strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	return dst
+}
+
+// Stamp is a file's content and modification time.
+type Stamp struct {
+	Data    string
+	ModTime time.Time
+}
+
+// past is the modification time Snapshot gives every file, so that a write,
+// even within the same second, shows.
+var past = time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// Snapshot sets the modification time of every file under dir to a fixed past
+// time and records each file's content and time.
+func Snapshot(t testing.TB, dir string) map[string]Stamp {
+	t.Helper()
+	out := map[string]Stamp{}
+	err := filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() {
+			return err
+		}
+		if err := os.Chtimes(path, past, past); err != nil {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		out[path] = Stamp{Data: string(data), ModTime: past}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// Unchanged fails the test for every file under dir that was written, added or
+// removed since Snapshot.
+func Unchanged(t testing.TB, dir string, before map[string]Stamp) {
+	t.Helper()
+	seen := map[string]bool{}
+	err := filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() {
+			return err
+		}
+		seen[path] = true
+		b, ok := before[path]
+		if !ok {
+			t.Errorf("%s was created", path)
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if string(data) != b.Data {
+			t.Errorf("%s was changed", path)
+		}
+		if !info.ModTime().Equal(b.ModTime) {
+			t.Errorf("%s was written (modified at %s)", path, info.ModTime())
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path := range before {
+		if !seen[path] {
+			t.Errorf("%s was removed", path)
+		}
+	}
 }

@@ -87,9 +87,13 @@ func ProfileObjects(env *platform.Env, p platform.Profile) []runtime.Object {
 		"metadata": map[string]any{"name": env.Descriptor.Project, "namespace": "argocd"},
 	}}}
 	for _, l := range p.Layers {
+		name, err := env.AppSetName(l)
+		if err != nil {
+			panic(err) // the committed environments render
+		}
 		out = append(out, &unstructured.Unstructured{Object: map[string]any{
 			"apiVersion": "argoproj.io/v1alpha1", "kind": "ApplicationSet",
-			"metadata": map[string]any{"name": "layer-" + l, "namespace": "argocd", "labels": map[string]any{platform.LayerLabel: l}},
+			"metadata": map[string]any{"name": name, "namespace": "argocd", "labels": map[string]any{platform.LayerLabel: l}},
 		}})
 	}
 	return out
@@ -106,8 +110,12 @@ type AppState struct {
 // and Healthy, gated ones OutOfSync and Missing (never synced), each reconciled
 // a minute before now; override changes some.
 func Applications(env *platform.Env, p platform.Profile, now time.Time, override map[string]AppState) []runtime.Object {
+	apps, err := env.ExpectedApps(p)
+	if err != nil {
+		panic(err) // the committed environments render
+	}
 	var out []runtime.Object
-	for _, a := range env.ExpectedApps(p) {
+	for _, a := range apps {
 		st := AppState{"Synced", "Healthy", time.Minute}
 		if a.Gated {
 			st = AppState{"OutOfSync", "Missing", time.Minute}
