@@ -203,6 +203,10 @@ func TestCostgateLifecycle(t *testing.T) {
 		if r := costgate("up", "raw-vllm", "--replicas", "100000", "--wait=false"); r.Code == 0 || !strings.Contains(r.Stderr, "max-replicas") {
 			t.Errorf("--replicas above the gate's bound: %s", r)
 		}
+		// Leave 1 remembered: the sandbox has one GPU, later tests wait for 1/1.
+		if r := costgate("up", "raw-vllm", "--replicas", "1", "--wait=false"); r.Code != 0 {
+			t.Fatal(r)
+		}
 		if r := costgate("down", "raw-vllm"); r.Code != 0 {
 			t.Fatal(r)
 		}

@@ -151,7 +151,7 @@ func TestInterruptedCommandsResume(t *testing.T) {
 		if r := run(3*time.Minute, "kubectl-costgate", "down", "coder-fim"); r.Code != 0 {
 			t.Fatalf("down coder-fim: %s", r)
 		}
-		if r := run(3*time.Minute, "kubectl-costgate", "up", "raw-vllm"); r.Code != 0 {
+		if r := run(3*time.Minute, "kubectl-costgate", "up", "raw-vllm", "--replicas", "1"); r.Code != 0 {
 			t.Fatalf("up raw-vllm (takes the GPU): %s", r)
 		}
 		r := interrupt("Insufficient nvidia.com/gpu", "kubectl-costgate", "up", "coder-fim")
