@@ -15,6 +15,8 @@ type Target struct {
 	Group  string `json:"group"`
 	Parent string `json:"parent"` // what creates it: an ApplicationSet or a group app
 	Gated  bool   `json:"gated"`
+	// Manual: manual-sync without a gate annotation (costgate does not see it).
+	Manual bool `json:"manual,omitempty"`
 }
 
 // Row is one target's state in a wait.
@@ -82,6 +84,9 @@ func (t *Tracker) Observe(live map[string]*unstructured.Unstructured, now time.T
 				row.Reason = "not created yet by " + tg.Parent
 			} else {
 				row.Reason = "gated: deploys on an explicit sync (kubectl costgate)"
+				if tg.Manual {
+					row.Reason = "manual sync, no gate annotation: deploys on an explicit sync (argocd app sync " + tg.Name + ")"
+				}
 			}
 			r.Rows = append(r.Rows, row)
 			continue

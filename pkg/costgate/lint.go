@@ -45,6 +45,7 @@ const (
 	CheckSingleOwner     = "single-owner"
 	CheckInspectableTree = "inspectable"
 	CheckMaxReplicas     = "max-replicas"
+	CheckUngated         = "ungated-manual-sync"
 )
 
 // Lint checks every gate of an environment statically: no cluster needed.
@@ -52,6 +53,9 @@ func Lint(env *platform.Env) []Finding {
 	deployed := scanDeployed(env)
 	var out []Finding
 	for _, app := range env.Apps {
+		if app.ManualUngated() {
+			out = append(out, ungated(app))
+		}
 		if app.Gate == nil {
 			continue
 		}
@@ -109,6 +113,26 @@ func Lint(env *platform.Env) []Finding {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].File < out[j].File })
 	return out
+}
+
+// ungated is the finding for a manual-sync app without a gate annotation: it
+// deploys only when someone syncs it, as a gate does, yet costgate list, cost
+// and idle do not see it, so what it costs while deployed is invisible.
+//
+// A warning, not an error: nothing is broken (Argo CD deploys it on a sync as
+// it always did, and profile wait does not wait on it), and a team adopting
+// the plugins on its own tree must be able to run lint in CI from the first
+// day and annotate its apps one by one. lint --strict fails on warnings too,
+// for a tree whose apps are all annotated and must stay so.
+func ungated(app platform.App) Finding {
+	p := platform.GateAnnotationPrefix
+	return Finding{
+		Severity: Warning, App: app.Name, File: app.File, Check: CheckUngated,
+		Message: fmt.Sprintf("manual-sync (no spec.syncPolicy.automated) but no %sgate annotation: it deploys only on a sync, "+
+			"and costgate list, its cost and idle do not see it", p),
+		Fix: fmt.Sprintf(`annotate it %sgate: sync (or scale or pause, with %starget) and %scost-per-hour: "0.80" (USD per hour while deployed; "0" if it costs nothing)`,
+			p, p, p),
+	}
 }
 
 func ignoresReplicas(app platform.App, target platform.ObjectRef) bool {

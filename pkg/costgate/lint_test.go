@@ -94,3 +94,46 @@ func TestLintFindsEachBrokenInvariant(t *testing.T) {
 		})
 	}
 }
+
+// The adopted tree of pkg/platform/testdata/adopt: its manual-sync apps have
+// no gate annotation. Each is a warning naming the file and the annotations to
+// add; an annotated one is a gate, and an auto-sync one no finding.
+func TestLintWarnsAboutManualSyncAppsWithoutAGate(t *testing.T) {
+	env, err := platform.Load("../platform/testdata/adopt/clusters", "team")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range costgate.Lint(env) {
+		if f.Severity != costgate.Warning || f.Check != costgate.CheckUngated ||
+			!strings.Contains(f.Fix, "costgate.aidev.io/gate: sync") || !strings.Contains(f.Fix, "costgate.aidev.io/cost-per-hour") ||
+			!strings.Contains(f.Message, "costgate list, its cost and idle do not see it") {
+			t.Errorf("finding: %s", f)
+		}
+		got = append(got, f.App+"@"+strings.TrimPrefix(f.File, "../platform/testdata/adopt/clusters/team/"))
+	}
+	want := "demo-chat@apps/demos/demo-chat.yaml llama-70b@apps/gpu-models/llama-70b.yaml mixtral@apps/gpu-models/mixtral.yaml llama-8b@apps/models/llama-8b.yaml"
+	if strings.Join(got, " ") != want {
+		t.Errorf("findings:\n%s\nwant\n%s", strings.Join(got, " "), want)
+	}
+	if ungated := costgate.Ungated(env); len(ungated) != 4 || len(costgate.Gated(env)) != 0 {
+		t.Errorf("ungated %d, gated %d", len(ungated), len(costgate.Gated(env)))
+	}
+
+	root := platformtest.CopyTree(t, "../platform/testdata/adopt", map[string]platformtest.Edit{
+		"clusters/team/apps/gpu-models/mixtral.yaml": platformtest.Replace(t, "  name: mixtral\n",
+			"  name: mixtral\n  annotations:\n    costgate.aidev.io/gate: sync\n    costgate.aidev.io/cost-per-hour: \"4.10\"\n"),
+		"clusters/team/apps/demos/demo-chat.yaml": platformtest.Replace(t, "  syncPolicy:\n", "  syncPolicy:\n    automated: {}\n"),
+	})
+	env, err = platform.Load(root+"/clusters", "team")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = nil
+	for _, f := range costgate.Lint(env) {
+		got = append(got, f.App+":"+f.Severity)
+	}
+	if strings.Join(got, " ") != "llama-70b:warning llama-8b:warning" {
+		t.Errorf("after annotating mixtral and auto-syncing demo-chat: %v", got)
+	}
+}

@@ -65,6 +65,19 @@ func Gated(env *platform.Env) []platform.App {
 	return out
 }
 
+// Ungated returns the environment's manual-sync apps without a gate
+// annotation, in catalog order: they deploy only on a sync, like gates, but
+// are not gates (lint warns about each; list names them apart).
+func Ungated(env *platform.Env) []platform.App {
+	var out []platform.App
+	for _, a := range env.Apps {
+		if a.ManualUngated() {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
 // Find returns the gated app by name; an unknown or ungated name is an error that
 // lists the gated apps.
 func Find(env *platform.Env, name string) (platform.App, error) {

@@ -44,6 +44,11 @@ type ObjectRef struct {
 
 func (r ObjectRef) String() string { return r.Kind + "/" + r.Namespace + "/" + r.Name }
 
+// ManualUngated says whether an app deploys only when someone syncs it (no
+// syncPolicy.automated) without being a cost gate (no gate annotation):
+// costgate does not see it, nor what it costs.
+func (a App) ManualUngated() bool { return !a.Automated && a.Gate == nil }
+
 func appFromManifest(obj map[string]any, path, group, layer string) (App, error) {
 	meta, _ := obj["metadata"].(map[string]any)
 	name, _ := meta["name"].(string)

@@ -97,8 +97,20 @@ func Load(clustersDir, name string) (*Env, error) {
 	case !slices.Contains(names, name):
 		return nil, fmt.Errorf("unknown environment %q in %s (known: %s)", name, clustersDir, strings.Join(names, ", "))
 	}
+	path := filepath.Join(clustersDir, name, DescriptorFile)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return load(clustersDir, name, data)
+}
+
+// load validates an environment whose descriptor is data (the content of
+// clusters/<name>/platform.yaml, which need not exist yet: init validates what
+// it would write before writing it).
+func load(clustersDir, name string, data []byte) (*Env, error) {
 	env := &Env{Name: name, Dir: filepath.Join(clustersDir, name), ClustersDir: clustersDir}
-	if err := readYAML(filepath.Join(env.Dir, DescriptorFile), &env.Descriptor, true); err != nil {
+	if err := decodeYAML(filepath.Join(env.Dir, DescriptorFile), data, &env.Descriptor, true); err != nil {
 		return nil, err
 	}
 	if err := env.validateDescriptor(); err != nil {
@@ -125,6 +137,11 @@ func readYAML(path string, into any, strict bool) error {
 	if err != nil {
 		return err
 	}
+	return decodeYAML(path, data, into, strict)
+}
+
+// decodeYAML decodes data read from path (named in errors).
+func decodeYAML(path string, data []byte, into any, strict bool) (err error) {
 	if strict {
 		err = yaml.UnmarshalStrict(data, into)
 	} else {

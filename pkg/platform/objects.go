@@ -53,8 +53,14 @@ type ExpectedApp struct {
 	Name  string `json:"name"`
 	Layer string `json:"layer"`
 	Group string `json:"group"`
-	// Gated apps exist after apply but deploy only on an explicit sync.
+	// Gated apps exist after apply but deploy only on an explicit sync: the
+	// cost gates, and the manual-sync apps without a gate annotation (Manual).
+	// wait does not wait on them.
 	Gated bool `json:"gated"`
+	// Manual: a manual-sync app without a costgate.aidev.io/gate annotation.
+	// Gated too (it deploys only on a sync), but not a cost gate: costgate
+	// does not see it, nor its cost (costgate lint warns about it).
+	Manual bool `json:"manual,omitempty"`
 	// GroupApp is the ApplicationSet's Application for a whole group.
 	GroupApp bool `json:"groupApp,omitempty"`
 	// Parent is what creates the app: the name of its layer's ApplicationSet
@@ -84,7 +90,8 @@ func (e *Env) ExpectedApps(p Profile) ([]ExpectedApp, error) {
 			out = append(out, ExpectedApp{Name: groupApp, Layer: l.Name, Group: g.Name, GroupApp: true, Parent: ls.Name})
 			for _, a := range e.Apps {
 				if a.Group == g.Name {
-					out = append(out, ExpectedApp{Name: a.Name, Layer: l.Name, Group: g.Name, Gated: a.Gate != nil || !a.Automated, Parent: groupApp})
+					out = append(out, ExpectedApp{Name: a.Name, Layer: l.Name, Group: g.Name, Parent: groupApp,
+						Gated: a.Gate != nil || !a.Automated, Manual: a.ManualUngated()})
 				}
 			}
 		}

@@ -14,6 +14,8 @@ import (
 type LintOptions struct {
 	*common
 	Output string
+	// Strict fails on warnings too (a manual-sync app without a gate annotation).
+	Strict bool
 }
 
 func newCmdLint(c *common) *cobra.Command {
@@ -25,9 +27,17 @@ func newCmdLint(c *common) *cobra.Command {
 of exactly their Deployment with RespectIgnoreDifferences=true; a paused InferenceService is
 not deployed by an auto-sync app with selfHeal; KEDA ScaledObjects on gated targets are
 paused; every gate has a cost; no gate target is deployed by another app. Each finding names
-the file and the fix. Exit 1 on any error.`,
+the file and the fix. Exit 1 on any error.
+
+It also warns about every manual-sync Application (no syncPolicy.automated) without a
+costgate.aidev.io/gate annotation: it deploys only on a sync, like a gate, but costgate
+list, cost and idle do not see it. Warnings do not fail lint (a tree adopted as it is
+passes on day one while its apps are annotated); --strict makes them fail too.`,
 		Example: `  kubectl costgate lint --env ai-dev
-  kubectl costgate lint --env sandbox -o json`,
+  kubectl costgate lint --env sandbox -o json
+
+  # In CI, once every manual-sync app is annotated: keep it so
+  kubectl costgate lint --env ai-dev --strict`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			if err := printers.ValidateFormat(o.Output, "json", "yaml"); err != nil {
@@ -37,6 +47,7 @@ the file and the fix. Exit 1 on any error.`,
 		},
 	}
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: json or yaml")
+	cmd.Flags().BoolVar(&o.Strict, "strict", false, "Exit 1 on warnings too (manual-sync apps without a gate annotation)")
 	return cmd
 }
 
@@ -59,17 +70,28 @@ func (o *LintOptions) Run() error {
 			fmt.Fprintln(o.Out, f)
 		}
 	}
-	errors := 0
+	errors, warnings := 0, 0
 	for _, f := range findings {
 		if f.Severity == costgate.Error {
 			errors++
+		} else {
+			warnings++
 		}
 	}
-	if errors > 0 {
+	switch {
+	case errors > 0 && warnings > 0:
+		return &cli.ExitError{Code: 1, Err: fmt.Errorf("%d gate error(s) and %d warning(s) in environment %s", errors, warnings, env.Name)}
+	case errors > 0:
 		return &cli.ExitError{Code: 1, Err: fmt.Errorf("%d gate error(s) in environment %s", errors, env.Name)}
+	case warnings > 0 && o.Strict:
+		return &cli.ExitError{Code: 1, Err: fmt.Errorf("%d warning(s) in environment %s (--strict)", warnings, env.Name)}
 	}
 	if o.Output == "" {
-		fmt.Fprintf(o.Out, "%s: %d gates, no findings\n", env.Name, len(costgate.Gated(env)))
+		if warnings > 0 {
+			fmt.Fprintf(o.Out, "%s: %d gates, no errors, %d warning(s)\n", env.Name, len(costgate.Gated(env)), warnings)
+		} else {
+			fmt.Fprintf(o.Out, "%s: %d gates, no findings\n", env.Name, len(costgate.Gated(env)))
+		}
 	}
 	return nil
 }

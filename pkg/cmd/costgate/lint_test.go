@@ -1,6 +1,7 @@
 package costgate_test
 
 import (
+	"path/filepath"
 	"testing"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli/clitest"
@@ -35,5 +36,29 @@ func TestLintFindsABrokenTree(t *testing.T) {
 			name += "-" + output
 		}
 		golden(t, name, h, r)
+	}
+}
+
+// adoptRoot is the adopted repository of pkg/platform/testdata/adopt, whose
+// manual-sync apps have no gate annotation.
+func adoptRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := filepath.Abs(filepath.Join("..", "..", "platform", "testdata", "adopt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// lint warns about each manual-sync app without a gate annotation, naming the
+// file and the annotations to add, and passes (exit 0) unless --strict.
+func TestLintWarnsAboutTheAdoptedTree(t *testing.T) {
+	root := adoptRoot(t)
+	for name, args := range map[string][]string{"adopt": nil, "adopt-json": {"-o", "json"}, "adopt-strict": {"--strict"}} {
+		h := clitest.New(t, "kubectl-costgate")
+		h.ClientErr = errNoCluster
+		r := h.Run(costgate.NewCmd, append([]string{"lint", "--env", "team", "--dir", filepath.Join(root, "clusters")}, args...)...)
+		r.Stdout = clitest.Normalize(r.Stdout, root, "$ROOT")
+		golden(t, "lint/"+name, h, r)
 	}
 }

@@ -3,11 +3,13 @@ package costgate
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/costgate"
+	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
 	"github.com/aidev-platform/kubectl-plugins/pkg/printers"
 )
 
@@ -50,6 +52,17 @@ func (o *ListOptions) Run(ctx context.Context) error {
 	}
 	now := o.Now()
 	statuses := costgate.Observe(costgate.Gated(s.env), live, now)
+	// The apps a gate annotation would make gates: manual-sync too, but not
+	// listed, their cost unknown. Said on stderr, so -o json stays data.
+	if manual := costgate.Ungated(s.env); len(manual) > 0 {
+		var names []string
+		for _, a := range manual {
+			names = append(names, a.Name)
+		}
+		fmt.Fprintf(o.ErrOut, "note: %d manual-sync app(s) have no %sgate annotation and are not listed, their cost unknown: %s; "+
+			"kubectl costgate lint --env %s names the annotations to add\n",
+			len(manual), platform.GateAnnotationPrefix, strings.Join(names, ", "), s.env.Name)
+	}
 	if o.Output == "json" || o.Output == "yaml" {
 		return printers.Data(o.Out, o.Output, statuses)
 	}

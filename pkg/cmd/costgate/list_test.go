@@ -1,7 +1,9 @@
 package costgate_test
 
 import (
+	"encoding/json"
 	"errors"
+	"path/filepath"
 	"testing"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -11,7 +13,10 @@ import (
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli/clitest"
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/costgate"
+	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/profile"
 	pcostgate "github.com/aidev-platform/kubectl-plugins/pkg/costgate"
+	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
+	"github.com/aidev-platform/kubectl-plugins/pkg/platform/platformtest"
 )
 
 // everyState is a cluster where the gates are in every state: raw-vllm up for
@@ -63,4 +68,54 @@ func TestListErrors(t *testing.T) {
 
 	h = clitest.New(t, "kubectl-costgate")
 	golden(t, "list/bad-output", h, h.Run(costgate.NewCmd, clitest.Args(t, "sandbox", "list", "-o", "name")...))
+}
+
+// profile list's GATED column counts what costgate list lists: the apps with a
+// gate annotation (of the widest profile's enabled groups, here every gated
+// app). The manual-sync apps without one are profile list's MANUAL column,
+// and costgate list names them apart on stderr.
+func TestListAndProfileListCountTheSameApps(t *testing.T) {
+	adopt := platformtest.CopyTree(t, adoptRoot(t), map[string]platformtest.Edit{
+		"clusters/team/apps/gpu-models/mixtral.yaml": platformtest.Replace(t, "  name: mixtral\n",
+			"  name: mixtral\n  annotations:\n    costgate.aidev.io/gate: sync\n    costgate.aidev.io/cost-per-hour: \"4.10\"\n"),
+	})
+	for _, tc := range []struct{ dir, env, widest string }{
+		{clitest.Clusters(t), "sandbox", "full"},
+		{filepath.Join(adopt, "clusters"), "team", "gateway"},
+	} {
+		env, err := platform.Load(tc.dir, tc.env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		summaries, err := profile.Summaries(env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var widest profile.ProfileSummary
+		for _, s := range summaries {
+			if s.Name == tc.widest {
+				widest = s
+			}
+		}
+		h := clitest.New(t, "kubectl-costgate")
+		r := h.Run(costgate.NewCmd, "list", "-o", "json", "--env", tc.env, "--dir", tc.dir)
+		var rows []map[string]any
+		if err := json.Unmarshal([]byte(r.Stdout), &rows); err != nil || r.Code != 0 {
+			t.Fatalf("%s: %v %s", tc.env, err, r)
+		}
+		if widest.GatedApps != len(rows) {
+			t.Errorf("%s: profile list counts %d gated apps, costgate list lists %d", tc.env, widest.GatedApps, len(rows))
+		}
+		if tc.env == "team" {
+			if widest.GatedApps != 1 || widest.ManualApps != 2 {
+				t.Errorf("team: %+v", widest)
+			}
+			want := "note: 3 manual-sync app(s) have no costgate.aidev.io/gate annotation and are not listed, their cost unknown: llama-8b, llama-70b, demo-chat; kubectl costgate lint --env team names the annotations to add\n"
+			if r.Stderr != want {
+				t.Errorf("stderr %q", r.Stderr)
+			}
+		} else if r.Stderr != "" || widest.ManualApps != 0 {
+			t.Errorf("sandbox: %q %+v", r.Stderr, widest)
+		}
+	}
 }

@@ -38,7 +38,9 @@ func runTeam(t *testing.T, h *clitest.Harness, root string, args ...string) stri
 	return strings.ReplaceAll(h.Run(profile.NewCmd, args...).String(), root, "$ROOT")
 }
 
-func TestAdoptedListCountsManualSyncAppsAsGated(t *testing.T) {
+// GATED counts the annotated gates, what costgate list shows: none here. The
+// manual-sync apps without a gate annotation are MANUAL, with a note.
+func TestAdoptedListCountsManualSyncAppsApart(t *testing.T) {
 	h := clitest.New(t, "kubectl-profile")
 	clitest.Golden(t, "adopt-list", runTeam(t, h, adoptRoot(t), "list", "-o", "wide"))
 }

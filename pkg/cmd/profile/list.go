@@ -23,7 +23,13 @@ type ProfileSummary struct {
 	Layers        []string `json:"layers"`
 	EnabledGroups []string `json:"enabledGroups"`
 	Apps          int      `json:"apps"`
-	GatedApps     int      `json:"gatedApps"`
+	// GatedApps are the cost gates (a costgate.aidev.io/gate annotation): the
+	// apps kubectl costgate lists, opens, closes and prices.
+	GatedApps int `json:"gatedApps"`
+	// ManualApps are the manual-sync apps without a gate annotation: they
+	// deploy only on a sync too, but costgate does not see them nor their
+	// cost (kubectl costgate lint warns about each).
+	ManualApps int `json:"manualApps"`
 }
 
 func newCmdList(c *common) *cobra.Command {
@@ -31,6 +37,12 @@ func newCmdList(c *common) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the profiles with their layers, enabled groups and app counts",
+		Long: `Lists the profiles with their layers, enabled groups and app counts, from the tree
+alone (no cluster). APPS counts the catalog Applications of the profile's enabled groups;
+GATED those of them that are cost gates (a costgate.aidev.io/gate annotation: what
+kubectl costgate list shows and prices); MANUAL the manual-sync apps without a gate
+annotation, which deploy only on a sync too but whose cost costgate does not see
+(kubectl costgate lint names the annotations to add).`,
 		Example: `  kubectl profile list --env ai-dev
   kubectl profile list --env ai-dev -o json`,
 		Args: cobra.NoArgs,
@@ -58,6 +70,9 @@ func Summaries(env *platform.Env) ([]ProfileSummary, error) {
 			switch {
 			case a.GroupApp:
 				s.EnabledGroups = append(s.EnabledGroups, a.Group)
+			case a.Manual:
+				s.ManualApps++
+				s.Apps++
 			case a.Gated:
 				s.GatedApps++
 				s.Apps++
@@ -83,17 +98,38 @@ func (o *ListOptions) Run() error {
 	if o.Output == "json" || o.Output == "yaml" {
 		return printers.Data(o.Out, o.Output, list)
 	}
-	header := []string{"PROFILE", "LAYERS", "GROUPS", "APPS", "GATED"}
+	// GATED counts what kubectl costgate list shows (the annotated gates);
+	// MANUAL the manual-sync apps costgate does not see. Both deploy only on
+	// a sync (wait does not wait on them); only the first have a known cost.
+	header := []string{"PROFILE", "LAYERS", "GROUPS", "APPS", "GATED", "MANUAL"}
 	if o.Output == "wide" {
 		header = append(header, "ENABLED GROUPS")
 	}
 	var rows [][]string
 	for _, s := range list {
-		row := []string{s.Name, strings.Join(s.Layers, ","), fmt.Sprint(len(s.EnabledGroups)), fmt.Sprint(s.Apps), fmt.Sprint(s.GatedApps)}
+		row := []string{s.Name, strings.Join(s.Layers, ","), fmt.Sprint(len(s.EnabledGroups)), fmt.Sprint(s.Apps), fmt.Sprint(s.GatedApps), fmt.Sprint(s.ManualApps)}
 		if o.Output == "wide" {
 			row = append(row, strings.Join(s.EnabledGroups, ","))
 		}
 		rows = append(rows, row)
 	}
-	return printers.Table(o.Out, header, rows)
+	if err := printers.Table(o.Out, header, rows); err != nil {
+		return err
+	}
+	if n := len(manualApps(env)); n > 0 {
+		fmt.Fprintf(o.ErrOut, "note: the catalog has %d manual-sync app(s) without a %sgate annotation (MANUAL): kubectl costgate does not see them nor their cost; "+
+			"kubectl costgate lint --env %s names them and the annotations to add\n", n, platform.GateAnnotationPrefix, env.Name)
+	}
+	return nil
+}
+
+// manualApps are the environment's manual-sync apps without a gate annotation.
+func manualApps(env *platform.Env) []platform.App {
+	var out []platform.App
+	for _, a := range env.Apps {
+		if a.ManualUngated() {
+			out = append(out, a)
+		}
+	}
+	return out
 }

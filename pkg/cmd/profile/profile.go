@@ -39,8 +39,12 @@ and waits until the profile's applications are Synced and Healthy.
 
 Everything about the platform (layers, profiles, groups, gates, and the names of
 the ApplicationSets and the Applications they generate) is read from
-clusters/<env>/platform.yaml, its config file, the catalog and the ApplicationSets.`,
-		`  # What profiles the environment has
+clusters/<env>/platform.yaml, its config file, the catalog and the ApplicationSets.
+For an existing tree, kubectl profile init infers platform.yaml from the rest.`,
+		`  # Describe an existing tree: write clusters/team/platform.yaml
+  kubectl profile init --env team --config config/platform-config.yaml
+
+  # What profiles the environment has
   kubectl profile list --env ai-dev
 
   # Bring up the full platform and wait for it
@@ -54,7 +58,7 @@ clusters/<env>/platform.yaml, its config file, the catalog and the ApplicationSe
   kubectl profile resolve --env ai-dev`)
 	c := &common{f}
 	root.AddCommand(
-		newCmdList(c), newCmdResolve(c), newCmdRender(c), newCmdDiff(c),
+		newCmdInit(c), newCmdList(c), newCmdResolve(c), newCmdRender(c), newCmdDiff(c),
 		newCmdApply(c), newCmdWait(c), newCmdStatus(c),
 	)
 	return root

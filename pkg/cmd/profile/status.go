@@ -37,6 +37,9 @@ type StatusApp struct {
 	Sync   string `json:"sync"`
 	Health string `json:"health"`
 	Gated  bool   `json:"gated"`
+	// Manual: gated (deploys only on a sync) but without a gate annotation,
+	// so not one of kubectl costgate's gates.
+	Manual bool `json:"manual,omitempty"`
 }
 
 func newCmdStatus(c *common) *cobra.Command {
@@ -111,7 +114,7 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 		if !ok {
 			sync, health = "Absent", "-"
 		}
-		st.Apps = append(st.Apps, StatusApp{Name: a.Name, Layer: a.Layer, Group: a.Group, Sync: sync, Health: health, Gated: a.Gated})
+		st.Apps = append(st.Apps, StatusApp{Name: a.Name, Layer: a.Layer, Group: a.Group, Sync: sync, Health: health, Gated: a.Gated, Manual: a.Manual})
 	}
 	if o.Output != "" {
 		return printers.Data(o.Out, o.Output, st)
@@ -124,7 +127,10 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 	var rows [][]string
 	for _, a := range st.Apps {
 		gated := ""
-		if a.Gated {
+		switch {
+		case a.Manual:
+			gated = "manual" // no gate annotation: costgate does not see it
+		case a.Gated:
 			gated = "gated"
 		}
 		rows = append(rows, []string{a.Name, a.Layer, a.Group, printers.Dash(a.Sync), printers.Dash(a.Health), gated})

@@ -66,7 +66,7 @@ func Targets(env *platform.Env, p platform.Profile) ([]argocd.Target, error) {
 		if a.GroupApp {
 			parent = "ApplicationSet " + a.Parent
 		}
-		out = append(out, argocd.Target{Name: a.Name, Layer: a.Layer, Group: a.Group, Parent: parent, Gated: a.Gated})
+		out = append(out, argocd.Target{Name: a.Name, Layer: a.Layer, Group: a.Group, Parent: parent, Gated: a.Gated, Manual: a.Manual})
 	}
 	return out, nil
 }
