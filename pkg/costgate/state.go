@@ -65,18 +65,8 @@ func Gated(env *platform.Env) []platform.App {
 	return out
 }
 
-// Ungated returns the environment's manual-sync apps without a gate
-// annotation, in catalog order: they deploy only on a sync, like gates, but
-// are not gates (lint warns about each; list names them apart).
-func Ungated(env *platform.Env) []platform.App {
-	var out []platform.App
-	for _, a := range env.Apps {
-		if a.ManualUngated() {
-			out = append(out, a)
-		}
-	}
-	return out
-}
+// Ungated returns the environment's manual-sync apps without a gate annotation.
+func Ungated(env *platform.Env) []platform.App { return env.UngatedApps() }
 
 // Find returns the gated app by name; an unknown or ungated name is an error that
 // lists the gated apps.

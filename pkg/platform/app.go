@@ -49,6 +49,19 @@ func (r ObjectRef) String() string { return r.Kind + "/" + r.Namespace + "/" + r
 // costgate does not see it, nor what it costs.
 func (a App) ManualUngated() bool { return !a.Automated && a.Gate == nil }
 
+// UngatedApps returns the environment's manual-sync apps without a gate
+// annotation, in catalog order: they deploy only on a sync, like gates, but are
+// not gates (costgate lint warns about each; the lists name them apart).
+func (e *Env) UngatedApps() []App {
+	var out []App
+	for _, a := range e.Apps {
+		if a.ManualUngated() {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
 func appFromManifest(obj map[string]any, path, group, layer string) (App, error) {
 	meta, _ := obj["metadata"].(map[string]any)
 	name, _ := meta["name"].(string)

@@ -1,8 +1,6 @@
 package platform_test
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -35,28 +33,6 @@ func inferTeam(t *testing.T, root string) *platform.Inference {
 	return inf
 }
 
-// checksums maps every file under dir (relative path) to its SHA-256.
-func checksums(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
-		if err != nil || info.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		sum := sha256.Sum256(data)
-		rel, _ := filepath.Rel(dir, p)
-		out[filepath.ToSlash(rel)] = hex.EncodeToString(sum[:])
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
 
 // The team's tree: init infers what the hand-written descriptor of the
 // fixture says (monitoring's default aside: the config names monitoring, so
@@ -127,15 +103,15 @@ func TestInferAdoptedTree(t *testing.T) {
 // without force and changes nothing; with force it replaces it.
 func TestInferWritesOnlyTheDescriptor(t *testing.T) {
 	root := withoutDescriptor(t, nil)
-	before := checksums(t, root)
+	before := platformtest.Checksums(t, root)
 	inf := inferTeam(t, root)
-	if got := checksums(t, root); !reflect.DeepEqual(got, before) {
+	if got := platformtest.Checksums(t, root); !reflect.DeepEqual(got, before) {
 		t.Fatalf("Infer changed the tree")
 	}
 	if err := inf.Write(false); err != nil {
 		t.Fatal(err)
 	}
-	after := checksums(t, root)
+	after := platformtest.Checksums(t, root)
 	written := after["clusters/team/platform.yaml"]
 	delete(after, "clusters/team/platform.yaml")
 	if written == "" || !reflect.DeepEqual(after, before) {
@@ -391,7 +367,7 @@ func TestInferCannot(t *testing.T) {
 			if tc.config != "" {
 				config = filepath.Join(root, tc.config)
 			}
-			before := checksums(t, root)
+			before := platformtest.Checksums(t, root)
 			_, err := platform.Infer(filepath.Join(root, "clusters"), "team", config)
 			if err == nil {
 				t.Fatal("no error")
@@ -401,7 +377,7 @@ func TestInferCannot(t *testing.T) {
 					t.Errorf("error %q does not say %q", err, w)
 				}
 			}
-			if !reflect.DeepEqual(checksums(t, root), before) {
+			if !reflect.DeepEqual(platformtest.Checksums(t, root), before) {
 				t.Error("the tree changed")
 			}
 		})

@@ -14,28 +14,6 @@ import (
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform/platformtest"
 )
 
-// sums maps every file under dir to its SHA-256.
-func sums(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
-		if err != nil || info.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		s := sha256.Sum256(data)
-		rel, _ := filepath.Rel(dir, p)
-		out[filepath.ToSlash(rel)] = hex.EncodeToString(s[:])
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
 
 func sha(data []byte) string {
 	s := sha256.Sum256(data)
@@ -57,10 +35,10 @@ func teamTree(t *testing.T) string {
 // with the fixture's own descriptor.
 func TestInitAdoptedTree(t *testing.T) {
 	root := teamTree(t)
-	before := sums(t, root)
+	before := platformtest.Checksums(t, root)
 	h := clitest.New(t, "kubectl-profile")
 	clitest.Golden(t, "init-adopt", runTeam(t, h, root, "init", "--config", filepath.Join(root, "config", "platform-config.yaml")))
-	after := sums(t, root)
+	after := platformtest.Checksums(t, root)
 	if after["clusters/team/platform.yaml"] == "" {
 		t.Fatal("no platform.yaml")
 	}
@@ -78,7 +56,7 @@ func TestInitAdoptedTree(t *testing.T) {
 	if want := runTeam(t, h, adoptRoot(t), "render", "gateway"); render != want {
 		t.Errorf("the inferred descriptor renders otherwise than the fixture's:\n%s", render)
 	}
-	if got := sums(t, root); got["clusters/team/platform.yaml"] != sha(written) || len(got) != len(before)+1 {
+	if got := platformtest.Checksums(t, root); got["clusters/team/platform.yaml"] != sha(written) || len(got) != len(before)+1 {
 		t.Error("list, resolve --check or render wrote a file")
 	} else if delete(got, "clusters/team/platform.yaml"); !reflect.DeepEqual(got, before) {
 		t.Error("list, resolve --check or render wrote a file")
@@ -130,7 +108,7 @@ func TestInitSandbox(t *testing.T) {
 func TestInitRefusals(t *testing.T) {
 	root := teamTree(t)
 	h := clitest.New(t, "kubectl-profile")
-	before := sums(t, root)
+	before := platformtest.Checksums(t, root)
 	// No --env; no config where the default says; a feature no group has.
 	r := h.Run(profile.NewCmd, "init", "--dir", filepath.Join(root, "clusters"))
 	if r.Code != 1 || !strings.Contains(r.Stderr, "init needs --env") {
@@ -142,7 +120,7 @@ func TestInitRefusals(t *testing.T) {
 	if r := h.Run(profile.NewCmd, "init", "--env", "nope", "--dir", filepath.Join(root, "clusters")); !strings.Contains(r.Stderr, "no environment folder "+filepath.Join(root, "clusters", "nope")) {
 		t.Errorf("no env folder: %s", r)
 	}
-	if !reflect.DeepEqual(sums(t, root), before) {
+	if !reflect.DeepEqual(platformtest.Checksums(t, root), before) {
 		t.Error("a refused init wrote")
 	}
 }

@@ -116,20 +116,9 @@ func (o *ListOptions) Run() error {
 	if err := printers.Table(o.Out, header, rows); err != nil {
 		return err
 	}
-	if n := len(manualApps(env)); n > 0 {
+	if n := len(env.UngatedApps()); n > 0 {
 		fmt.Fprintf(o.ErrOut, "note: the catalog has %d manual-sync app(s) without a %sgate annotation (MANUAL): kubectl costgate does not see them nor their cost; "+
 			"kubectl costgate lint --env %s names them and the annotations to add\n", n, platform.GateAnnotationPrefix, env.Name)
 	}
 	return nil
-}
-
-// manualApps are the environment's manual-sync apps without a gate annotation.
-func manualApps(env *platform.Env) []platform.App {
-	var out []platform.App
-	for _, a := range env.Apps {
-		if a.ManualUngated() {
-			out = append(out, a)
-		}
-	}
-	return out
 }

@@ -2,6 +2,8 @@
 package platformtest
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
@@ -138,4 +140,28 @@ func Unchanged(t testing.TB, dir string, before map[string]Stamp) {
 			t.Errorf("%s was removed", path)
 		}
 	}
+}
+
+// Checksums maps every file under dir (path relative to dir, with slashes) to
+// its SHA-256, so a test can prove a command changed no file it should not.
+func Checksums(t testing.TB, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(data)
+		rel, _ := filepath.Rel(dir, p)
+		out[filepath.ToSlash(rel)] = hex.EncodeToString(sum[:])
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
