@@ -33,7 +33,6 @@ func inferTeam(t *testing.T, root string) *platform.Inference {
 	return inf
 }
 
-
 // The team's tree: init infers what the hand-written descriptor of the
 // fixture says (monitoring's default aside: the config names monitoring, so
 // its default never counts), and that descriptor means the same: the same

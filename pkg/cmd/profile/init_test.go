@@ -14,7 +14,6 @@ import (
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform/platformtest"
 )
 
-
 func sha(data []byte) string {
 	s := sha256.Sum256(data)
 	return hex.EncodeToString(s[:])
