@@ -16,8 +16,8 @@ import (
 // teamTree is a team's own repository layout, written into the sandbox's git
 // repository: ApplicationSets named edge-<layer> that generate <group>-apps, a
 // hand-written kustomization, a groups file in the team's own format, the config
-// outside clusters/ with other tools' keys, and one descriptor (the only file the
-// plugins add). Its apps deploy one ConfigMap each into namespaces of their own.
+// outside clusters/ with other tools' keys, and no descriptor: profile init adds
+// it. Its apps deploy one ConfigMap each into namespaces of their own.
 func teamTree(repoURL string) map[string]string {
 	files := map[string]string{
 		"config/team.yaml": `# Shared with the team's other tooling.
@@ -28,24 +28,6 @@ revision: HEAD
 namespace: argocd
 features:
   batch: true
-`,
-		"clusters/team/platform.yaml": `apiVersion: profile.aidev.io/v1alpha1
-kind: Platform
-project: team-edge
-config: ../../config/team.yaml
-groupsFile: groups.yaml
-catalog: apps
-appsets: appsets
-layers:
-- name: core
-  groups:
-  - {name: base, core: true}
-- name: jobs
-  groups:
-  - {name: batch}
-profiles:
-- {name: core, layers: [core]}
-- {name: jobs, extends: core, layers: [jobs]}
 `,
 		"clusters/team/groups.yaml": `# Written by our old Makefile.
 - {name: base, layer: core, enabled: "true", catalogPath: clusters/team/apps/base}
@@ -146,10 +128,18 @@ func TestAdoptedTreeWithItsOwnNames(t *testing.T) {
 		_ = s.WaitGone(ctx, sandbox.ApplicationSetGVR, sandbox.ArgoCDNamespace, "edge-core")
 	})
 
+	// The one file the plugins add, inferred from the tree.
+	r := s.Plugin(t, time.Minute, "kubectl-profile", "init", "--env", "team", "--dir", clusters, "--config", filepath.Join(s.RepoDir, "config", "team.yaml"))
+	if r.Code != 0 {
+		t.Fatalf("init: %s", r)
+	}
+	if r := profile(time.Minute, "list"); r.Code != 0 || !strings.Contains(r.Stdout, "jobs ") {
+		t.Fatalf("list after init: %s", r)
+	}
 	if r := profile(time.Minute, "resolve", "--check"); r.Code != 0 {
 		t.Fatalf("the team's own groups file means what resolve would write: %s", r)
 	}
-	r := profile(time.Minute, "apply", "jobs")
+	r = profile(time.Minute, "apply", "jobs")
 	if r.Code != 0 || !strings.Contains(r.Stdout, "applicationset.argoproj.io/edge-core created") || !strings.Contains(r.Stdout, "applicationset.argoproj.io/edge-jobs created") {
 		t.Fatalf("apply jobs: %s", r)
 	}

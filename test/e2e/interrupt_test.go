@@ -103,7 +103,7 @@ func TestInterruptedCommandsResume(t *testing.T) {
 		}
 	})
 
-	// An object the API server rejects (a schema error in one ApplicationSet)
+	// An object the API server rejects (an invalid name in one ApplicationSet)
 	// fails the server-side dry run of the whole apply: no member is created and
 	// the ApplySet parent keeps the profile that is really applied.
 	t.Run("a rejected ApplicationSet leaves every resourceVersion unchanged", func(t *testing.T) {
@@ -113,15 +113,17 @@ func TestInterruptedCommandsResume(t *testing.T) {
 		}
 		demos := filepath.Join(broken, "sandbox", "appsets", "base", "demos.yaml")
 		data, _ := os.ReadFile(demos)
-		if !strings.Contains(string(data), "goTemplate: true") {
-			t.Fatal("test edit does not apply: goTemplate: true not in demos.yaml")
+		// A name the API server refuses (not a DNS subdomain); nothing before the
+		// dry run checks names.
+		if !strings.Contains(string(data), "name: layer-demos") {
+			t.Fatal("test edit does not apply: name: layer-demos not in demos.yaml")
 		}
-		if err := os.WriteFile(demos, []byte(strings.Replace(string(data), "goTemplate: true", `goTemplate: "maybe"`, 1)), 0o644); err != nil {
+		if err := os.WriteFile(demos, []byte(strings.Replace(string(data), "name: layer-demos", "name: Layer_Demos", 1)), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		before := liveState(t, s)
 		r := s.Plugin(t, time.Minute, "kubectl-profile", "apply", "full", "--env", "sandbox", "--dir", broken)
-		if r.Code != 1 || !strings.Contains(r.Stderr, "nothing was written: the server-side dry run refused applicationset.argoproj.io/layer-demos") {
+		if r.Code != 1 || !strings.Contains(r.Stderr, "nothing was written: the server-side dry run refused applicationset.argoproj.io/Layer_Demos") {
 			t.Errorf("apply full with a rejected ApplicationSet: %s", r)
 		}
 		if after := liveState(t, s); after != before {

@@ -93,9 +93,6 @@ func (o *UpOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.gates.CheckSafe(ctx, app, liveApp); err != nil {
-		return err
-	}
 	st := argocd.StatusOf(liveApp)
 	needSync := st.Sync != argocd.Synced || st.Health == argocd.Missing
 	perms := costgate.GatePermissions(app, o.Wait)
@@ -109,8 +106,13 @@ func (o *UpOptions) Run(ctx context.Context) error {
 			perms = append(costgate.SyncPermissions(s.env.Config.Namespace), perms...)
 		}
 	}
+	// Every permission first, so a user who lacks several learns all of them at
+	// once; then the safety reads (which need some of them).
 	if err := s.gates.Authorize(ctx, perms); err != nil {
 		return fmt.Errorf("refusing to open %s, nothing changed: %w", app.Name, err)
+	}
+	if err := s.gates.CheckSafe(ctx, app, liveApp); err != nil {
+		return err
 	}
 
 	if needSync {
