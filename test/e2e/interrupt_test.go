@@ -68,8 +68,8 @@ func TestInterruptedCommandsResume(t *testing.T) {
 	}
 
 	t.Run("apply --prune interrupted while deleting the first layer, then apply full waits it out", func(t *testing.T) {
-		r := interrupt("deleting applicationset.argoproj.io/layer-demos", "kubectl-profile", "apply", "serving", "--prune", "--timeout", "5m")
-		if !strings.Contains(r.Stderr, "interrupted while pruning applicationset.argoproj.io/layer-demos (0 of 4 layers pruned); run the same apply again to finish") {
+		r := interrupt("deleting applicationset.argoproj.io/layer-demos", "kubectl-profile", "apply", "llm-gateway", "--prune", "--timeout", "5m")
+		if !strings.Contains(r.Stderr, "interrupted while pruning applicationset.argoproj.io/layer-demos (0 of 2 layers pruned); run the same apply again to finish") {
 			t.Errorf("message: %s", r.Stderr)
 		}
 		// layer-demos is being deleted (foreground): apply full must not report
@@ -87,18 +87,18 @@ func TestInterruptedCommandsResume(t *testing.T) {
 	})
 
 	t.Run("apply --prune interrupted after a layer is pruned, then the same apply finishes", func(t *testing.T) {
-		r := interrupt("layer-demos pruned", "kubectl-profile", "apply", "serving", "--prune", "--timeout", "5m")
+		r := interrupt("layer-demos pruned", "kubectl-profile", "apply", "llm-gateway", "--prune", "--timeout", "5m")
 		if !strings.Contains(r.Stderr, "layers pruned); run the same apply again to finish") {
 			t.Errorf("message: %s", r.Stderr)
 		}
-		r = run(8*time.Minute, "kubectl-profile", "apply", "serving", "--prune", "--timeout", "5m")
+		r = run(8*time.Minute, "kubectl-profile", "apply", "llm-gateway", "--prune", "--timeout", "5m")
 		if r.Code != 0 {
-			t.Fatalf("apply serving --prune again: %s", r)
+			t.Fatalf("apply llm-gateway --prune again: %s", r)
 		}
-		if got := liveSets(); got != "layer-platform,layer-serving" {
+		if got := liveSets(); got != "layer-llm-gateway,layer-platform,layer-routing,layer-serving" {
 			t.Errorf("ApplicationSets after the second prune: %s", got)
 		}
-		if r := run(time.Minute, "kubectl-profile", "status", "-o", "json"); !strings.Contains(r.Stdout, `"appliedProfile": "serving"`) {
+		if r := run(time.Minute, "kubectl-profile", "status", "-o", "json"); !strings.Contains(r.Stdout, `"appliedProfile": "llm-gateway"`) {
 			t.Errorf("status after the prune: %s", r)
 		}
 	})
@@ -129,7 +129,7 @@ func TestInterruptedCommandsResume(t *testing.T) {
 		if after := liveState(t, s); after != before {
 			t.Errorf("a rejected apply changed the cluster:\nbefore:\n%s\nafter:\n%s", before, after)
 		}
-		if r := run(time.Minute, "kubectl-profile", "status", "-o", "json"); !strings.Contains(r.Stdout, `"appliedProfile": "serving"`) {
+		if r := run(time.Minute, "kubectl-profile", "status", "-o", "json"); !strings.Contains(r.Stdout, `"appliedProfile": "llm-gateway"`) {
 			t.Errorf("status after the rejected apply: %s", r)
 		}
 	})
