@@ -119,7 +119,7 @@ func TestAdoptedTreeWithItsOwnNames(t *testing.T) {
 	ctx := context.Background()
 	appsets := s.Dynamic.Resource(sandbox.ApplicationSetGVR).Namespace(sandbox.ArgoCDNamespace)
 	apps := s.Dynamic.Resource(sandbox.ApplicationGVR).Namespace(sandbox.ArgoCDNamespace)
-	othersBefore := liveState(t, s)
+	othersBefore := s.ProfileState(t)
 	t.Cleanup(func() {
 		// Leave the sandbox as it was: the narrowest profile, then its last layer by hand.
 		profile(5*time.Minute, "apply", "core", "--prune", "--timeout", "4m")
@@ -177,7 +177,7 @@ func TestAdoptedTreeWithItsOwnNames(t *testing.T) {
 	}
 	// Nothing but the team's own set changed: the sandbox env's ApplicationSets,
 	// AppProject and ApplySet parent keep their resourceVersions.
-	others, before := notTeams(liveState(t, s)), notTeams(othersBefore)
+	others, before := notTeams(s.ProfileState(t)), notTeams(othersBefore)
 	if others != before {
 		t.Errorf("the team's apply and prune touched other objects:\nbefore:\n%s\nafter:\n%s", before, others)
 	}

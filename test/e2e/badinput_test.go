@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,29 +8,8 @@ import (
 	"testing"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-
 	"github.com/aidev-platform/kubectl-plugins/test/sandbox"
 )
-
-// liveState is every resourceVersion of what kubectl profile could write
-// (ApplicationSets, AppProjects, ConfigMaps in Argo CD's namespace), so a test can
-// prove a refused command wrote nothing.
-func liveState(t *testing.T, s *sandbox.Sandbox) string {
-	t.Helper()
-	var parts []string
-	for _, gvr := range []schema.GroupVersionResource{sandbox.ApplicationSetGVR, sandbox.AppProjectGVR, {Version: "v1", Resource: "configmaps"}} {
-		l, err := s.Dynamic.Resource(gvr).Namespace(sandbox.ArgoCDNamespace).List(context.Background(), metav1.ListOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, i := range l.Items {
-			parts = append(parts, gvr.Resource+"/"+i.GetName()+"@"+i.GetResourceVersion())
-		}
-	}
-	return strings.Join(parts, "\n")
-}
 
 func TestProfileBadInputIsRefusedAndWritesNothing(t *testing.T) {
 	s := sandbox.Need(t, sb)
@@ -50,7 +28,7 @@ func TestProfileBadInputIsRefusedAndWritesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	before := liveState(t, s)
+	before := s.ProfileState(t)
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -79,7 +57,7 @@ func TestProfileBadInputIsRefusedAndWritesNothing(t *testing.T) {
 			}
 		})
 	}
-	if after := liveState(t, s); after != before {
+	if after := s.ProfileState(t); after != before {
 		t.Errorf("a refused command changed the cluster:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 }
@@ -110,7 +88,7 @@ current-context: gone
 func TestProfileWithoutArgoCDSaysSo(t *testing.T) {
 	s := sandbox.Need(t, sb)
 	t.Parallel()
-	dir, out, err := runScript(t, "up.sh", nil, []string{"KP_SANDBOX_ONLY=apiserver"})
+	dir, out, err := sandbox.RunScript(t, "up.sh", nil, []string{"KP_SANDBOX_ONLY=apiserver"})
 	if err != nil {
 		t.Fatalf("starting a bare API server: %v\n%s", err, out)
 	}

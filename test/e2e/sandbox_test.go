@@ -3,7 +3,6 @@ package e2e
 import (
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -11,26 +10,6 @@ import (
 
 	"github.com/aidev-platform/kubectl-plugins/test/sandbox"
 )
-
-// runScript runs one of the sandbox scripts in a sandbox folder of its own, so a
-// broken start-up never touches the shared sandbox, and returns exit error and output.
-func runScript(t *testing.T, name string, args, env []string) (dir, output string, err error) {
-	t.Helper()
-	root, rootErr := sandbox.ProjectRoot()
-	if rootErr != nil {
-		t.Fatal(rootErr)
-	}
-	dir = t.TempDir()
-	cmd := exec.Command("bash", append([]string{filepath.Join(root, "test", "sandbox", name)}, args...)...)
-	cmd.Env = append(append(os.Environ(), "KP_SANDBOX_DIR="+dir), env...)
-	out, err := cmd.CombinedOutput()
-	t.Cleanup(func() {
-		down := exec.Command("bash", filepath.Join(root, "test", "sandbox", "down.sh"))
-		down.Env = append(os.Environ(), "KP_SANDBOX_DIR="+dir)
-		_ = down.Run()
-	})
-	return dir, string(out), err
-}
 
 func wantFailure(t *testing.T, out string, err error, want ...string) {
 	t.Helper()
@@ -55,7 +34,7 @@ func TestSandboxPortInUseNamesComponentAndLog(t *testing.T) {
 	}
 	defer l.Close()
 	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-	_, out, err := runScript(t, "up.sh", nil, []string{"KP_PORT_KUBE_APISERVER=" + port})
+	_, out, err := sandbox.RunScript(t, "up.sh", nil, []string{"KP_PORT_KUBE_APISERVER=" + port})
 	wantFailure(t, out, err, "kube-apiserver", "already in use", "kube-apiserver.log", "stopping what was started")
 	if strings.Contains(out, "starting kube-controller-manager") {
 		t.Errorf("start-up went on after kube-apiserver failed:\n%s", out)
@@ -65,7 +44,7 @@ func TestSandboxPortInUseNamesComponentAndLog(t *testing.T) {
 func TestSandboxRedisMissingSaysSo(t *testing.T) {
 	sandbox.Need(t, sb)
 	t.Parallel()
-	_, out, err := runScript(t, "up.sh", nil, []string{"KP_REDIS_SERVER=/nonexistent/redis-server", "KP_NO_INSTALL=1"})
+	_, out, err := sandbox.RunScript(t, "up.sh", nil, []string{"KP_REDIS_SERVER=/nonexistent/redis-server", "KP_NO_INSTALL=1"})
 	wantFailure(t, out, err, "redis", "/nonexistent/redis-server", "not found")
 	if strings.Contains(out, "starting etcd") {
 		t.Errorf("processes were started although redis is missing:\n%s", out)
@@ -77,7 +56,7 @@ func TestSandboxBuildFailureNamesComponentAndLog(t *testing.T) {
 	sandbox.Need(t, sb)
 	t.Parallel()
 	cache := t.TempDir()
-	_, out, err := runScript(t, "build.sh", []string{"kwok"}, []string{"KP_CACHE=" + cache, "KWOK_VERSION=v0.0.0-does-not-exist"})
+	_, out, err := sandbox.RunScript(t, "build.sh", []string{"kwok"}, []string{"KP_CACHE=" + cache, "KWOK_VERSION=v0.0.0-does-not-exist"})
 	log := filepath.Join(cache, "logs", "build-kwok.log")
 	wantFailure(t, out, err, "building kwok failed", log)
 	if _, statErr := os.Stat(log); statErr != nil {

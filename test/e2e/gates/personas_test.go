@@ -1,4 +1,4 @@
-package e2e
+package gates
 
 import (
 	"context"
@@ -37,7 +37,7 @@ const personaNamespace = "aidev-personas"
 func gatedState(t *testing.T, s *sandbox.Sandbox) string {
 	t.Helper()
 	ctx := context.Background()
-	parts := []string{liveState(t, s)}
+	parts := []string{s.ProfileState(t)}
 	for _, w := range []struct {
 		gvr schema.GroupVersionResource
 		ns  string

@@ -1,4 +1,4 @@
-package e2e
+package gates
 
 import (
 	"context"
@@ -121,12 +121,12 @@ func TestInterruptedCommandsResume(t *testing.T) {
 		if err := os.WriteFile(demos, []byte(strings.Replace(string(data), "name: layer-demos", "name: Layer_Demos", 1)), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		before := liveState(t, s)
+		before := s.ProfileState(t)
 		r := s.Plugin(t, time.Minute, "kubectl-profile", "apply", "full", "--env", "sandbox", "--dir", broken)
 		if r.Code != 1 || !strings.Contains(r.Stderr, "nothing was written: the server-side dry run refused applicationset.argoproj.io/Layer_Demos") {
 			t.Errorf("apply full with a rejected ApplicationSet: %s", r)
 		}
-		if after := liveState(t, s); after != before {
+		if after := s.ProfileState(t); after != before {
 			t.Errorf("a rejected apply changed the cluster:\nbefore:\n%s\nafter:\n%s", before, after)
 		}
 		if r := run(time.Minute, "kubectl-profile", "status", "-o", "json"); !strings.Contains(r.Stdout, `"appliedProfile": "llm-gateway"`) {

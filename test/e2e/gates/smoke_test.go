@@ -1,4 +1,4 @@
-package e2e
+package gates
 
 import (
 	"context"
@@ -233,7 +233,7 @@ func TestSmokeLifecycle(t *testing.T) {
 func TestSmokeDoctorNamesAMissingCRD(t *testing.T) {
 	s := sandbox.Need(t, sb)
 	t.Parallel()
-	dir, out, err := runScript(t, "up.sh", nil, []string{"KP_SANDBOX_ONLY=apiserver"})
+	dir, out, err := sandbox.RunScript(t, "up.sh", nil, []string{"KP_SANDBOX_ONLY=apiserver"})
 	if err != nil {
 		t.Fatalf("starting a bare API server: %v\n%s", err, out)
 	}
