@@ -2,12 +2,12 @@ package e2e
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aidev-platform/kubectl-plugins/pkg/platform/platformtest"
 	"github.com/aidev-platform/kubectl-plugins/test/sandbox"
 )
 
@@ -18,15 +18,9 @@ func TestProfileBadInputIsRefusedAndWritesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	clusters := filepath.Join(root, "clusters")
-	broken := filepath.Join(t.TempDir(), "clusters")
-	if err := exec.Command("cp", "-r", clusters, broken).Run(); err != nil {
-		t.Fatal(err)
-	}
-	cfg := filepath.Join(broken, "sandbox", "config.yaml")
-	data, _ := os.ReadFile(cfg)
-	if err := os.WriteFile(cfg, []byte(strings.Replace(string(data), "namespace: argocd", "namespace: [argocd", 1)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	broken := platformtest.CopyEnv(t, clusters, "sandbox", map[string]platformtest.Edit{
+		"config.yaml": platformtest.Replace(t, "namespace: argocd", "namespace: [argocd"),
+	})
 
 	before := s.ProfileState(t)
 	for _, tc := range []struct {

@@ -2,8 +2,6 @@ package gates
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -12,6 +10,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/aidev-platform/kubectl-plugins/pkg/platform/platformtest"
 	"github.com/aidev-platform/kubectl-plugins/test/sandbox"
 )
 
@@ -107,20 +106,11 @@ func TestInterruptedCommandsResume(t *testing.T) {
 	// fails the server-side dry run of the whole apply: no member is created and
 	// the ApplySet parent keeps the profile that is really applied.
 	t.Run("a rejected ApplicationSet leaves every resourceVersion unchanged", func(t *testing.T) {
-		broken := filepath.Join(t.TempDir(), "clusters")
-		if err := exec.Command("cp", "-r", clusters, broken).Run(); err != nil {
-			t.Fatal(err)
-		}
-		demos := filepath.Join(broken, "sandbox", "appsets", "base", "demos.yaml")
-		data, _ := os.ReadFile(demos)
 		// A name the API server refuses (not a DNS subdomain); nothing before the
 		// dry run checks names.
-		if !strings.Contains(string(data), "name: layer-demos") {
-			t.Fatal("test edit does not apply: name: layer-demos not in demos.yaml")
-		}
-		if err := os.WriteFile(demos, []byte(strings.Replace(string(data), "name: layer-demos", "name: Layer_Demos", 1)), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		broken := platformtest.CopyEnv(t, clusters, "sandbox", map[string]platformtest.Edit{
+			"appsets/base/demos.yaml": platformtest.Replace(t, "name: layer-demos", "name: Layer_Demos"),
+		})
 		before := s.ProfileState(t)
 		r := s.Plugin(t, time.Minute, "kubectl-profile", "apply", "full", "--env", "sandbox", "--dir", broken)
 		if r.Code != 1 || !strings.Contains(r.Stderr, "nothing was written: the server-side dry run refused applicationset.argoproj.io/Layer_Demos") {

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/argocd"
+	"github.com/aidev-platform/kubectl-plugins/pkg/platform/platformtest"
 	"github.com/aidev-platform/kubectl-plugins/test/sandbox"
 )
 
@@ -122,15 +123,9 @@ func TestSmokeLifecycle(t *testing.T) {
 	})
 
 	t.Run("doctor names a stale groups file", func(t *testing.T) {
-		stale := filepath.Join(t.TempDir(), "clusters")
-		if err := exec.Command("cp", "-r", clusters, stale).Run(); err != nil {
-			t.Fatal(err)
-		}
-		cfg := filepath.Join(stale, "sandbox", "config.yaml")
-		data, _ := os.ReadFile(cfg)
-		if err := os.WriteFile(cfg, []byte(strings.Replace(string(data), "opencost: true", "opencost: false", 1)), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		stale := platformtest.CopyEnv(t, clusters, "sandbox", map[string]platformtest.Edit{
+			"config.yaml": platformtest.Replace(t, "opencost: true", "opencost: false"),
+		})
 		r := s.Plugin(t, time.Minute, "kubectl-smoke", "doctor", "--profile", "full", "-o", "json", "--env", "sandbox", "--dir", stale)
 		c := checks(t, r)["groups-fresh"]
 		if r.Code != 1 || c.Status != "FAIL" || !strings.Contains(c.Message, "groups.yaml") || !strings.Contains(c.Fix, "kubectl profile resolve") {
