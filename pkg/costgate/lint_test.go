@@ -116,7 +116,7 @@ func TestLintWarnsAboutManualSyncAppsWithoutAGate(t *testing.T) {
 	if strings.Join(got, " ") != want {
 		t.Errorf("findings:\n%s\nwant\n%s", strings.Join(got, " "), want)
 	}
-	if ungated := costgate.Ungated(env); len(ungated) != 4 || len(costgate.Gated(env)) != 0 {
+	if ungated := env.UngatedApps(); len(ungated) != 4 || len(costgate.Gated(env)) != 0 {
 		t.Errorf("ungated %d, gated %d", len(ungated), len(costgate.Gated(env)))
 	}
 

@@ -65,9 +65,6 @@ func Gated(env *platform.Env) []platform.App {
 	return out
 }
 
-// Ungated returns the environment's manual-sync apps without a gate annotation.
-func Ungated(env *platform.Env) []platform.App { return env.UngatedApps() }
-
 // Find returns the gated app by name; an unknown or ungated name is an error that
 // lists the gated apps.
 func Find(env *platform.Env, name string) (platform.App, error) {

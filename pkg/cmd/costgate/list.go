@@ -54,7 +54,7 @@ func (o *ListOptions) Run(ctx context.Context) error {
 	statuses := costgate.Observe(costgate.Gated(s.env), live, now)
 	// The apps a gate annotation would make gates: manual-sync too, but not
 	// listed, their cost unknown. Said on stderr, so -o json stays data.
-	if manual := costgate.Ungated(s.env); len(manual) > 0 {
+	if manual := s.env.UngatedApps(); len(manual) > 0 {
 		var names []string
 		for _, a := range manual {
 			names = append(names, a.Name)

@@ -144,9 +144,15 @@ func (o *ApplyOptions) Run(ctx context.Context) error {
 		appliedLayersAnnotation:  strings.Join(p.Layers, ","),
 	})
 
-	for _, obj := range append([]*unstructured.Unstructured{last}, objs...) {
-		if _, err := client.Apply(ctx, obj, FieldManager, true); err != nil {
+	// The dry run's answers are the whole result of --dry-run=server: it asks once.
+	checked := make([]*unstructured.Unstructured, len(objs))
+	for i, obj := range append([]*unstructured.Unstructured{last}, objs...) {
+		out, err := client.Apply(ctx, obj, FieldManager, true)
+		if err != nil {
 			return fmt.Errorf("nothing was written: the server-side dry run refused %s: %w", ref(obj), err)
+		}
+		if i > 0 {
+			checked[i-1] = out
 		}
 	}
 	dry := o.DryRun == "server"
@@ -165,7 +171,10 @@ func (o *ApplyOptions) Run(ctx context.Context) error {
 		}
 	}
 	for i, obj := range objs {
-		out, err := client.Apply(ctx, obj, FieldManager, dry)
+		out, err := checked[i], error(nil)
+		if !dry {
+			out, err = client.Apply(ctx, obj, FieldManager, false)
+		}
 		if err != nil {
 			if cli.Interrupted(ctx) {
 				return fmt.Errorf("interrupted after applying %d of %d objects of profile %s; run the same apply again to finish", i, len(objs), p.Name)

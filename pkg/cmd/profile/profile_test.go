@@ -5,7 +5,6 @@ import (
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli/clitest"
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/profile"
-	"github.com/aidev-platform/kubectl-plugins/pkg/kube/kubetest"
 )
 
 func TestListGolden(t *testing.T) {
@@ -19,5 +18,3 @@ func TestListGolden(t *testing.T) {
 		clitest.Golden(t, "list-"+out, r.String())
 	}
 }
-
-var _ = kubetest.Objects

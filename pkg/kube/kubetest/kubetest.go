@@ -87,7 +87,7 @@ func NewClient(objs ...runtime.Object) *Fake {
 	}
 	f.Dynamic = dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), listKinds, dyn...)
 	f.Dynamic.PrependReactor("patch", "*", f.patch(f.Dynamic.Tracker()))
-	f.Dynamic.PrependReactor("create", "*", f.create(f.Dynamic.Tracker()))
+	f.Dynamic.PrependReactor("create", "*", f.create)
 	f.Typed = k8sfake.NewSimpleClientset(typed...)
 	metaScheme := runtime.NewScheme()
 	_ = metav1.AddMetaToScheme(metaScheme)
@@ -113,19 +113,13 @@ func (f *Fake) stamp(u *unstructured.Unstructured) {
 }
 
 // create stamps a resourceVersion on created objects, then lets the tracker store them.
-func (f *Fake) create(tracker k8stesting.ObjectTracker) k8stesting.ReactionFunc {
-	return func(action k8stesting.Action) (bool, runtime.Object, error) {
-		a, ok := action.(k8stesting.CreateActionImpl)
-		if !ok {
-			return false, nil, nil
+func (f *Fake) create(action k8stesting.Action) (bool, runtime.Object, error) {
+	if a, ok := action.(k8stesting.CreateActionImpl); ok {
+		if u, ok := a.GetObject().(*unstructured.Unstructured); ok {
+			f.stamp(u)
 		}
-		u, ok := a.GetObject().(*unstructured.Unstructured)
-		if !ok {
-			return false, nil, nil
-		}
-		f.stamp(u)
-		return false, nil, nil
 	}
+	return false, nil, nil
 }
 
 // patch implements server-side apply (create or merge, honouring dry run) and
