@@ -102,13 +102,20 @@ func NewClient(flags *genericclioptions.ConfigFlags, userAgent string) (*Client,
 	if c.Dynamic, err = dynamic.NewForConfig(cfg); err != nil {
 		return nil, err
 	}
-	if c.Typed, err = kubernetes.NewForConfig(cfg); err != nil {
-		return nil, err
-	}
-	if c.Metadata, err = metadata.NewForConfig(cfg); err != nil {
-		return nil, err
-	}
 	return c, nil
+}
+
+// AddTypedClients builds the typed and metadata clients of c. Only the plugins
+// that read core objects call it (their roots hand it to the factory): a
+// reference from the shared NewClient would link every API group's typed client
+// into kubectl-profile too (about 10 MB).
+func AddTypedClients(c *Client) error {
+	var err error
+	if c.Typed, err = kubernetes.NewForConfig(c.Config); err != nil {
+		return err
+	}
+	c.Metadata, err = metadata.NewForConfig(c.Config)
+	return err
 }
 
 // Resource returns the dynamic client for a known kind in a namespace.

@@ -30,6 +30,9 @@ type Factory struct {
 	// NewClient builds the cluster client; it runs once, on first use, so a verb
 	// that needs no cluster never reads a kubeconfig.
 	NewClient func() (*kube.Client, error)
+	// AddClients completes a client built by NewClient with what the plugin
+	// needs beyond the dynamic client (kube.AddTypedClients); nil for none.
+	AddClients func(*kube.Client) error
 	// Getenv reads the environment (keys for --key-env, ARGOCD_* settings).
 	Getenv func(string) string
 	// Forward opens a port-forward to a Service; nil means through the API
@@ -51,7 +54,13 @@ func NewFactory(plugin string, streams genericiooptions.IOStreams) *Factory {
 		Now:       time.Now,
 		Getenv:    os.Getenv,
 	}
-	f.NewClient = func() (*kube.Client, error) { return kube.NewClient(f.KubeFlags, UserAgent(plugin)) }
+	f.NewClient = func() (*kube.Client, error) {
+		c, err := kube.NewClient(f.KubeFlags, UserAgent(plugin))
+		if err != nil || f.AddClients == nil {
+			return c, err
+		}
+		return c, f.AddClients(c)
+	}
 	return f
 }
 

@@ -23,6 +23,7 @@ type common struct {
 
 // NewCmd returns the root of `kubectl costgate`.
 func NewCmd(f *cli.Factory) *cobra.Command {
+	f.AddClients = kube.AddTypedClients // access reviews, Secrets, nodes, port-forwards
 	root := f.NewRoot(
 		"Open and close the platform's cost-gated Argo CD applications on demand",
 		`Some Argo CD applications are manual-sync on purpose because they cost money: GPU model

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli"
+	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
 	"github.com/aidev-platform/kubectl-plugins/pkg/smoke"
 )
@@ -17,6 +18,7 @@ type common struct{ *cli.Factory }
 
 // NewCmd returns the root of `kubectl smoke`.
 func NewCmd(f *cli.Factory) *cobra.Command {
+	f.AddClients = kube.AddTypedClients // access reviews, Secrets, nodes, port-forwards
 	root := f.NewRoot(
 		"Check the cluster and the platform profile, and probe the chat API",
 		`kubectl smoke doctor checks the cluster, Argo CD and the deployed profile; kubectl smoke chat
