@@ -221,8 +221,11 @@ current-context: ctx
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Server != "https://127.0.0.1:6443" || c.Context != "ctx" || c.Config.UserAgent != "kubectl-test/v1" || c.Typed == nil || c.Metadata == nil || c.Dynamic == nil {
+	if c.Server != "https://127.0.0.1:6443" || c.Context != "ctx" || c.Config.UserAgent != "kubectl-test/v1" || c.Dynamic == nil || c.Typed != nil {
 		t.Errorf("client %+v", c)
+	}
+	if err := kube.AddTypedClients(c); err != nil || c.Typed == nil || c.Metadata == nil {
+		t.Errorf("typed clients: %v", err)
 	}
 	missing := filepath.Join(dir, "none")
 	flags.KubeConfig = &missing
