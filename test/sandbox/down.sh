@@ -32,4 +32,9 @@ for pid in "${victims[@]}"; do
     sleep 0.1
   done
 done
+# Release the ports up.sh reserved for this sandbox.
+registry="${KP_PORT_REGISTRY:-${TMPDIR:-/tmp}/kp-sandbox-ports}"
+for owner in "$registry"/*/owner; do
+  [[ -f "$owner" && "$(cat "$owner" 2>/dev/null)" == "$dir" ]] && rm -rf "$(dirname "$owner")"
+done
 say "stopped"

@@ -71,6 +71,19 @@ read -r ephemeral_low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || e
 port_low=10000 port_high=$(( ephemeral_low > 20000 ? ephemeral_low : 32768 ))
 # pick_port NAME: KP_PORT_<NAME> if set (taken as given: a busy one makes its component
 # fail to start, with its log), else a free random port.
+# Sandboxes started at the same moment (the e2e packages run in parallel) would see
+# the same ports free before either binds them, so a pick is also reserved, atomically,
+# in a registry shared by every sandbox on the machine; down.sh releases it.
+port_registry="${KP_PORT_REGISTRY:-${TMPDIR:-/tmp}/kp-sandbox-ports}"
+mkdir -p "$port_registry"
+reserve_port() { # PORT: true if this sandbox now holds it
+  local r="$port_registry/$1" owner
+  if mkdir "$r" 2>/dev/null; then echo "$dir" >"$r/owner"; return 0; fi
+  owner=$(cat "$r/owner" 2>/dev/null) || owner=
+  # A reservation outlives its sandbox only if down.sh never ran: reclaim it then.
+  if [[ "$owner" == "$dir" || ( -n "$owner" && ! -d "$owner" ) ]]; then echo "$dir" >"$r/owner"; return 0; fi
+  return 1
+}
 pick_port() {
   local c=$1 var="KP_PORT_${1^^}" p
   var=${var//-/_}
@@ -80,7 +93,8 @@ pick_port() {
     while :; do
       p=$(( port_low + RANDOM % (port_high - port_low) ))
       [[ " ${ports[*]} " == *" $p "* ]] && continue
-      port_in_use "$p" || break
+      port_in_use "$p" && continue
+      reserve_port "$p" && break
     done
   fi
   ports[$c]=$p
