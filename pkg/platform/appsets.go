@@ -313,7 +313,7 @@ func evalGoTemplate(tmpl string, params map[string]any) (string, error) {
 	}
 	var sb strings.Builder
 	if err := t.Execute(&sb, params); err != nil {
-		return "", fmt.Errorf("%v (the groups file's records have %s)", err, strings.Join(keys(params), ", "))
+		return "", fmt.Errorf("%v (the groups file's records have %s)", err, strings.Join(paramNames(params), ", "))
 	}
 	return sb.String(), nil
 }
@@ -339,7 +339,7 @@ func evalFastTemplate(tmpl string, params map[string]string) (string, error) {
 			if strings.HasPrefix(tag, ".") {
 				hint = " (a Go template? set spec.goTemplate: true)"
 			}
-			return "", fmt.Errorf("no parameter %q%s (the groups file's records have %s)", tag, hint, strings.Join(keys(params), ", "))
+			return "", fmt.Errorf("no parameter %q%s (the groups file's records have %s)", tag, hint, strings.Join(paramNames(params), ", "))
 		}
 		sb.WriteString(tmpl[:i])
 		sb.WriteString(v)
@@ -347,7 +347,9 @@ func evalFastTemplate(tmpl string, params map[string]string) (string, error) {
 	}
 }
 
-func keys[V any](m map[string]V) []string {
+// paramNames lists a template's parameters as Argo CD's errors do: sorted, the
+// path.* family as one "path" at the end.
+func paramNames[V any](m map[string]V) []string {
 	var out []string
 	for k := range m {
 		if !strings.HasPrefix(k, "path") {
@@ -356,6 +358,16 @@ func keys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return append(out, "path")
+}
+
+// keys lists a map's keys, sorted.
+func keys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 var notDNS = regexp.MustCompile(`[^a-z0-9.-]+`)

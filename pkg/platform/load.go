@@ -21,6 +21,8 @@ const (
 	ConfigFile = "config.yaml"
 	// DefaultAppSets is the default appsets folder, the overlay resolve generates.
 	DefaultAppSets = "appsets/overlay"
+	// DefaultNamespace is Argo CD's namespace when the config does not name one.
+	DefaultNamespace = "argocd"
 
 	descriptorAPIVersion = "profile.aidev.io/v1alpha1"
 	descriptorKind       = "Platform"
@@ -121,10 +123,16 @@ func load(clustersDir, name string, data []byte) (*Env, error) {
 	if err := readYAML(env.ConfigPath(), &env.Config, false); err != nil {
 		return nil, err
 	}
+	if err := readYAML(env.ConfigPath(), &env.Config.Raw, false); err != nil {
+		return nil, err
+	}
 	if err := env.validateConfig(); err != nil {
 		return nil, err
 	}
 	if err := env.loadCatalog(); err != nil {
+		return nil, err
+	}
+	if err := env.validateAppRules(); err != nil {
 		return nil, err
 	}
 	return env, nil
@@ -263,6 +271,9 @@ func (e *Env) validateDescriptor() error {
 			features[g.Feature] = g.Name
 		}
 	}
+	if err := e.validateSettings(bad); err != nil {
+		return err
+	}
 	if len(d.Profiles) == 0 {
 		return bad("profiles", "must list at least one profile")
 	}
@@ -302,11 +313,20 @@ func (e *Env) validateConfig() error {
 	if c.RepoURL == "" {
 		return fmt.Errorf("%s: repoURL: must be set (the git repository Argo CD reads)", file)
 	}
+	switch {
+	case c.Revision != "" && c.RepoBranch != "" && c.Revision != c.RepoBranch:
+		return fmt.Errorf("%s: revision %q and repoBranch %q disagree: set one of them", file, c.Revision, c.RepoBranch)
+	case c.Revision == "":
+		c.Revision = c.RepoBranch
+	}
 	if c.Revision == "" {
 		c.Revision = "HEAD"
 	}
 	if c.Namespace == "" {
-		return fmt.Errorf("%s: namespace: must be set (Argo CD's namespace)", file)
+		c.Namespace = DefaultNamespace
+	}
+	if err := e.validateSettingValues(); err != nil {
+		return err
 	}
 	known := e.Features()
 	var unknown []string
@@ -406,10 +426,43 @@ func (e *Env) GroupEnabled(g Group) bool {
 	if g.Core {
 		return true
 	}
-	if on, set := e.Config.Features[g.Feature]; set {
-		return on
+	on, set := e.Config.Features[g.Feature]
+	if !set {
+		on = g.Default
 	}
-	return g.Default
+	return on && e.Holds(g.When)
+}
+
+// AppIncluded says whether a catalog app is part of its group with this
+// config: true unless the group's apps: gives it a condition that fails.
+func (e *Env) AppIncluded(a App) bool {
+	for _, l := range e.Descriptor.Layers {
+		for _, g := range l.Groups {
+			if g.Name == a.Group {
+				rule, ok := g.Apps[a.Name]
+				return !ok || e.Holds(rule.When)
+			}
+		}
+	}
+	return true
+}
+
+// validateAppRules checks that the apps: of each group name its own apps.
+func (e *Env) validateAppRules() error {
+	for i, l := range e.Descriptor.Layers {
+		for j, g := range l.Groups {
+			for _, name := range keys(g.Apps) {
+				found := false
+				for _, a := range e.Apps {
+					found = found || (a.Name == name && a.Group == g.Name)
+				}
+				if !found {
+					return fmt.Errorf("%s: layers[%d].groups[%d].apps: %q is not an Application of %s", e.path(DescriptorFile), i, j, name, e.CatalogDir(g.Name))
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // CatalogDir is the folder of one group's Applications.

@@ -35,6 +35,20 @@ type Descriptor struct {
 	// config). Default: true when AppSets is appsets/overlay, false for any
 	// other folder, which is the team's own and never written.
 	AppSetsGenerated *bool `json:"appsetsGenerated,omitempty"`
+	// CatalogGenerated says whether resolve writes each catalog folder's
+	// kustomization.yaml: the group's Applications with the config applied (git
+	// sources of this repository at config's repoURL and revision, ${key}
+	// placeholders expanded, apps whose condition fails left out). Argo CD then
+	// renders the group folder with kustomize. Default false: the catalog files
+	// are deployed as they are.
+	CatalogGenerated bool `json:"catalogGenerated,omitempty"`
+	// Settings are the config file's keys the tree reads besides features:
+	// conditions, warnings and ${key} placeholders may use only these.
+	Settings []Setting `json:"settings,omitempty"`
+	// SeededSecrets are Secrets made by hand, outside the tree (the one that lets
+	// the secret store authenticate, for example): profile lint accepts a
+	// workload reading them without an ExternalSecret.
+	SeededSecrets []SeededSecret `json:"seededSecrets,omitempty"`
 	// Layers in bring-up order; pruning goes in reverse.
 	Layers []Layer `json:"layers"`
 	// Profiles are additive: a profile holds the layers of the one it extends.
@@ -56,7 +70,56 @@ type Group struct {
 	Feature string `json:"feature,omitempty"`
 	// Default is the group's state when config.yaml does not name its feature.
 	Default bool `json:"default,omitempty"`
+	// When holds the settings the group also requires (all of them): a group
+	// whose feature is on stays off unless each setting has one of the values.
+	When Condition `json:"when,omitempty"`
+	// Needs says, in one line, what the group needs from the rest of the
+	// platform; resolve prints it when the group is on.
+	Needs string `json:"needs,omitempty"`
+	// Warn lists the warnings resolve prints when the group is on and a
+	// condition on the settings holds (an empty domain, a DNS provider of none).
+	Warn []Warning `json:"warn,omitempty"`
+	// Apps holds conditions on single Applications of the group's catalog: an
+	// app whose condition fails is left out of the group (needs
+	// catalogGenerated, which writes the group's kustomization without it).
+	Apps map[string]AppRule `json:"apps,omitempty"`
 }
+
+// Setting is a key of the config file the tree reads: a dotted path
+// (dns.provider), its default when the file does not set it, and the values it
+// may take (any when empty).
+type Setting struct {
+	Key         string   `json:"key"`
+	Default     string   `json:"default,omitempty"`
+	Values      []string `json:"values,omitempty"`
+	Description string   `json:"description,omitempty"`
+}
+
+// Condition maps settings to the values that satisfy them: it holds when every
+// setting has one of its values ("" is the empty value).
+type Condition map[string]StringList
+
+// Warning is printed by resolve when its group is on and When holds.
+type Warning struct {
+	When    Condition `json:"when"`
+	Message string    `json:"message"`
+}
+
+// AppRule is a condition on one catalog Application.
+type AppRule struct {
+	When Condition `json:"when"`
+}
+
+// SeededSecret is a Secret created by hand, with why it cannot come from the
+// secret store.
+type SeededSecret struct {
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	Reason    string `json:"reason,omitempty"`
+}
+
+// StringList is a list of strings that YAML may also write as one scalar.
+type StringList []string
 
 // ProfileSpec is a profile as written: its own layers plus those it extends.
 type ProfileSpec struct {
@@ -71,10 +134,14 @@ type ProfileSpec struct {
 // features are on. Other top-level keys (the file may be shared with other
 // tooling) are ignored.
 type Config struct {
-	RepoURL   string          `json:"repoURL"`
-	Revision  string          `json:"revision"`
-	Namespace string          `json:"namespace"`
-	Features  map[string]bool `json:"features"`
+	RepoURL string `json:"repoURL"`
+	// Revision is the git revision Argo CD reads; repoBranch says the same.
+	Revision   string          `json:"revision"`
+	RepoBranch string          `json:"repoBranch,omitempty"`
+	Namespace  string          `json:"namespace"`
+	Features   map[string]bool `json:"features"`
+	// Raw is the whole file, for the settings the descriptor declares.
+	Raw map[string]any `json:"-"`
 }
 
 // Profile is a profile with its layers resolved, in bring-up order.

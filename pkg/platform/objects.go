@@ -89,7 +89,7 @@ func (e *Env) ExpectedApps(p Profile) ([]ExpectedApp, error) {
 			groupApp := ls.GroupApps[g.Name]
 			out = append(out, ExpectedApp{Name: groupApp, Layer: l.Name, Group: g.Name, GroupApp: true, Parent: ls.Name})
 			for _, a := range e.Apps {
-				if a.Group == g.Name {
+				if a.Group == g.Name && e.AppIncluded(a) {
 					out = append(out, ExpectedApp{Name: a.Name, Layer: l.Name, Group: g.Name, Parent: groupApp,
 						Gated: a.Gate != nil || !a.Automated, Manual: a.ManualUngated()})
 				}
@@ -112,7 +112,7 @@ func (e *Env) CatalogApps(p Profile) []App {
 				continue
 			}
 			for _, a := range e.Apps {
-				if a.Group == g.Name {
+				if a.Group == g.Name && e.AppIncluded(a) {
 					out = append(out, a)
 				}
 			}

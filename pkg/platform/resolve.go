@@ -89,6 +89,21 @@ func (e *Env) Generated() ([]GeneratedFile, error) {
 				e.AppSetsDir(), e.path(DescriptorFile)),
 		})
 	}
+	if e.Descriptor.CatalogGenerated {
+		for _, l := range e.Descriptor.Layers {
+			for _, g := range l.Groups {
+				k, err := e.catalogKustomization(g.Name)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, GeneratedFile{
+					Path: filepath.Join(e.CatalogDir(g.Name), "kustomization.yaml"), Content: append(slices.Clip(header), k...),
+					Hint: fmt.Sprintf("the catalog folder's kustomization is resolve's when %s says catalogGenerated: true; move yours aside or set it to false",
+						e.path(DescriptorFile)),
+				})
+			}
+		}
+	}
 	return out, nil
 }
 
