@@ -11,28 +11,19 @@ import (
 	"sort"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
 )
 
 // Severity of a lint finding.
 const (
-	Error   = "error"
-	Warning = "warning"
+	Error   = platform.Error
+	Warning = platform.Warning
 )
 
 // Finding is one lint result: where, what, and how to fix it.
-type Finding struct {
-	Severity string `json:"severity"`
-	App      string `json:"app"`
-	File     string `json:"file"`
-	Check    string `json:"check"`
-	Message  string `json:"message"`
-	Fix      string `json:"fix"`
-}
-
-func (f Finding) String() string {
-	return fmt.Sprintf("%s: %s: %s [%s]: %s\n    fix: %s", f.File, f.Severity, f.App, f.Check, f.Message, f.Fix)
-}
+type Finding = platform.Finding
 
 // Check names, stable for tools and tests.
 const (
@@ -194,43 +185,44 @@ func scanDeployed(env *platform.Env) map[string][]deployment {
 	repoRoot := filepath.Dir(env.ClustersDir)
 	out := map[string][]deployment{}
 	for _, app := range env.Apps {
-		spec, _ := app.Manifest["spec"].(map[string]any)
-		src, _ := spec["source"].(map[string]any)
-		repoURL, _ := src["repoURL"].(string)
-		path, _ := src["path"].(string)
-		if repoURL != env.Config.RepoURL || path == "" {
-			continue
-		}
-		dest, _ := spec["destination"].(map[string]any)
-		destNS, _ := dest["namespace"].(string)
-		dir := filepath.Join(repoRoot, filepath.FromSlash(path))
-		entries, err := os.ReadDir(dir)
+		manifest, err := env.Effective(app)
 		if err != nil {
-			continue
+			continue // profile lint's finding (an unknown ${key}), not this check's
 		}
-		for _, e := range entries {
-			if e.IsDir() || !(strings.HasSuffix(e.Name(), ".yaml") || strings.HasSuffix(e.Name(), ".yml")) {
+		destNS, _, _ := unstructured.NestedString(manifest, "spec", "destination", "namespace")
+		for _, src := range platform.GitSources(manifest) {
+			if src.RepoURL != env.Config.RepoURL {
 				continue
 			}
-			file := filepath.Join(dir, e.Name())
-			objs, _ := platform.ReadObjects(file) // a file the catalog cannot read is not this check's finding
-			for _, obj := range objs {
-				kind, _ := obj["kind"].(string)
-				meta, _ := obj["metadata"].(map[string]any)
-				name, _ := meta["name"].(string)
-				ns, _ := meta["namespace"].(string)
-				if ns == "" {
-					ns = destNS
+			dir := filepath.Join(repoRoot, filepath.FromSlash(src.Path))
+			entries, err := os.ReadDir(dir)
+			if err != nil {
+				continue
+			}
+			for _, e := range entries {
+				if e.IsDir() || !(strings.HasSuffix(e.Name(), ".yaml") || strings.HasSuffix(e.Name(), ".yml")) {
+					continue
 				}
-				d := deployment{app: app, file: file, name: name}
-				out[kind+"/"+ns+"/"+name] = append(out[kind+"/"+ns+"/"+name], d)
-				if kind == "ScaledObject" {
-					specSO, _ := obj["spec"].(map[string]any)
-					ref, _ := specSO["scaleTargetRef"].(map[string]any)
-					target, _ := ref["name"].(string)
-					ann, _ := meta["annotations"].(map[string]any)
-					d.paused = ann["autoscaling.keda.sh/paused"] == "true" || ann["autoscaling.keda.sh/paused-replicas"] != nil
-					out["ScaledObject->"+ns+"/"+target] = append(out["ScaledObject->"+ns+"/"+target], d)
+				file := filepath.Join(dir, e.Name())
+				objs, _ := platform.ReadObjects(file) // a file the catalog cannot read is not this check's finding
+				for _, obj := range objs {
+					kind, _ := obj["kind"].(string)
+					meta, _ := obj["metadata"].(map[string]any)
+					name, _ := meta["name"].(string)
+					ns, _ := meta["namespace"].(string)
+					if ns == "" {
+						ns = destNS
+					}
+					d := deployment{app: app, file: file, name: name}
+					out[kind+"/"+ns+"/"+name] = append(out[kind+"/"+ns+"/"+name], d)
+					if kind == "ScaledObject" {
+						specSO, _ := obj["spec"].(map[string]any)
+						ref, _ := specSO["scaleTargetRef"].(map[string]any)
+						target, _ := ref["name"].(string)
+						ann, _ := meta["annotations"].(map[string]any)
+						d.paused = ann["autoscaling.keda.sh/paused"] == "true" || ann["autoscaling.keda.sh/paused-replicas"] != nil
+						out["ScaledObject->"+ns+"/"+target] = append(out["ScaledObject->"+ns+"/"+target], d)
+					}
 				}
 			}
 		}

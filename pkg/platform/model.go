@@ -78,7 +78,7 @@ type Group struct {
 	Needs string `json:"needs,omitempty"`
 	// Warn lists the warnings resolve prints when the group is on and a
 	// condition on the settings holds (an empty domain, a DNS provider of none).
-	Warn []Warning `json:"warn,omitempty"`
+	Warn []GroupWarning `json:"warn,omitempty"`
 	// Apps holds conditions on single Applications of the group's catalog: an
 	// app whose condition fails is left out of the group (needs
 	// catalogGenerated, which writes the group's kustomization without it).
@@ -99,8 +99,8 @@ type Setting struct {
 // setting has one of its values ("" is the empty value).
 type Condition map[string]StringList
 
-// Warning is printed by resolve when its group is on and When holds.
-type Warning struct {
+// GroupWarning is printed by resolve when its group is on and When holds.
+type GroupWarning struct {
 	When    Condition `json:"when"`
 	Message string    `json:"message"`
 }

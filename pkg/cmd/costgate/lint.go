@@ -57,41 +57,7 @@ func (o *LintOptions) Run() error {
 	if err != nil {
 		return err
 	}
-	findings := costgate.Lint(env)
-	if o.Output != "" {
-		if findings == nil {
-			findings = []costgate.Finding{}
-		}
-		if err := printers.Data(o.Out, o.Output, findings); err != nil {
-			return err
-		}
-	} else {
-		for _, f := range findings {
-			fmt.Fprintln(o.Out, f)
-		}
-	}
-	errors, warnings := 0, 0
-	for _, f := range findings {
-		if f.Severity == costgate.Error {
-			errors++
-		} else {
-			warnings++
-		}
-	}
-	switch {
-	case errors > 0 && warnings > 0:
-		return &cli.ExitError{Code: 1, Err: fmt.Errorf("%d gate error(s) and %d warning(s) in environment %s", errors, warnings, env.Name)}
-	case errors > 0:
-		return &cli.ExitError{Code: 1, Err: fmt.Errorf("%d gate error(s) in environment %s", errors, env.Name)}
-	case warnings > 0 && o.Strict:
-		return &cli.ExitError{Code: 1, Err: fmt.Errorf("%d warning(s) in environment %s (--strict)", warnings, env.Name)}
-	}
-	if o.Output == "" {
-		if warnings > 0 {
-			fmt.Fprintf(o.Out, "%s: %d gates, no errors, %d warning(s)\n", env.Name, len(costgate.Gated(env)), warnings)
-		} else {
-			fmt.Fprintf(o.Out, "%s: %d gates, no findings\n", env.Name, len(costgate.Gated(env)))
-		}
-	}
-	return nil
+	report := cli.Lint{Env: env.Name, Output: o.Output, Strict: o.Strict,
+		Subject: fmt.Sprintf("%d gates", len(costgate.Gated(env))), Kind: "gate"}
+	return report.Report(o.Out, costgate.Lint(env))
 }

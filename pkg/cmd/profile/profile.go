@@ -59,7 +59,7 @@ For an existing tree, kubectl profile init infers platform.yaml from the rest.`,
 	c := &common{f}
 	root.AddCommand(
 		newCmdInit(c), newCmdList(c), newCmdResolve(c), newCmdRender(c), newCmdDiff(c),
-		newCmdApply(c), newCmdWait(c), newCmdStatus(c),
+		newCmdApply(c), newCmdWait(c), newCmdStatus(c), newCmdLint(c),
 	)
 	return root
 }
