@@ -27,7 +27,7 @@ PROFILE  ?= full
 CLUSTERS ?= clusters
 PLATFORM := --env $(ENV) --dir $(CLUSTERS)
 
-.PHONY: all build test unit e2e vet bench demo sandbox-build sandbox-up sandbox-down sandbox-status clean help \
+.PHONY: all build test lint unit e2e vet bench demo sandbox-build sandbox-up sandbox-down sandbox-status clean help \
         root wait resolve-groups vllm-up vllm-down doctor smoke test-deps dist dist-linux krew krew-index krew-tools vuln
 
 all: build
@@ -56,8 +56,14 @@ test-deps: ## Debian packages the e2e tests start (redis for Argo CD, prometheus
 	  echo "installing Debian's redis-server and prometheus (the e2e sandboxes and the idle test run them)"; \
 	  apt-get update >/dev/null && apt-get install -y redis-server prometheus >/dev/null; }
 
-test: vet build sandbox-build test-deps dist-linux krew-tools ## Everything: vet, unit tests and e2e tests against the sandbox
+test: vet build lint sandbox-build test-deps dist-linux krew-tools ## Everything: vet, both trees linted, unit tests and e2e tests against the sandbox
 	go test -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+lint: build ## Lint both trees offline: profile lint (sources, pins, secrets) and costgate lint (gates)
+	@for env in ai-dev sandbox; do \
+	  $(BIN)/kubectl-profile lint --env $$env --dir $(CLUSTERS); \
+	  $(BIN)/kubectl-costgate lint --env $$env --dir $(CLUSTERS); \
+	done
 
 sandbox-up: ## Build and start the sandbox in .sandbox/ (KUBECONFIG=.sandbox/kubeconfig)
 	bash test/sandbox/up.sh

@@ -144,10 +144,12 @@ func (e *Env) lintAppSets() []Finding {
 	var out []Finding
 	for _, l := range e.LayerNames() {
 		ls := sets.Layers[l]
-		gens, _, _ := unstructured.NestedSlice(ls.Object.Object, "spec", "generators")
+		v, _, _ := unstructured.NestedFieldNoCopy(ls.Object.Object, "spec", "generators")
+		gens, _ := v.([]any)
 		var read []string
 		for _, g := range gens {
-			files, _, _ := unstructured.NestedSlice(g.(map[string]any), "git", "files")
+			v, _, _ := unstructured.NestedFieldNoCopy(g.(map[string]any), "git", "files")
+			files, _ := v.([]any)
 			for _, f := range files {
 				if p, ok := f.(map[string]any)["path"].(string); ok {
 					read = append(read, p)
@@ -272,8 +274,9 @@ func podSpec(o *unstructured.Unstructured) map[string]any {
 	default:
 		return nil
 	}
-	spec, _, _ := unstructured.NestedMap(o.Object, path...)
-	return spec
+	spec, _, _ := unstructured.NestedFieldNoCopy(o.Object, path...)
+	m, _ := spec.(map[string]any)
+	return m
 }
 
 func containers(o *unstructured.Unstructured) []map[string]any {
@@ -306,8 +309,8 @@ func secretReads(o *unstructured.Unstructured) []string {
 	for _, c := range containers(o) {
 		env, _ := c["env"].([]any)
 		for _, e := range env {
-			ref, _, _ := unstructured.NestedMap(e.(map[string]any), "valueFrom", "secretKeyRef")
-			if ref != nil {
+			v, _, _ := unstructured.NestedFieldNoCopy(e.(map[string]any), "valueFrom", "secretKeyRef")
+			if ref, ok := v.(map[string]any); ok {
 				add(ref["name"], ref["optional"])
 			}
 		}
@@ -324,7 +327,8 @@ func secretReads(o *unstructured.Unstructured) []string {
 		if s, ok := vol["secret"].(map[string]any); ok {
 			add(s["secretName"], s["optional"])
 		}
-		sources, _, _ := unstructured.NestedSlice(vol, "projected", "sources")
+		v, _, _ := unstructured.NestedFieldNoCopy(vol, "projected", "sources")
+		sources, _ := v.([]any)
 		for _, p := range sources {
 			if s, ok := p.(map[string]any)["secret"].(map[string]any); ok {
 				add(s["name"], s["optional"])
