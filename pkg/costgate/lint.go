@@ -5,11 +5,8 @@ package costgate
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"sort"
-	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -37,6 +34,7 @@ const (
 	CheckInspectableTree = "inspectable"
 	CheckMaxReplicas     = "max-replicas"
 	CheckUngated         = "ungated-manual-sync"
+	CheckGPUUngated      = "gpu-ungated"
 )
 
 // Lint checks every gate of an environment statically: no cluster needed.
@@ -47,6 +45,7 @@ func Lint(env *platform.Env) []Finding {
 		if app.ManualUngated() {
 			out = append(out, ungated(app))
 		}
+		out = append(out, gpuUngated(env, app)...)
 		if app.Gate == nil {
 			continue
 		}
@@ -103,6 +102,35 @@ func Lint(env *platform.Env) []Finding {
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].File < out[j].File })
+	return out
+}
+
+// gpuUngated finds what costs a GPU node without a gate: an app with no gate
+// annotation that deploys pods asking for nvidia.com/gpu. Argo CD would bring
+// the node up the moment the app's group is enabled.
+func gpuUngated(env *platform.Env, app platform.App) []Finding {
+	if app.Gate != nil {
+		return nil
+	}
+	var out []Finding
+	for _, o := range env.Deployed(app) {
+		for _, key := range []string{"initContainers", "containers"} {
+			list, _ := platform.PodSpec(o.Unstructured)[key].([]any)
+			for _, c := range list {
+				for _, kind := range []string{"limits", "requests"} {
+					gpus, _, _ := unstructured.NestedFieldNoCopy(c.(map[string]any), "resources", kind, "nvidia.com/gpu")
+					if gpus == nil {
+						continue
+					}
+					out = append(out, Finding{Severity: Error, App: app.Name, File: o.File, Field: o.GetKind() + "/" + o.GetName(), Check: CheckGPUUngated,
+						Message: fmt.Sprintf("asks for nvidia.com/gpu %v but %s has no gate: enabling its group starts a GPU node that nobody opened", gpus, app.Name),
+						Fix: fmt.Sprintf(`make %s manual-sync and annotate it %sgate: scale (target the Deployment, replicas 0 in git) or sync, with %scost-per-hour`,
+							app.Name, platform.GateAnnotationPrefix, platform.GateAnnotationPrefix)})
+					return out
+				}
+			}
+		}
+	}
 	return out
 }
 
@@ -177,53 +205,22 @@ func refKey(r platform.ObjectRef) string { return r.Kind + "/" + r.Namespace + "
 
 func kedaKey(r platform.ObjectRef) string { return "ScaledObject->" + r.Namespace + "/" + r.Name }
 
-// scanDeployed reads the manifests of every app whose source is a folder of this
-// repository (repoURL equal to config.yaml's) and indexes what they deploy, so the
-// lint sees who owns a gate's target. Apps from other repositories or charts are
-// opaque here.
+// scanDeployed indexes what every app deploys from the folders of this
+// repository (rendered as Argo CD would), so the lint sees who owns a gate's
+// target. Charts are opaque here.
 func scanDeployed(env *platform.Env) map[string][]deployment {
-	repoRoot := filepath.Dir(env.ClustersDir)
 	out := map[string][]deployment{}
 	for _, app := range env.Apps {
-		manifest, err := env.Effective(app)
-		if err != nil {
-			continue // profile lint's finding (an unknown ${key}), not this check's
-		}
-		destNS, _, _ := unstructured.NestedString(manifest, "spec", "destination", "namespace")
-		for _, src := range platform.GitSources(manifest) {
-			if src.RepoURL != env.Config.RepoURL {
-				continue
-			}
-			dir := filepath.Join(repoRoot, filepath.FromSlash(src.Path))
-			entries, err := os.ReadDir(dir)
-			if err != nil {
-				continue
-			}
-			for _, e := range entries {
-				if e.IsDir() || !(strings.HasSuffix(e.Name(), ".yaml") || strings.HasSuffix(e.Name(), ".yml")) {
-					continue
-				}
-				file := filepath.Join(dir, e.Name())
-				objs, _ := platform.ReadObjects(file) // a file the catalog cannot read is not this check's finding
-				for _, obj := range objs {
-					kind, _ := obj["kind"].(string)
-					meta, _ := obj["metadata"].(map[string]any)
-					name, _ := meta["name"].(string)
-					ns, _ := meta["namespace"].(string)
-					if ns == "" {
-						ns = destNS
-					}
-					d := deployment{app: app, file: file, name: name}
-					out[kind+"/"+ns+"/"+name] = append(out[kind+"/"+ns+"/"+name], d)
-					if kind == "ScaledObject" {
-						specSO, _ := obj["spec"].(map[string]any)
-						ref, _ := specSO["scaleTargetRef"].(map[string]any)
-						target, _ := ref["name"].(string)
-						ann, _ := meta["annotations"].(map[string]any)
-						d.paused = ann["autoscaling.keda.sh/paused"] == "true" || ann["autoscaling.keda.sh/paused-replicas"] != nil
-						out["ScaledObject->"+ns+"/"+target] = append(out["ScaledObject->"+ns+"/"+target], d)
-					}
-				}
+		for _, o := range env.Deployed(app) {
+			d := deployment{app: app, file: o.File, name: o.GetName()}
+			key := o.GetKind() + "/" + o.Namespace + "/" + o.GetName()
+			out[key] = append(out[key], d)
+			if o.GetKind() == "ScaledObject" {
+				target, _, _ := unstructured.NestedString(o.Object, "spec", "scaleTargetRef", "name")
+				ann := o.GetAnnotations()
+				_, pausedAt := ann["autoscaling.keda.sh/paused-replicas"]
+				d.paused = ann["autoscaling.keda.sh/paused"] == "true" || pausedAt
+				out["ScaledObject->"+o.Namespace+"/"+target] = append(out["ScaledObject->"+o.Namespace+"/"+target], d)
 			}
 		}
 	}

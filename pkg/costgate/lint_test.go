@@ -55,8 +55,9 @@ func TestLintFindsEachBrokenInvariant(t *testing.T) {
 			return map[string]platformtest.Edit{"catalog/kserve/kserve.yaml": platformtest.Replace(t, "path: clusters/sandbox/workloads/kserve", "path: clusters/sandbox/workloads/kserve-demo")}
 		}, "kserve-demo", costgate.CheckSelfHealPause, "catalog/demos/kserve-demo.yaml", "deploy InferenceService/kserve/qwen-cpu only from kserve-demo"},
 		{"target owned by another app", func(t *testing.T) map[string]platformtest.Edit {
-			return map[string]platformtest.Edit{"catalog/embeddings/text-embeddings.yaml": platformtest.Replace(t,
-				"path: clusters/sandbox/workloads/text-embeddings\n  destination:\n    server: https://kubernetes.default.svc\n    namespace: embeddings",
+			// Another gate (an ungated one would also be a GPU leak: its own finding).
+			return map[string]platformtest.Edit{"catalog/coding-assistant/coder-chat.yaml": platformtest.Replace(t,
+				"path: clusters/sandbox/workloads/coder-chat\n  destination:\n    server: https://kubernetes.default.svc\n    namespace: coding-assistant",
 				"path: clusters/sandbox/workloads/raw-vllm\n  destination:\n    server: https://kubernetes.default.svc\n    namespace: serving")}
 		}, "raw-vllm", costgate.CheckSingleOwner, rawVLLM, "deploy Deployment/serving/raw-vllm only from raw-vllm"},
 		{"max-replicas not a number", func(t *testing.T) map[string]platformtest.Edit {
@@ -135,5 +136,27 @@ func TestLintWarnsAboutManualSyncAppsWithoutAGate(t *testing.T) {
 	}
 	if strings.Join(got, " ") != "llama-70b:warning llama-8b:warning" {
 		t.Errorf("after annotating mixtral and auto-syncing demo-chat: %v", got)
+	}
+}
+
+// An auto-sync app that deploys pods asking for a GPU is a cost leak.
+func TestLintFindsAnUngatedGPU(t *testing.T) {
+	dir := platformtest.CopyEnv(t, "../../clusters", "sandbox", map[string]platformtest.Edit{
+		"catalog/llm-d/llm-d.yaml": func(s string) string {
+			s = platformtest.Replace(t, "    costgate.aidev.io/gate: sync\n", "")(s)
+			s = platformtest.Replace(t, "    costgate.aidev.io/cost-per-hour: \"1.40\"\n    costgate.aidev.io/idle-after: 30m\n    costgate.aidev.io/reason: \"two L4 GPUs: prefill + decode\"\n", "")(s)
+			return platformtest.Replace(t, "  syncPolicy:\n", "  syncPolicy:\n    automated: {prune: true, selfHeal: true}\n")(s)
+		},
+	})
+	env, err := platform.Load(dir, "sandbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range costgate.Lint(env) {
+		got = append(got, f.App+" "+f.Check+" "+f.Field)
+	}
+	if len(got) != 1 || !strings.HasPrefix(got[0], "llm-d gpu-ungated Deployment/") {
+		t.Errorf("findings: %q", got)
 	}
 }

@@ -65,11 +65,28 @@ func Gated(env *platform.Env) []platform.App {
 	return out
 }
 
+// Configured lists the gates the config brings up (their group is enabled and
+// no condition leaves them out): what list, idle and down --all act on. Lint
+// checks every gate.
+func Configured(env *platform.Env) []platform.App {
+	var out []platform.App
+	for _, a := range Gated(env) {
+		if env.AppEnabled(a) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
 // Find returns the gated app by name; an unknown or ungated name is an error that
 // lists the gated apps.
 func Find(env *platform.Env, name string) (platform.App, error) {
 	var names []string
 	for _, a := range Gated(env) {
+		if a.Name == name && !env.AppEnabled(a) {
+			return platform.App{}, fmt.Errorf("app %q is not part of environment %s with its config: group %s is off or a condition in %s leaves the app out; enable it in %s and run kubectl profile resolve",
+				name, env.Name, a.Group, platform.DescriptorFile, env.ConfigName())
+		}
 		if a.Name == name {
 			return a, nil
 		}

@@ -148,10 +148,11 @@ func TestInferWritesOnlyTheDescriptor(t *testing.T) {
 	}
 }
 
-// clusters/sandbox, its descriptor removed: init agrees with the committed
-// one on layers, groups, features and defaults, but for what the tree cannot
-// say: gpu-operator (not in the config, enabled) is inferred core where the
-// committed descriptor says default: true, and the profiles are one per
+// clusters/sandbox and ai-dev, their descriptors removed: init agrees with the
+// committed one on layers, groups, features and defaults, but for what the
+// tree cannot say: a group not in the config is inferred core when enabled
+// (default false when not) where the committed descriptor says default: true,
+// settings and conditions are people's to write, and the profiles are one per
 // layer where the committed ones bundle routing with llm-gateway and
 // experience with demos (and name the widest full).
 func TestInferSandboxAgreesWithItsDescriptor(t *testing.T) {
@@ -193,7 +194,16 @@ func TestInferSandboxAgreesWithItsDescriptor(t *testing.T) {
 					}
 				}
 			}
-			if got := strings.Join(diffs, "; "); got != "{Name:gpu-operator Feature: Core:true Default:false} != {Name:gpu-operator Feature:gpu-operator Core:false Default:true}" {
+			// What the tree cannot say: a group on with no feature in the config
+			// reads as core; a group off with no feature, as default false.
+			wantDiffs := map[string]string{
+				"sandbox": "{Name:gpu-operator Feature: Core:true Default:false} != {Name:gpu-operator Feature:gpu-operator Core:false Default:true}",
+				"ai-dev": "{Name:autoscaling Feature: Core:true Default:false} != {Name:autoscaling Feature:autoscaling Core:false Default:true}; " +
+					"{Name:gpu-operator Feature:gpu-operator Core:false Default:false} != {Name:gpu-operator Feature:gpu-operator Core:false Default:true}; " +
+					"{Name:kserve Feature: Core:true Default:false} != {Name:kserve Feature:kserve Core:false Default:true}; " +
+					"{Name:embeddings Feature: Core:true Default:false} != {Name:embeddings Feature:embeddings Core:false Default:true}",
+			}
+			if got := strings.Join(diffs, "; "); got != wantDiffs[name] {
 				t.Errorf("groups differ: %s", got)
 			}
 			if !reflect.DeepEqual(inf.Loaded.Resolve(), committed.Resolve()) {
@@ -211,7 +221,11 @@ func TestInferSandboxAgreesWithItsDescriptor(t *testing.T) {
 			if stale, err := inf.Loaded.StaleFiles(); err != nil || len(stale) != 0 {
 				t.Errorf("stale: %v %v", err, stale)
 			}
-			if len(inf.Unannotated) != 0 || len(inf.Notes) != 1 || !strings.Contains(inf.Notes[0], "platform-core, gpu-operator, serving-core, routing-core, llm-gateway-core") {
+			wantCore := map[string]string{
+				"sandbox": "platform-core, gpu-operator, serving-core, routing-core, llm-gateway-core",
+				"ai-dev":  "platform-core, autoscaling, serving-core, kserve, embeddings, routing-core, llm-gateway-core",
+			}
+			if len(inf.Unannotated) != 0 || len(inf.Notes) != 1 || !strings.Contains(inf.Notes[0], wantCore[name]) {
 				t.Errorf("notes: %q", inf.Notes)
 			}
 		})

@@ -78,8 +78,6 @@ func (e *Env) Lint() []Finding {
 		}
 	}
 	out = append(out, e.lintAppSets()...)
-	repoRoot := filepath.Dir(e.ClustersDir)
-	workloads := map[string]*workload{}
 	var refs []secretRef
 	producers := map[string]bool{}
 	for _, s := range e.Descriptor.SeededSecrets {
@@ -96,12 +94,7 @@ func (e *Env) Lint() []Finding {
 		dest, _, _ := unstructured.NestedString(m, "spec", "destination", "namespace")
 		for _, src := range GitSources(m) {
 			field := strings.ReplaceAll(strings.TrimPrefix(src.Pointer, "/"), "/", ".") + ".path"
-			dir := filepath.Join(repoRoot, filepath.FromSlash(src.Path))
-			w := workloads[dir]
-			if w == nil {
-				w = e.readWorkload(dir)
-				workloads[dir] = w
-			}
+			w := e.workload(src.Path)
 			if w.err != nil {
 				out = append(out, Finding{Severity: Error, App: a.Name, File: a.File, Field: field, Check: CheckGitSource,
 					Message: fmt.Sprintf("%s: %v", src.Path, w.err), Fix: w.fix})
@@ -215,8 +208,17 @@ type workload struct {
 	fix  string
 }
 
-func (e *Env) readWorkload(dir string) *workload {
+// workload renders a git source folder (a path in the repository), once.
+func (e *Env) workload(path string) *workload {
+	dir := filepath.Join(filepath.Dir(e.ClustersDir), filepath.FromSlash(path))
+	if w, ok := e.workloads[dir]; ok {
+		return w
+	}
+	if e.workloads == nil {
+		e.workloads = map[string]*workload{}
+	}
 	w := &workload{dir: dir}
+	e.workloads[dir] = w
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		w.err, w.fix = errors.New("no such folder in the repository"), "create the folder, or point path: at the folder that holds the manifests"
 		return w
@@ -228,6 +230,43 @@ func (e *Env) readWorkload(dir string) *workload {
 	}
 	return w
 }
+
+// DeployedObject is an object an Application deploys from a folder of this
+// repository, with its namespace as Argo CD applies it.
+type DeployedObject struct {
+	*unstructured.Unstructured
+	File      string
+	Namespace string
+}
+
+// Deployed lists what an Application deploys from the folders of this
+// repository (its charts are opaque here), rendered as Argo CD would, with the
+// config applied. Folders that are missing or do not build are profile lint's
+// findings and are skipped here.
+func (e *Env) Deployed(a App) []DeployedObject {
+	m, err := e.Effective(a)
+	if err != nil {
+		return nil
+	}
+	dest, _, _ := unstructured.NestedString(m, "spec", "destination", "namespace")
+	var out []DeployedObject
+	for _, src := range GitSources(m) {
+		if src.RepoURL != e.Config.RepoURL {
+			continue
+		}
+		for _, o := range e.workload(src.Path).objs {
+			ns := o.GetNamespace()
+			if ns == "" {
+				ns = dest
+			}
+			out = append(out, DeployedObject{Unstructured: o.Unstructured, File: o.File, Namespace: ns})
+		}
+	}
+	return out
+}
+
+// PodSpec is the pod spec of an object that runs pods (nil for other kinds).
+func PodSpec(o *unstructured.Unstructured) map[string]any { return podSpec(o) }
 
 // images checks that every container image of the folder's pod templates is
 // pinned by a tag other than latest, or by a digest.

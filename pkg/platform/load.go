@@ -38,6 +38,7 @@ type Env struct {
 	Apps        []App // the catalog's Applications, in layer and group order
 
 	groupLayer map[string]string // group -> layer
+	workloads  map[string]*workload // git source folders, rendered once (see workload)
 	appsets    *AppSets          // the rendered appsets folder, once read (see AppSets)
 	appsetsErr error
 }
@@ -445,6 +446,19 @@ func (e *Env) AppIncluded(a App) bool {
 		}
 	}
 	return true
+}
+
+// AppEnabled says whether the config brings a catalog app up: its group is
+// enabled and no condition leaves it out.
+func (e *Env) AppEnabled(a App) bool {
+	for _, l := range e.Descriptor.Layers {
+		for _, g := range l.Groups {
+			if g.Name == a.Group {
+				return e.GroupEnabled(g) && e.AppIncluded(a)
+			}
+		}
+	}
+	return false
 }
 
 // validateAppRules checks that the apps: of each group name its own apps.

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -72,7 +73,7 @@ func TestLoadsBothEnvironments(t *testing.T) {
 		}
 		want := map[string]platform.GateKind{
 			"raw-vllm": "scale", "coder-chat": "scale", "coder-fim": "scale", "coder-agent": "scale",
-			"kserve-demo": "pause", "inference-demo": "sync", "n8n": "sync",
+			"kserve-demo": "pause", "inference-demo": "sync", "n8n": "sync", "llm-d": "sync",
 		}
 		if len(gated) != len(want) {
 			t.Errorf("%s gated apps: %v, want %v", name, gated, want)
@@ -239,5 +240,49 @@ func TestExpectedAppsFollowFeatures(t *testing.T) {
 	e.Config.Features["opencost"] = false
 	if strings.Contains(names(), "opencost") {
 		t.Errorf("opencost off, still expected: %s", names())
+	}
+}
+
+// clusters/ai-dev is the real platform: its 56 Applications, group by group,
+// as the platform's own inventory lists them.
+func TestAiDevHoldsTheRealPlatform(t *testing.T) {
+	want := map[string][]string{
+		"platform-core":    {"argo-cd", "cert-manager", "dcgm-metrics", "external-secrets", "external-secrets-config", "gateway-api-crds", "grafana-dashboards", "kueue", "kueue-config", "observability"},
+		"autoscaling":      {"keda"},
+		"identity":         {"argocd-oidc-secret", "dex", "oauth2-proxy"},
+		"dns":              {"external-dns"},
+		"security":         {"kyverno", "kyverno-policies", "network-policies"},
+		"opencost":         {"opencost"},
+		"gpu-operator":     {"nvidia-gpu-operator"},
+		"serving-core":     {"raw-vllm", "serving-secrets"},
+		"kserve":           {"kserve", "kserve-crd", "kserve-llmisvc", "kserve-llmisvc-crd", "kserve-llmisvc-presets"},
+		"embeddings":       {"embeddings"},
+		"coding-assistant": {"coder-agent", "coder-chat", "coder-fim"},
+		"llm-d":            {"llm-d"},
+		"routing-core":     {"agentgateway", "agentgateway-crds", "inference-gateway", "inference-pool-raw-vllm", "inference-routing-real"},
+		"public-edge":      {"edge"},
+		"mcp-gateway":      {"mcp-gateway"},
+		"egress":           {"inference-egress-external"},
+		"llm-gateway-core": {"cloudnative-pg", "grafana-litellm", "litellm", "litellm-bootstrap"},
+		"guardrails":       {"presidio"},
+		"experience":       {"key-portal", "litellm-keys", "open-webui", "tabby"},
+		"n8n":              {"n8n"},
+		"demos":            {"inference-demo", "inference-pool", "inference-pool-model-b-canary", "inference-pool-model-b-stable", "kserve-demo", "kueue-tenants"},
+	}
+	e := load(t, "ai-dev")
+	got := map[string][]string{}
+	for _, a := range e.Apps {
+		got[a.Group] = append(got[a.Group], a.Name)
+	}
+	total := 0
+	for group, apps := range want {
+		total += len(apps)
+		g := slices.Sorted(slices.Values(got[group]))
+		if !slices.Equal(g, apps) {
+			t.Errorf("group %s: %v, want %v", group, g, apps)
+		}
+	}
+	if len(e.Apps) != total || total != 56 {
+		t.Errorf("%d apps, want %d (56)", len(e.Apps), total)
 	}
 }

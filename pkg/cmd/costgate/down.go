@@ -67,7 +67,7 @@ func (o *DownOptions) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		gated := costgate.Gated(s.env)
+		gated := costgate.Configured(s.env)
 		apps = costgate.OpenGates(gated, costgate.Observe(gated, live, o.Now()))
 		if len(apps) == 0 {
 			fmt.Fprintln(o.Out, "no open gates")

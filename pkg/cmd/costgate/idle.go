@@ -103,7 +103,7 @@ func (o *IdleOptions) Run(ctx context.Context) error {
 		return err
 	}
 	now := o.Now()
-	gated := costgate.Gated(s.env)
+	gated := costgate.Configured(s.env)
 	decisions := costgate.DecideIdle(ctx, prom, gated, costgate.Observe(gated, live, now),
 		costgate.IdleRule{Override: o.IdleAfter, Default: o.DefaultIdleAfter, NoDataIsIdle: o.NoData == "idle"}, now)
 

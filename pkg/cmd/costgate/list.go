@@ -51,7 +51,7 @@ func (o *ListOptions) Run(ctx context.Context) error {
 		return err
 	}
 	now := o.Now()
-	statuses := costgate.Observe(costgate.Gated(s.env), live, now)
+	statuses := costgate.Observe(costgate.Configured(s.env), live, now)
 	// The apps a gate annotation would make gates: manual-sync too, but not
 	// listed, their cost unknown. Said on stderr, so -o json stays data.
 	if manual := s.env.UngatedApps(); len(manual) > 0 {

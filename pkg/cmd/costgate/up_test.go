@@ -186,3 +186,11 @@ func TestUpRetriesConflicts(t *testing.T) {
 	})
 	golden(t, "up/conflicts", h, h.Run(costgate.NewCmd, clitest.Args(t, "sandbox", "up", "raw-vllm", "--wait=false")...))
 }
+
+// A gate whose group the config turns off is refused before the cluster is
+// contacted, saying why.
+func TestUpRefusesAGateTheConfigTurnsOff(t *testing.T) {
+	h := clitest.New(t, "kubectl-costgate")
+	h.ClientErr = errNoCluster
+	golden(t, "up/refused-disabled-group", h, h.Run(costgate.NewCmd, clitest.Args(t, "sandbox", "up", "llm-d")...))
+}
