@@ -37,9 +37,9 @@ type Env struct {
 	Config      Config
 	Apps        []App // the catalog's Applications, in layer and group order
 
-	groupLayer map[string]string // group -> layer
+	groupLayer map[string]string    // group -> layer
 	workloads  map[string]*workload // git source folders, rendered once (see workload)
-	appsets    *AppSets          // the rendered appsets folder, once read (see AppSets)
+	appsets    *AppSets             // the rendered appsets folder, once read (see AppSets)
 	appsetsErr error
 }
 
