@@ -25,6 +25,8 @@ type AppSets struct {
 	Projects []render.Object
 	// Layers holds each layer's ApplicationSet, by layer name.
 	Layers map[string]*LayerAppSet
+	// noFiles: rendered without origins, the File of each object is "" (see readAppSets).
+	noFiles bool
 }
 
 // LayerAppSet is one layer's ApplicationSet as rendered.
@@ -32,7 +34,8 @@ type LayerAppSet struct {
 	Layer string
 	// Name is the ApplicationSet's metadata.name.
 	Name string
-	// File is the manifest it was read from ("" when unknown).
+	// File is the manifest it was read from ("" when unknown, or not asked
+	// for: see appSetsWithFiles).
 	File   string
 	Object *unstructured.Unstructured
 	// GroupApps maps each group of the layer to the name of the Application the
@@ -63,7 +66,28 @@ func (e *Env) AppSetName(layer string) (string, error) {
 	return ls.Name, nil
 }
 
+// readAppSets renders the appsets folder without the files its objects come
+// from (faster); when something is wrong, or the files are wanted (lint), it
+// renders again with them, so every message names the file.
 func (e *Env) readAppSets() (*AppSets, error) {
+	sets, err := e.renderAppSets(false)
+	if err != nil {
+		return e.renderAppSets(true)
+	}
+	return sets, nil
+}
+
+// AppSetsWithFiles is AppSets with the file of each ApplicationSet (rendered
+// again with origins when AppSets was not).
+func (e *Env) AppSetsWithFiles() (*AppSets, error) {
+	sets, err := e.AppSets()
+	if err != nil || !sets.noFiles {
+		return sets, err
+	}
+	return e.renderAppSets(true)
+}
+
+func (e *Env) renderAppSets(origins bool) (*AppSets, error) {
 	dir := e.AppSetsDir()
 	_, statErr := os.Stat(dir)
 	missing := errors.Is(statErr, fs.ErrNotExist)
@@ -73,7 +97,11 @@ func (e *Env) readAppSets() (*AppSets, error) {
 	case missing:
 		return nil, fmt.Errorf("%s: appsets: folder %s does not exist", e.path(DescriptorFile), dir)
 	}
-	objs, err := render.Dir(dir)
+	renderDir := render.DirNoOrigins
+	if origins {
+		renderDir = render.Dir
+	}
+	objs, err := renderDir(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +111,7 @@ func (e *Env) readAppSets() (*AppSets, error) {
 		}
 		return dir
 	}
-	out := &AppSets{Layers: map[string]*LayerAppSet{}}
+	out := &AppSets{Layers: map[string]*LayerAppSet{}, noFiles: !origins}
 	for _, o := range objs {
 		gk := o.GroupVersionKind().GroupKind()
 		switch {

@@ -16,10 +16,10 @@ func BenchmarkLoad(b *testing.B) {
 }
 
 // BenchmarkRenderFull is `kubectl profile render full` without process start-up:
-// load, freshness check, kustomize build, selection.
+// the layout (no catalog), freshness check, kustomize build, selection.
 func BenchmarkRenderFull(b *testing.B) {
 	for b.Loop() {
-		e, err := platform.Load(clusters, "ai-dev")
+		e, err := platform.LoadLayout(clusters, "ai-dev")
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -29,6 +29,20 @@ func BenchmarkRenderFull(b *testing.B) {
 		p, _ := e.Profile("full")
 		if _, err := e.ProfileObjects(p); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkLoadLayout reads and validates the descriptor and the config, and
+// checks the files the ApplicationSets read (what render does besides kustomize).
+func BenchmarkLoadLayout(b *testing.B) {
+	for b.Loop() {
+		e, err := platform.LoadLayout(clusters, "ai-dev")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if stale, _ := e.StaleFiles(); len(stale) > 0 {
+			b.Fatal("stale")
 		}
 	}
 }

@@ -128,7 +128,7 @@ func (e *Env) Lint() []Finding {
 }
 
 func (e *Env) lintAppSets() []Finding {
-	sets, err := e.AppSets()
+	sets, err := e.AppSetsWithFiles()
 	if err != nil {
 		return []Finding{{Severity: Error, File: e.AppSetsDir(), Check: CheckAppSets, Message: err.Error(),
 			Fix: "one ApplicationSet per layer of " + DescriptorFile + ", labelled " + LayerLabel + "=<layer> or selecting layer: <layer>"}}

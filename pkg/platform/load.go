@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"sigs.k8s.io/yaml"
 
@@ -39,6 +41,7 @@ type Env struct {
 
 	groupLayer map[string]string    // group -> layer
 	workloads  map[string]*workload // git source folders, rendered once (see workload)
+	layoutOnly bool                 // loaded without the catalog (LoadLayout)
 	appsets    *AppSets             // the rendered appsets folder, once read (see AppSets)
 	appsetsErr error
 }
@@ -86,32 +89,70 @@ func EnvNames(clustersDir string) ([]string, error) {
 // Load reads and validates clusters/<name>. An empty name picks the only
 // environment there is, and is an error naming them all when there are several.
 func Load(clustersDir, name string) (*Env, error) {
-	names, err := EnvNames(clustersDir)
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", clustersDir, err)
-	}
-	switch {
-	case name == "" && len(names) == 1:
-		name = names[0]
-	case name == "" && len(names) == 0:
-		return nil, fmt.Errorf("%s holds no environment (a folder with a %s)", clustersDir, DescriptorFile)
-	case name == "":
-		return nil, fmt.Errorf("%s holds several environments (%s): choose one with --env", clustersDir, strings.Join(names, ", "))
-	case !slices.Contains(names, name):
-		return nil, fmt.Errorf("unknown environment %q in %s (known: %s)", name, clustersDir, strings.Join(names, ", "))
-	}
-	path := filepath.Join(clustersDir, name, DescriptorFile)
-	data, err := os.ReadFile(path)
+	name, data, err := readDescriptor(clustersDir, name)
 	if err != nil {
 		return nil, err
 	}
 	return load(clustersDir, name, data)
 }
 
+// LoadLayout is Load without the catalog: the descriptor, the config and what
+// the ApplicationSets read, for the commands whose result does not depend on
+// the catalog's Applications (render). Its Apps is empty, and Generated lists
+// only the groups file and the appsets overlay.
+func LoadLayout(clustersDir, name string) (*Env, error) {
+	name, data, err := readDescriptor(clustersDir, name)
+	if err != nil {
+		return nil, err
+	}
+	env, err := parseEnv(clustersDir, name, data)
+	if err != nil {
+		return nil, err
+	}
+	env.layoutOnly = true
+	return env, nil
+}
+
+// readDescriptor picks the environment (an empty name: the only one there is)
+// and reads its platform.yaml.
+func readDescriptor(clustersDir, name string) (string, []byte, error) {
+	names, err := EnvNames(clustersDir)
+	if err != nil {
+		return "", nil, fmt.Errorf("reading %s: %w", clustersDir, err)
+	}
+	switch {
+	case name == "" && len(names) == 1:
+		name = names[0]
+	case name == "" && len(names) == 0:
+		return "", nil, fmt.Errorf("%s holds no environment (a folder with a %s)", clustersDir, DescriptorFile)
+	case name == "":
+		return "", nil, fmt.Errorf("%s holds several environments (%s): choose one with --env", clustersDir, strings.Join(names, ", "))
+	case !slices.Contains(names, name):
+		return "", nil, fmt.Errorf("unknown environment %q in %s (known: %s)", name, clustersDir, strings.Join(names, ", "))
+	}
+	data, err := os.ReadFile(filepath.Join(clustersDir, name, DescriptorFile))
+	return name, data, err
+}
+
 // load validates an environment whose descriptor is data (the content of
 // clusters/<name>/platform.yaml, which need not exist yet: init validates what
 // it would write before writing it).
 func load(clustersDir, name string, data []byte) (*Env, error) {
+	env, err := parseEnv(clustersDir, name, data)
+	if err != nil {
+		return nil, err
+	}
+	if err := env.loadCatalog(); err != nil {
+		return nil, err
+	}
+	if err := env.validateAppRules(); err != nil {
+		return nil, err
+	}
+	return env, nil
+}
+
+// parseEnv reads and validates the descriptor (data) and the config file.
+func parseEnv(clustersDir, name string, data []byte) (*Env, error) {
 	env := &Env{Name: name, Dir: filepath.Join(clustersDir, name), ClustersDir: clustersDir}
 	if err := decodeYAML(filepath.Join(env.Dir, DescriptorFile), data, &env.Descriptor, true); err != nil {
 		return nil, err
@@ -128,12 +169,6 @@ func load(clustersDir, name string, data []byte) (*Env, error) {
 		return nil, err
 	}
 	if err := env.validateConfig(); err != nil {
-		return nil, err
-	}
-	if err := env.loadCatalog(); err != nil {
-		return nil, err
-	}
-	if err := env.validateAppRules(); err != nil {
 		return nil, err
 	}
 	return env, nil
@@ -494,6 +529,14 @@ func (e *Env) RepoPath(rel ...string) string {
 func (e *Env) LayerOf(group string) string { return e.groupLayer[group] }
 
 func (e *Env) loadCatalog() error {
+	// The catalog files are read in parallel (parsing YAML is most of a load),
+	// and kept in layer, group and file order.
+	type file struct {
+		path, group, layer string
+		apps               []App
+		err                error
+	}
+	var files []*file
 	for _, l := range e.Descriptor.Layers {
 		for _, g := range l.Groups {
 			dir := e.CatalogDir(g.Name)
@@ -505,16 +548,34 @@ func (e *Env) loadCatalog() error {
 				return err
 			}
 			for _, f := range entries {
-				if f.IsDir() || !(strings.HasSuffix(f.Name(), ".yaml") || strings.HasSuffix(f.Name(), ".yml")) {
+				if f.IsDir() || !(strings.HasSuffix(f.Name(), ".yaml") || strings.HasSuffix(f.Name(), ".yml")) || isKustomizationFile(f.Name()) {
 					continue
 				}
-				apps, err := readApps(filepath.Join(dir, f.Name()), g.Name, l.Name)
-				if err != nil {
-					return err
-				}
-				e.Apps = append(e.Apps, apps...)
+				files = append(files, &file{path: filepath.Join(dir, f.Name()), group: g.Name, layer: l.Name})
 			}
 		}
+	}
+	next := make(chan *file)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(files)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for f := range next {
+				f.apps, f.err = readApps(f.path, f.group, f.layer)
+			}
+		}()
+	}
+	for _, f := range files {
+		next <- f
+	}
+	close(next)
+	wg.Wait()
+	for _, f := range files {
+		if f.err != nil {
+			return f.err
+		}
+		e.Apps = append(e.Apps, f.apps...)
 	}
 	seen := map[string]string{}
 	for _, a := range e.Apps {

@@ -17,6 +17,9 @@ import (
 // against want, so only what changes in meaning shows (the raw text when have
 // is not YAML at all).
 func compare(have, want []byte) (fresh bool, diff string) {
+	if bytes.Equal(have, want) { // what resolve wrote, untouched: no need to parse
+		return true, ""
+	}
 	w, err := parseDocs(want)
 	if err != nil {
 		return false, LineDiff(string(have), string(want))

@@ -89,7 +89,7 @@ func (e *Env) Generated() ([]GeneratedFile, error) {
 				e.AppSetsDir(), e.path(DescriptorFile)),
 		})
 	}
-	if e.Descriptor.CatalogGenerated {
+	if e.Descriptor.CatalogGenerated && !e.layoutOnly {
 		for _, l := range e.Descriptor.Layers {
 			for _, g := range l.Groups {
 				k, err := e.catalogKustomization(g.Name)

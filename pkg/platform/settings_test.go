@@ -11,6 +11,7 @@ import (
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform/platformtest"
+	"github.com/aidev-platform/kubectl-plugins/pkg/render"
 )
 
 // withConfig loads a copy of ai-dev whose config file is content.
@@ -190,5 +191,60 @@ func TestUnknownPlaceholderNamesFileAndField(t *testing.T) {
 	_, err = e.Generated()
 	if err == nil || !strings.Contains(err.Error(), "raw-vllm.yaml: Application raw-vllm: /spec/destination/namespace: unknown setting(s) serving_ns (declared: domain, ") {
 		t.Errorf("got %v", err)
+	}
+}
+
+// The generated catalog kustomization, built as Argo CD builds it (kustomize),
+// deploys exactly the Applications Effective describes: the same objects, the
+// same fields, and none of the apps a condition leaves out.
+func TestGeneratedCatalogBuildsToTheEffectiveApps(t *testing.T) {
+	e, err := withConfig(t, "repoURL: https://git.example.com/fork.git\nrepoBranch: stable\ndomain: fork.example.org\ngpu_stack: none\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := e.Generated()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := platform.Write(files); err != nil {
+		t.Fatal(err)
+	}
+	built := 0
+	for _, l := range e.Descriptor.Layers {
+		for _, g := range l.Groups {
+			objs, err := render.Kustomize(e.CatalogDir(g.Name))
+			if err != nil {
+				t.Fatalf("group %s: %v", g.Name, err)
+			}
+			byName := map[string]map[string]any{}
+			for _, o := range objs {
+				byName[o.GetName()] = o.Object
+			}
+			for _, a := range e.Apps {
+				if a.Group != g.Name {
+					continue
+				}
+				got, deployed := byName[a.Name]
+				if deployed != e.AppIncluded(a) {
+					t.Errorf("%s: deployed %v, included %v", a.Name, deployed, e.AppIncluded(a))
+				}
+				if !deployed {
+					continue
+				}
+				built++
+				want, err := e.Effective(a)
+				if err != nil {
+					t.Fatal(err)
+				}
+				gotYAML, _ := yaml.Marshal(got)
+				wantYAML, _ := yaml.Marshal(want)
+				if string(gotYAML) != string(wantYAML) {
+					t.Errorf("%s: kustomize builds\n%s\nEffective says\n%s", a.Name, gotYAML, wantYAML)
+				}
+			}
+		}
+	}
+	if built != 55 { // 56 less dcgm-metrics (gpu_stack: none)
+		t.Errorf("%d apps built, want 55", built)
 	}
 }

@@ -6,6 +6,7 @@ package printers
 import (
 	"encoding/json"
 	"fmt"
+	yamlv2 "go.yaml.in/yaml/v2"
 	"io"
 	"os"
 	"strings"
@@ -67,7 +68,9 @@ func Objects(out io.Writer, format string, objs []*unstructured.Unstructured) er
 				return err
 			}
 		}
-		b, err := yaml.Marshal(o.Object)
+		// yaml.v2 straight from the object: what sigs.k8s.io/yaml writes (it ends in
+		// yaml.v2 too, with keys sorted alike) without its round trip through JSON.
+		b, err := yamlv2.Marshal(o.Object)
 		if err != nil {
 			return err
 		}

@@ -33,7 +33,7 @@ type Object struct {
 // Kustomize builds the kustomization in dir, like `kubectl kustomize dir`, and
 // returns its objects in kustomize's output order.
 func Kustomize(dir string) ([]*unstructured.Unstructured, error) {
-	objs, err := kustomize(dir)
+	objs, err := kustomize(dir, true)
 	if err != nil {
 		return nil, err
 	}
@@ -44,7 +44,14 @@ func Kustomize(dir string) ([]*unstructured.Unstructured, error) {
 // kustomization (kustomization.yaml, kustomization.yml or Kustomization), else
 // every *.yaml and *.yml file in it (not its sub-folders), in name order, as
 // written.
-func Dir(dir string) ([]Object, error) {
+func Dir(dir string) ([]Object, error) { return renderDir(dir, true) }
+
+// DirNoOrigins is Dir without the files kustomize's objects come from (their
+// File is ""): asking kustomize for them costs a sixth of a build, and most
+// renders need them only to report an error.
+func DirNoOrigins(dir string) ([]Object, error) { return renderDir(dir, false) }
+
+func renderDir(dir string, origins bool) ([]Object, error) {
 	fi, err := os.Stat(dir)
 	if err != nil {
 		return nil, err
@@ -53,7 +60,7 @@ func Dir(dir string) ([]Object, error) {
 		return nil, fmt.Errorf("%s is not a folder", dir)
 	}
 	if KustomizationFile(dir) != "" {
-		return kustomize(dir)
+		return kustomize(dir, origins)
 	}
 	return plain(dir)
 }
@@ -112,12 +119,12 @@ func plain(dir string) ([]Object, error) {
 // records it (config.kubernetes.io/origin) when asked to by the kustomization's
 // buildMetadata, which is added here on the fly and its annotation removed
 // again, unless the kustomization asks for it itself.
-func kustomize(dir string) ([]Object, error) {
+func kustomize(dir string, origins bool) ([]Object, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
 	}
-	fs := &originFS{FileSystem: filesys.MakeFsOnDisk(), roots: []string{abs}}
+	fs := &originFS{FileSystem: filesys.MakeFsOnDisk(), roots: []string{abs}, off: !origins}
 	if real, err := filepath.EvalSymlinks(abs); err == nil && real != abs {
 		fs.roots = append(fs.roots, real)
 	}
@@ -164,11 +171,12 @@ type originFS struct {
 	filesys.FileSystem
 	roots    []string // the folder built, as given and with symlinks resolved
 	injected bool
+	off      bool // origins not asked for: read files as they are
 }
 
 func (f *originFS) ReadFile(path string) ([]byte, error) {
 	data, err := f.FileSystem.ReadFile(path)
-	if err != nil || !slices.Contains(f.roots, filepath.Dir(filepath.Clean(path))) || !slices.Contains(konfig.RecognizedKustomizationFileNames(), filepath.Base(path)) {
+	if err != nil || f.off || !slices.Contains(f.roots, filepath.Dir(filepath.Clean(path))) || !slices.Contains(konfig.RecognizedKustomizationFileNames(), filepath.Base(path)) {
 		return data, err
 	}
 	var k map[string]any

@@ -34,3 +34,12 @@ func (f *EnvFlags) Load() (*platform.Env, error) {
 	}
 	return platform.Load(dir, f.Env)
 }
+
+// LoadLayout is Load without the catalog (see platform.LoadLayout).
+func (f *EnvFlags) LoadLayout() (*platform.Env, error) {
+	dir, err := f.ClustersDir()
+	if err != nil {
+		return nil, err
+	}
+	return platform.LoadLayout(dir, f.Env)
+}

@@ -89,6 +89,10 @@ func (f *Factory) AddFlags(root *cobra.Command) {
 // Env loads the environment --env/--dir select.
 func (f *Factory) Env() (*platform.Env, error) { return f.EnvFlags.Load() }
 
+// LayoutEnv is the environment without its catalog, for the verbs whose result
+// does not depend on it (see platform.LoadLayout).
+func (f *Factory) LayoutEnv() (*platform.Env, error) { return f.EnvFlags.LoadLayout() }
+
 // Client returns the cluster client, built on first use.
 func (f *Factory) Client() (*kube.Client, error) {
 	if f.client == nil && f.clientErr == nil {

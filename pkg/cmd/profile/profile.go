@@ -89,7 +89,19 @@ func (c *common) loadProfile(name string) (*platform.Env, platform.Profile, erro
 // (a stale overlay would apply the wrong repoURL). The appsets folder is
 // rendered once per command (the Env keeps it).
 func desired(env *platform.Env, p platform.Profile) ([]*unstructured.Unstructured, error) {
+	// kustomize runs while the generated files are compared (they share nothing);
+	// its result is used only when they are fresh.
+	type result struct {
+		objs []*unstructured.Unstructured
+		err  error
+	}
+	rendered := make(chan result, 1)
+	go func() {
+		objs, err := env.ProfileObjects(p)
+		rendered <- result{objs, err}
+	}()
 	stale, err := env.StaleFiles()
+	r := <-rendered
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +109,7 @@ func desired(env *platform.Env, p platform.Profile) ([]*unstructured.Unstructure
 		return nil, fmt.Errorf("%s is stale against %s: run `kubectl profile resolve --env %s` and commit the result",
 			strings.Join(platform.Paths(stale), ", "), env.ConfigPath(), env.Name)
 	}
-	objs, err := env.ProfileObjects(p)
+	objs, err := r.objs, r.err
 	if err != nil {
 		return nil, err
 	}

@@ -40,7 +40,12 @@ func newCmdRender(c *common) *cobra.Command {
 
 // Run renders and prints.
 func (o *RenderOptions) Run() error {
-	env, p, err := o.loadProfile(o.Profile)
+	// The catalog's Applications do not change what render prints: it is not read.
+	env, err := o.LayoutEnv()
+	if err != nil {
+		return err
+	}
+	p, err := env.Profile(o.Profile)
 	if err != nil {
 		return err
 	}
