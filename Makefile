@@ -35,9 +35,10 @@ all: build
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-build: ## Build the three plugins into bin/
+build: ## Build the three plugins into bin/, each also named argocd-<name> (argocd runs that name)
 	@mkdir -p $(BIN)
 	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ $(addprefix ./plugins/,$(PLUGINS))
+	@for p in $(PLUGINS); do ln -sf $$p $(BIN)/argocd-$${p#kubectl-}; done
 
 vet: ## go vet
 	go vet ./...

@@ -28,6 +28,8 @@ for plugin in profile costgate smoke; do
     mkdir -p "$dir"
     echo "dist: kubectl-$plugin $VERSION $os/$arch" >&2
     CGO_ENABLED=0 GOOS=$os GOARCH=$arch go build -trimpath -ldflags "$ldflags" -o "$dir/kubectl-$plugin$ext" "./plugins/kubectl-$plugin"
+    # The same binary under argocd's plugin name: argv[0] says which CLI runs it.
+    cp "$dir/kubectl-$plugin$ext" "$dir/argocd-$plugin$ext"
     cp LICENSE "$dir/LICENSE"
     if [[ $os == windows ]]; then
       printf '@echo off\r\nkubectl %s __complete %%*\r\n' "$plugin" >"$dir/kubectl_complete-$plugin.bat"

@@ -41,6 +41,13 @@ kubectl smoke run does both, with a JUnit report for CI."
 caveats[smoke]="The chat probe reads the model server's API key from a Secret (for raw-vllm:
 serving/vllm-api-key, key api-key) or from --key-env; the key is never printed."
 
+# Every plugin is also an argocd CLI plugin: the archive holds the same binary as argocd-<name>.
+for plugin in profile costgate smoke; do
+  caveats[$plugin]+="
+As an argocd CLI plugin (argocd $plugin ...), link argocd-$plugin from the plugin's krew
+store folder onto your PATH, e.g. ln -s ~/.krew/store/$plugin/<version>/argocd-$plugin ~/.krew/bin/"
+done
+
 indent() { sed 's/^/    /'; }
 for plugin in profile costgate smoke; do
   {
@@ -66,6 +73,7 @@ YAML
       os=${BASH_REMATCH[1]} arch=${BASH_REMATCH[2]} found=$((found + 1))
       bin="kubectl-$plugin" && [[ $os == windows ]] && bin="kubectl-$plugin.exe"
       complete="kubectl_complete-$plugin" && [[ $os == windows ]] && complete="kubectl_complete-$plugin.bat"
+      argocd="argocd-$plugin" && [[ $os == windows ]] && argocd="argocd-$plugin.exe"
       cat <<YAML
   - selector:
       matchLabels:
@@ -78,6 +86,8 @@ YAML
     - from: $bin
       to: .
     - from: $complete
+      to: .
+    - from: $argocd
       to: .
     - from: LICENSE
       to: .

@@ -6,6 +6,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -27,11 +28,15 @@ import (
 
 // Options say how to reach Argo CD, like the argocd CLI's flags.
 type Options struct {
-	Server    string // host:port
-	AuthToken string // never printed
-	GRPCWeb   bool
-	Insecure  bool // skip TLS verification
-	PlainText bool // no TLS at all
+	Server          string // host:port; "" for the argocd CLI config's context
+	AuthToken       string // never printed
+	GRPCWeb         bool
+	GRPCWebRootPath string
+	Insecure        bool   // skip TLS verification
+	PlainText       bool   // no TLS at all
+	Context         string // the argocd CLI config's context ("" for its current one)
+	ConfigPath      string // the argocd CLI config ("" for the default)
+	UserAgent       string
 }
 
 // Syncer syncs through the Argo CD API.
@@ -44,22 +49,34 @@ type Syncer struct {
 // CLI's config file (~/.config/argocd/config), as the CLI does.
 func New(opts Options) (*Syncer, error) {
 	co := &apiclient.ClientOptions{
-		ServerAddr: opts.Server, AuthToken: opts.AuthToken, GRPCWeb: opts.GRPCWeb,
-		Insecure: opts.Insecure, PlainText: opts.PlainText, UserAgent: "kubectl-costgate",
+		ServerAddr: opts.Server, AuthToken: opts.AuthToken, GRPCWeb: opts.GRPCWeb, GRPCWebRootPath: opts.GRPCWebRootPath,
+		Insecure: opts.Insecure, PlainText: opts.PlainText, Context: opts.Context, UserAgent: opts.UserAgent,
 	}
-	if opts.AuthToken == "" {
-		if path, err := localconfig.DefaultLocalConfigPath(); err == nil {
-			if _, err := os.Stat(path); err == nil {
-				co.ConfigPath = path
-			}
+	if co.UserAgent == "" {
+		co.UserAgent = "kubectl-costgate"
+	}
+	// Like the argocd CLI: what the flags and ARGOCD_* leave open comes from
+	// the config `argocd login` wrote, when there is one.
+	path := opts.ConfigPath
+	if path == "" {
+		if p, err := localconfig.DefaultLocalConfigPath(); err == nil {
+			path = p
 		}
-		if co.ConfigPath == "" {
-			return nil, fmt.Errorf("server mode needs a token: --auth-token, ARGOCD_AUTH_TOKEN, or `argocd login %s`", opts.Server)
-		}
+	}
+	if _, err := os.Stat(path); err == nil && path != "" {
+		co.ConfigPath = path
+	} else if opts.ConfigPath != "" {
+		return nil, fmt.Errorf("argocd config %s: %v", opts.ConfigPath, err)
+	}
+	if co.ConfigPath == "" && (opts.AuthToken == "" || opts.Server == "") {
+		return nil, errors.New("no Argo CD server or token: pass --server and --auth-token (or ARGOCD_SERVER and ARGOCD_AUTH_TOKEN), or run `argocd login` first")
 	}
 	client, err := apiclient.NewClient(co)
 	if err != nil {
-		return nil, fmt.Errorf("Argo CD client for %s: %s", opts.Server, printers.Redact(err.Error(), opts.AuthToken))
+		return nil, fmt.Errorf("Argo CD client for %s: %s", printers.Dash(opts.Server), printers.Redact(err.Error(), opts.AuthToken))
+	}
+	if opts.Server == "" {
+		opts.Server = "the argocd CLI config's server"
 	}
 	return &Syncer{opts: opts, client: client}, nil
 }
@@ -135,6 +152,41 @@ func (s *Syncer) Sync(ctx context.Context, name string, progress func(argocd.App
 		result.Health = string(refreshed.Status.Health.Status)
 		return result, nil
 	}
+}
+
+// Application reads an Application through the API (Argo CD RBAC:
+// applications, get).
+func (s *Syncer) Application(ctx context.Context, name string) (*unstructured.Unstructured, error) {
+	closer, apps, err := s.client.NewApplicationClient()
+	if err != nil {
+		return nil, s.explain(err)
+	}
+	defer closer.Close()
+	app, err := apps.Get(ctx, &applicationpkg.ApplicationQuery{Name: &name})
+	if err != nil {
+		return nil, s.explain(err)
+	}
+	return toUnstructured(app)
+}
+
+// Annotate merges annotations into an Application's metadata (a nil value
+// removes one; Argo CD RBAC: applications, update).
+func (s *Syncer) Annotate(ctx context.Context, name string, annotations map[string]any) error {
+	closer, apps, err := s.client.NewApplicationClient()
+	if err != nil {
+		return s.explain(err)
+	}
+	defer closer.Close()
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": annotations}})
+	if err != nil {
+		return err
+	}
+	merge := "merge"
+	p := string(patch)
+	if _, err := apps.Patch(ctx, &applicationpkg.ApplicationPatchRequest{Name: &name, Patch: &p, PatchType: &merge}); err != nil {
+		return s.explain(err)
+	}
+	return nil
 }
 
 func toUnstructured(app *v1alpha1.Application) (*unstructured.Unstructured, error) {

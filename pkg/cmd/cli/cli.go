@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -48,6 +49,12 @@ func (f *Factory) NewRoot(short, long, example string) *cobra.Command {
 		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: display},
 		// A bare `kubectl profile` prints help and succeeds, like kubectl itself.
 		Run: func(cmd *cobra.Command, _ []string) { _ = cmd.Help() },
+		// Under argocd, a verb that needs the Kubernetes API is refused in
+		// server mode before it runs.
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error { return f.checkMode(cmd) },
+	}
+	if f.Host() == HostArgoCD {
+		root.Annotations[argocdOptsAnnotation] = f.Getenv("ARGOCD_OPTS")
 	}
 	// -v like kubectl: -v=6 logs every API request the plugin makes.
 	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
@@ -58,9 +65,12 @@ func (f *Factory) NewRoot(short, long, example string) *cobra.Command {
 		v.Usage = "Log level: 6 logs every API request"
 	}
 	f.AddFlags(root)
-	root.AddCommand(NewCmdVersion(f.Plugin, f.IOStreams))
+	root.AddCommand(Modes(NewCmdVersion(f.Plugin, f.IOStreams), ModeOffline))
 	return root
 }
+
+// argocdOptsAnnotation carries ARGOCD_OPTS from the factory to Execute.
+const argocdOptsAnnotation = "aidev.io/argocd-opts"
 
 // ErrInterrupted is the cause of a command's context when the user pressed
 // Ctrl-C (SIGINT) or the process got SIGTERM.
@@ -78,7 +88,7 @@ func Main(plugin string, newRoot func(*Factory) *cobra.Command) int {
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
 	ctx, stop := signalContext(streams)
 	defer stop()
-	return Execute(ctx, newRoot(NewFactory(plugin, streams)), streams, os.Args[1:])
+	return Execute(ctx, newRoot(NewFactory(InvokedAs(os.Args[0], plugin), streams)), streams, os.Args[1:])
 }
 
 // signalContext is cancelled with ErrInterrupted on the first signal; the
@@ -111,6 +121,11 @@ func Interrupted(ctx context.Context) bool { return errors.Is(context.Cause(ctx)
 // Execute runs root with args under ctx and returns the exit code; Main with its
 // inputs passed in, for tests.
 func Execute(ctx context.Context, root *cobra.Command, streams genericiooptions.IOStreams, args []string) int {
+	if strings.HasPrefix(root.Annotations[cobra.CommandDisplayNameAnnotation], HostArgoCD+" ") {
+		forArgoCD(root)
+		args = append(args, argocdOpts(root, root.Annotations[argocdOptsAnnotation], args)...)
+		streams.ErrOut = argocdWriter{streams.ErrOut}
+	}
 	root.SetArgs(args)
 	root.SetIn(streams.In)
 	root.SetOut(streams.Out)
@@ -136,4 +151,14 @@ func Execute(ctx context.Context, root *cobra.Command, streams genericiooptions.
 	}
 	fmt.Fprintf(streams.ErrOut, "error: %v\n", err)
 	return 1
+}
+
+// argocdWriter says argocd <name> where a message says kubectl <name>.
+type argocdWriter struct{ io.Writer }
+
+func (w argocdWriter) Write(p []byte) (int, error) {
+	if _, err := w.Writer.Write([]byte(kubectlPlugins.Replace(string(p)))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }

@@ -21,10 +21,13 @@ import (
 // build one over fakes (clitest.NewFactory) and run the same commands.
 type Factory struct {
 	genericiooptions.IOStreams
-	// Plugin is the binary's name, kubectl-profile for example.
+	// Plugin is the binary's name as invoked: kubectl-<name>, or argocd-<name>
+	// when argocd runs it (see Host).
 	Plugin    string
 	KubeFlags *genericclioptions.ConfigFlags
-	EnvFlags  *EnvFlags
+	// ArgoCD is how to reach Argo CD's API (server mode).
+	ArgoCD   *ArgoCDFlags
+	EnvFlags *EnvFlags
 	// Now is the clock: "up for", opened-at, degraded grace.
 	Now func() time.Time
 	// NewClient builds the cluster client; it runs once, on first use, so a verb
@@ -50,6 +53,7 @@ func NewFactory(plugin string, streams genericiooptions.IOStreams) *Factory {
 		IOStreams: streams,
 		Plugin:    plugin,
 		KubeFlags: genericclioptions.NewConfigFlags(true),
+		ArgoCD:    &ArgoCDFlags{host: HostKubectl},
 		EnvFlags:  &EnvFlags{},
 		Now:       time.Now,
 		Getenv:    os.Getenv,
@@ -76,13 +80,21 @@ func shortCommit() string {
 	return version.Commit
 }
 
-// Display is how the user runs the plugin: "kubectl profile".
-func (f *Factory) Display() string { return "kubectl " + f.Plugin[len("kubectl-"):] }
-
-// AddFlags registers kubectl's standard flags and --env/--dir on a root command.
+// AddFlags registers kubectl's standard flags and --env/--dir on a root command
+// and, under argocd, argocd's connection flags (kubectl's --server is then
+// --kube-server: --server is Argo CD's, as in every argocd command).
 func (f *Factory) AddFlags(root *cobra.Command) {
-	f.KubeFlags.AddFlags(root.PersistentFlags())
-	f.EnvFlags.AddFlags(root.PersistentFlags())
+	fs := root.PersistentFlags()
+	if f.Host() == HostArgoCD {
+		f.KubeFlags.APIServer = nil
+		f.KubeFlags.AddFlags(fs)
+		f.KubeFlags.APIServer = new(string)
+		fs.StringVar(f.KubeFlags.APIServer, "kube-server", "", "The address and port of the Kubernetes API server (with --core)")
+		f.ArgoCD.AddFlags(fs, HostArgoCD)
+	} else {
+		f.KubeFlags.AddFlags(fs)
+	}
+	f.EnvFlags.AddFlags(fs)
 	f.EnvFlags.RegisterEnvCompletion(root)
 }
 

@@ -18,7 +18,6 @@ import (
 // common is what every verb shares: the factory, and the server-mode flags.
 type common struct {
 	*cli.Factory
-	server *serverFlags
 }
 
 // NewCmd returns the root of `kubectl costgate`.
@@ -45,11 +44,13 @@ costgate.aidev.io/* annotations; nothing is hard-coded.`,
 
   # In CI: no gate can be fought by selfHeal
   kubectl costgate lint --env ai-dev`)
-	c := &common{Factory: f, server: &serverFlags{}}
-	c.server.addFlags(root.PersistentFlags())
+	c := &common{Factory: f}
+	if f.Host() == cli.HostKubectl { // under argocd the factory registered argocd's own flags
+		f.ArgoCD.AddFlags(root.PersistentFlags(), cli.HostKubectl)
+	}
 	root.AddCommand(
-		newCmdList(c), newCmdSync(c), newCmdUp(c), newCmdDown(c),
-		newCmdPause(c), newCmdResume(c), newCmdIdle(c), newCmdLint(c),
+		newCmdList(c), cli.Modes(newCmdSync(c), cli.ModeServer), newCmdUp(c), newCmdDown(c),
+		newCmdPause(c), newCmdResume(c), newCmdIdle(c), cli.Modes(newCmdLint(c), cli.ModeOffline),
 	)
 	return root
 }
@@ -98,9 +99,9 @@ func (c *common) gate(name string) (*platform.Env, platform.App, error) {
 	return env, app, err
 }
 
-// syncer picks core mode, or server mode when --argocd-server/ARGOCD_SERVER is given.
+// syncer picks core mode, or server mode (see argoCD).
 func (c *common) syncer(s *session) (argocd.Syncer, string, error) {
-	if srv, ok, err := c.server.syncer(c.Getenv); ok || err != nil {
+	if srv, ok, err := c.argoCD(); ok || err != nil {
 		return srv, "server", err
 	}
 	return &argocd.Core{Client: s.client, Namespace: s.env.Config.Namespace, Initiator: costgate.FieldManager}, "core", nil

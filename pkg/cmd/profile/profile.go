@@ -58,8 +58,9 @@ For an existing tree, kubectl profile init infers platform.yaml from the rest.`,
   kubectl profile resolve --env ai-dev`)
 	c := &common{f}
 	root.AddCommand(
-		newCmdInit(c), newCmdList(c), newCmdResolve(c), newCmdRender(c), newCmdDiff(c),
-		newCmdApply(c), newCmdWait(c), newCmdStatus(c), newCmdLint(c),
+		cli.Modes(newCmdInit(c), cli.ModeOffline), cli.Modes(newCmdList(c), cli.ModeOffline),
+		cli.Modes(newCmdResolve(c), cli.ModeOffline), cli.Modes(newCmdRender(c), cli.ModeOffline), newCmdDiff(c),
+		newCmdApply(c), newCmdWait(c), newCmdStatus(c), cli.Modes(newCmdLint(c), cli.ModeOffline),
 	)
 	return root
 }

@@ -1,0 +1,191 @@
+package cli
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// The CLI a plugin binary serves: kubectl runs kubectl-<name>, argocd (v3)
+// runs argocd-<name>. One binary is both, installed under both names.
+const (
+	HostKubectl = "kubectl"
+	HostArgoCD  = "argocd"
+)
+
+// InvokedAs is the plugin's binary name as the process was started (argv[0]):
+// argocd-<name> when run under that name, else the canonical kubectl-<name>.
+func InvokedAs(argv0, plugin string) string {
+	name := strings.TrimSuffix(filepath.Base(argv0), ".exe")
+	if name == HostArgoCD+"-"+strings.TrimPrefix(plugin, HostKubectl+"-") {
+		return name
+	}
+	return plugin
+}
+
+// Host is the CLI the factory's plugin serves: kubectl or argocd.
+func (f *Factory) Host() string {
+	if strings.HasPrefix(f.Plugin, HostArgoCD+"-") {
+		return HostArgoCD
+	}
+	return HostKubectl
+}
+
+// Name is the plugin's name without its host: profile, costgate or smoke.
+func (f *Factory) Name() string { return f.Plugin[strings.Index(f.Plugin, "-")+1:] }
+
+// Display is how the user runs the plugin: "kubectl profile", "argocd costgate".
+func (f *Factory) Display() string { return f.Host() + " " + f.Name() }
+
+// ArgoCDFlags say how to reach Argo CD's API (server mode), as the argocd CLI's
+// global flags do. Under argocd they carry argocd's names (--server is Argo
+// CD's, kubectl's API server flag becomes --kube-server); under kubectl, where
+// --server is the API server's, the address is --argocd-server.
+type ArgoCDFlags struct {
+	Server          string
+	AuthToken       string
+	GRPCWeb         bool
+	GRPCWebRootPath string
+	PlainText       bool
+	Insecure        bool
+	// Core: use the Kubernetes API (argocd --core); argocd-<name> only.
+	Core bool
+	// Context is the argocd CLI config's context; ConfigPath its file.
+	Context    string
+	ConfigPath string
+
+	host string
+}
+
+// AddFlags registers the flags for the host's conventions.
+func (a *ArgoCDFlags) AddFlags(fs *pflag.FlagSet, host string) {
+	a.host = host
+	server := "argocd-server"
+	if host == HostArgoCD {
+		server = "server"
+		fs.BoolVar(&a.Core, "core", false, "Use the Kubernetes API instead of Argo CD's (like argocd --core): needs a kubeconfig")
+		fs.StringVar(&a.Context, "argocd-context", "", "The argocd CLI config's context to use (default: its current context)")
+		fs.StringVar(&a.ConfigPath, "config", "", "The argocd CLI config file (default $ARGOCD_CONFIG_DIR/config or ~/.config/argocd/config)")
+	}
+	fs.StringVar(&a.Server, server, "", "Argo CD server address (default $ARGOCD_SERVER, else the argocd CLI config's current context)")
+	fs.StringVar(&a.AuthToken, "auth-token", "", "Argo CD token (default $ARGOCD_AUTH_TOKEN, else the argocd CLI config's)")
+	fs.BoolVar(&a.GRPCWeb, "grpc-web", false, "Talk to Argo CD with gRPC-web, for servers behind proxies without HTTP/2")
+	fs.StringVar(&a.GRPCWebRootPath, "grpc-web-root-path", "", "gRPC-web root path, for Argo CD served under a path (implies --grpc-web)")
+	fs.BoolVar(&a.PlainText, "plaintext", false, "Talk to the Argo CD server without TLS")
+	fs.BoolVar(&a.Insecure, "insecure", false, "Skip the Argo CD server's TLS certificate check")
+}
+
+// ServerMode says whether commands go through Argo CD's API: under argocd
+// unless --core; under kubectl when an Argo CD server is named (--argocd-server
+// or ARGOCD_SERVER).
+func (a *ArgoCDFlags) ServerMode(getenv func(string) string) bool {
+	if a.host == HostArgoCD {
+		return !a.Core
+	}
+	return a.Server != "" || getenv("ARGOCD_SERVER") != ""
+}
+
+// Resolved fills the address and token from ARGOCD_SERVER and
+// ARGOCD_AUTH_TOKEN when the flags leave them empty (the argocd CLI's config
+// supplies what is still empty).
+func (a ArgoCDFlags) Resolved(getenv func(string) string) ArgoCDFlags {
+	if a.Server == "" {
+		a.Server = getenv("ARGOCD_SERVER")
+	}
+	if a.AuthToken == "" {
+		a.AuthToken = getenv("ARGOCD_AUTH_TOKEN")
+	}
+	if a.GRPCWebRootPath != "" {
+		a.GRPCWeb = true
+	}
+	return a
+}
+
+// Modes of a command, for argocd's server mode: ModeOffline needs no cluster,
+// ModeServer works through Argo CD's API. A command without the annotation
+// needs the Kubernetes API (--core under argocd).
+const (
+	ModesAnnotation = "aidev.io/modes"
+	ModeOffline     = "offline"
+	ModeServer      = "server"
+)
+
+// Modes marks a command with the modes it works in.
+func Modes(cmd *cobra.Command, modes ...string) *cobra.Command {
+	if cmd.Annotations == nil {
+		cmd.Annotations = map[string]string{}
+	}
+	cmd.Annotations[ModesAnnotation] = strings.Join(modes, ",")
+	return cmd
+}
+
+// checkMode refuses, before anything runs, a command that needs the
+// Kubernetes API when argocd runs the plugin in server mode.
+func (f *Factory) checkMode(cmd *cobra.Command) error {
+	if f.Host() != HostArgoCD || !f.ArgoCD.ServerMode(f.Getenv) {
+		return nil
+	}
+	modes := strings.Split(cmd.Annotations[ModesAnnotation], ",")
+	builtin := cmd.Name() == "help" || cmd.Name() == "completion" || strings.HasPrefix(cmd.Name(), "__")
+	if slices.Contains(modes, ModeOffline) || slices.Contains(modes, ModeServer) || !cmd.Runnable() || builtin || (cmd.Parent() != nil && cmd.Parent().Name() == "completion") {
+		return nil
+	}
+	return fmt.Errorf("`%s` does not work through the Argo CD API yet: add --core to run it against the Kubernetes API "+
+		"(it then needs Kubernetes credentials: --kubeconfig, --context, --kube-server)", cmd.CommandPath())
+}
+
+// argocdOpts are the flags of ARGOCD_OPTS the root knows and the command line
+// does not set: the command line wins, and argocd's own flags (--loglevel)
+// are not ours to parse.
+func argocdOpts(root *cobra.Command, opts string, args []string) []string {
+	fields := strings.Fields(opts)
+	var out []string
+	for i := 0; i < len(fields); i++ {
+		tok := fields[i]
+		name, value, hasValue := strings.Cut(strings.TrimLeft(tok, "-"), "=")
+		flag := root.PersistentFlags().Lookup(name)
+		takesValue := flag != nil && flag.NoOptDefVal == ""
+		if takesValue && !hasValue && i+1 < len(fields) {
+			i++
+			value, hasValue = fields[i], true
+		}
+		if flag == nil || !strings.HasPrefix(tok, "--") || setOnCommandLine(args, name) {
+			continue
+		}
+		if hasValue {
+			out = append(out, "--"+name+"="+value)
+		} else {
+			out = append(out, "--"+name)
+		}
+	}
+	return out
+}
+
+func setOnCommandLine(args []string, name string) bool {
+	for _, a := range args {
+		if a == "--" {
+			return false
+		}
+		if a == "--"+name || strings.HasPrefix(a, "--"+name+"=") {
+			return true
+		}
+	}
+	return false
+}
+
+// forArgoCD rewrites the help of every command, and errors, for argocd: the
+// plugins' own names become `argocd <name>`.
+var kubectlPlugins = strings.NewReplacer("kubectl profile", "argocd profile", "kubectl costgate", "argocd costgate", "kubectl smoke", "argocd smoke")
+
+func forArgoCD(cmd *cobra.Command) {
+	cmd.Short = kubectlPlugins.Replace(cmd.Short)
+	cmd.Long = kubectlPlugins.Replace(cmd.Long)
+	cmd.Example = kubectlPlugins.Replace(cmd.Example)
+	for _, c := range cmd.Commands() {
+		forArgoCD(c)
+	}
+}
