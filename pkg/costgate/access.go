@@ -19,6 +19,9 @@ type Permission struct {
 	Group     string
 	Resource  string
 	Namespace string
+	// App is the gate's Application the request is for, and Kind and Name the
+	// object: server mode asks Argo CD's RBAC about the app (see authorizeAPI).
+	App, Kind, Name string `json:"-"`
 }
 
 // String reads the way kubectl auth can-i is asked: "patch deployments.apps in serving".
@@ -40,8 +43,12 @@ func permissions(k kube.Kind, namespace string, verbs ...string) []Permission {
 
 // SyncPermissions is what a core-mode sync needs once it has read the
 // Application: set .operation and the refresh annotation, and watch the app.
-func SyncPermissions(argoNamespace string) []Permission {
-	return permissions(kube.Applications, argoNamespace, "patch", "list", "watch")
+func SyncPermissions(argoNamespace string, app platform.App) []Permission {
+	out := permissions(kube.Applications, argoNamespace, "patch", "list", "watch")
+	for i := range out {
+		out[i].App, out[i].Kind, out[i].Name = app.Name, kube.Applications.Kind, app.Name
+	}
+	return out
 }
 
 // GatePermissions is what opening or closing a scale or pause gate needs: read
@@ -57,6 +64,9 @@ func GatePermissions(app platform.App, wait bool) []Permission {
 		out = append(out, permissions(kind, t.Namespace, "list", "watch")...)
 		out = append(out, permissions(kube.Pods, t.Namespace, "list", "watch")...)
 	}
+	for i := range out {
+		out[i].App, out[i].Kind, out[i].Name = app.Name, kind.Kind, t.Name
+	}
 	return out
 }
 
@@ -65,6 +75,9 @@ func GatePermissions(app platform.App, wait bool) []Permission {
 // refused halfway does not leave a half-done change (a sync without the scale
 // it was for). The error names every missing permission.
 func (g *Gates) Authorize(ctx context.Context, perms []Permission) error {
+	if g.API != nil {
+		return g.authorizeAPI(ctx, perms)
+	}
 	allowed := make([]bool, len(perms))
 	errs := make([]error, len(perms))
 	var wg sync.WaitGroup

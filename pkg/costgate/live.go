@@ -14,9 +14,13 @@ import (
 )
 
 // ReadLive makes one LIST per kind: the Applications in Argo CD's namespace, and
-// Deployments and InferenceServices in every namespace. KServe not installed
+// Deployments and InferenceServices in every namespace (in server mode: the
+// Applications, and the targets of gates, one read each). KServe not installed
 // means every InferenceService is absent, not an error.
-func (g *Gates) ReadLive(ctx context.Context) (Live, error) {
+func (g *Gates) ReadLive(ctx context.Context, gates []platform.App) (Live, error) {
+	if g.API != nil {
+		return g.readLiveAPI(ctx, gates)
+	}
 	live := Live{Apps: map[string]*unstructured.Unstructured{}, Deployments: map[string]*unstructured.Unstructured{}, InferenceServices: map[string]*unstructured.Unstructured{}}
 	apps, err := g.Client.Resource(kube.Applications, g.Namespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
@@ -109,6 +113,13 @@ func (g *Gates) CloseAll(ctx context.Context, apps []platform.App, wait bool, re
 // Application reads a gate's live Application; a missing one says which layer
 // to apply.
 func (g *Gates) Application(ctx context.Context, app platform.App) (*unstructured.Unstructured, error) {
+	if g.API != nil {
+		live, err := g.API.Application(ctx, app.Name)
+		if apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("Application %s does not exist: apply a profile that holds layer %s (profile apply)", app.Name, app.Layer)
+		}
+		return live, err
+	}
 	live, err := g.Client.Resource(kube.Applications, g.Namespace).Get(ctx, app.Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) && !kube.IsMissingKind(err) {
 		return nil, fmt.Errorf("Application %s does not exist: apply a profile that holds layer %s (kubectl profile apply)", app.Name, app.Layer)

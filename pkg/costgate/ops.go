@@ -31,7 +31,17 @@ type Gates struct {
 	Client    *kube.Client
 	Namespace string // Argo CD's, where the Applications are
 	Now       func() time.Time
+	// API, when set, is server mode: everything goes through Argo CD's API
+	// (Client is unused), under Argo CD's RBAC for Project's apps.
+	API     ArgoAPI
+	Project string
 }
+
+var (
+	getOptions   = metav1.GetOptions{}
+	patchOptions = metav1.PatchOptions{FieldManager: FieldManager}
+	mergePatch   = types.MergePatchType
+)
 
 // Change is what an open or close did.
 type Change struct {
@@ -60,14 +70,11 @@ func (g *Gates) CheckSafe(ctx context.Context, app platform.App, liveApp *unstru
 		return fmt.Errorf("refusing to scale %s: Application %s lacks the sync option RespectIgnoreDifferences=true, so a sync would reset the replicas (fix %s)",
 			app.Name, app.Name, app.File)
 	}
-	list, err := g.Client.Resource(ScaledObjects, gate.Target.Namespace).List(ctx, metav1.ListOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil // KEDA is not installed
-	}
+	objs, err := g.scaledObjects(ctx, app)
 	if err != nil {
-		return g.Client.Explain(err, ScaledObjects)
+		return err
 	}
-	for _, so := range list.Items {
+	for _, so := range objs {
 		target, _, _ := unstructured.NestedString(so.Object, "spec", "scaleTargetRef", "name")
 		ann := so.GetAnnotations()
 		_, pausedReplicas := ann["autoscaling.keda.sh/paused-replicas"]
@@ -77,6 +84,26 @@ func (g *Gates) CheckSafe(ctx context.Context, app platform.App, liveApp *unstru
 		}
 	}
 	return nil
+}
+
+// scaledObjects lists the KEDA ScaledObjects in the gate's namespace (through
+// its app in server mode); none when KEDA is not installed.
+func (g *Gates) scaledObjects(ctx context.Context, app platform.App) ([]*unstructured.Unstructured, error) {
+	if g.API != nil {
+		return g.scaledObjectsAPI(ctx, app)
+	}
+	list, err := g.Client.Resource(ScaledObjects, app.Gate.Target.Namespace).List(ctx, metav1.ListOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, g.Client.Explain(err, ScaledObjects)
+	}
+	out := make([]*unstructured.Unstructured, len(list.Items))
+	for i := range list.Items {
+		out[i] = &list.Items[i]
+	}
+	return out, nil
 }
 
 // OpenOptions say how far to open a scale gate.
@@ -134,9 +161,14 @@ func (g *Gates) Open(ctx context.Context, app platform.App, opts OpenOptions) (C
 // field manager is costgate's, so Argo CD's server-side diff of the group app
 // that deploys the Application does not see it as drift.
 func (g *Gates) MarkOpened(ctx context.Context, app platform.App) error {
-	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]any{
-		OpenedAtAnnotation: g.Now().UTC().Format(time.RFC3339),
-	}}})
+	ann := map[string]any{OpenedAtAnnotation: g.Now().UTC().Format(time.RFC3339)}
+	if g.API != nil {
+		if err := g.API.AnnotateApplication(ctx, app.Name, ann); err != nil {
+			return fmt.Errorf("recording when %s was opened: %w", app.Name, err)
+		}
+		return nil
+	}
+	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": ann}})
 	_, err := g.Client.Resource(kube.Applications, g.Namespace).Patch(ctx, app.Name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager})
 	if err != nil {
 		return fmt.Errorf("recording when %s was opened: %w", app.Name, g.Client.Explain(err, kube.Applications))
@@ -165,9 +197,8 @@ func (g *Gates) Close(ctx context.Context, app platform.App) (Change, error) {
 func (g *Gates) scale(ctx context.Context, app platform.App, decide func(d *unstructured.Unstructured, current int64) (int64, map[string]any, error)) (Change, error) {
 	t := *app.Gate.Target
 	ch := Change{App: app.Name, Target: t.String()}
-	res := g.Client.Resource(kube.Deployments, t.Namespace)
 	err := retryOnConflict(ctx, "Deployment "+t.Namespace+"/"+t.Name, func() error {
-		d, err := res.Get(ctx, t.Name, metav1.GetOptions{})
+		d, err := g.get(ctx, app, kube.Deployments, t.Namespace, t.Name)
 		if apierrors.IsNotFound(err) {
 			return fmt.Errorf("Deployment %s/%s does not exist: sync the app first (kubectl costgate sync %s)", t.Namespace, t.Name, app.Name)
 		}
@@ -188,7 +219,7 @@ func (g *Gates) scale(ctx context.Context, app platform.App, decide func(d *unst
 			"metadata": map[string]any{"resourceVersion": d.GetResourceVersion(), "annotations": ann},
 			"spec":     map[string]any{"replicas": want},
 		})
-		_, err = res.Patch(ctx, t.Name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager})
+		err = g.patch(ctx, app, kube.Deployments, t.Namespace, t.Name, patch)
 		ch.Changed = err == nil
 		return g.explain(ctx, err, kube.Deployments)
 	})
@@ -204,6 +235,8 @@ func (g *Gates) explain(ctx context.Context, err error, k kube.Kind) error {
 		return err
 	case ctx.Err() != nil:
 		return ctx.Err()
+	case g.API != nil: // explained by the API client already
+		return err
 	}
 	return g.Client.Explain(err, k)
 }
@@ -212,10 +245,9 @@ func (g *Gates) explain(ctx context.Context, err error, k kube.Kind) error {
 func (g *Gates) annotate(ctx context.Context, app platform.App, ann map[string]any, from, to string) (Change, error) {
 	t := *app.Gate.Target
 	ch := Change{App: app.Name, Target: t.String(), From: from, To: to}
-	res := g.Client.Resource(kube.InferenceServices, t.Namespace)
 	err := retryOnConflict(ctx, "InferenceService "+t.Namespace+"/"+t.Name, func() error {
-		obj, err := res.Get(ctx, t.Name, metav1.GetOptions{})
-		if kube.IsMissingKind(err) {
+		obj, err := g.get(ctx, app, kube.InferenceServices, t.Namespace, t.Name)
+		if kube.IsMissingKind(err) && g.API == nil {
 			return g.Client.Explain(err, kube.InferenceServices)
 		}
 		if apierrors.IsNotFound(err) {
@@ -230,7 +262,7 @@ func (g *Gates) annotate(ctx context.Context, app platform.App, ann map[string]a
 			return nil
 		}
 		patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"resourceVersion": obj.GetResourceVersion(), "annotations": ann}})
-		_, err = res.Patch(ctx, t.Name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager})
+		err = g.patch(ctx, app, kube.InferenceServices, t.Namespace, t.Name, patch)
 		ch.Changed = err == nil
 		return g.explain(ctx, err, kube.InferenceServices)
 	})

@@ -162,7 +162,7 @@ func TestAuthorizeNamesEveryMissingPermission(t *testing.T) {
 	f := kubetest.NewClient()
 	authorize(f, "patch deployments.apps in serving", "watch pods in serving")
 	g := gates(f)
-	perms := append(SyncPermissions("argocd"), GatePermissions(gate(t, env, "raw-vllm"), true)...)
+	perms := append(SyncPermissions("argocd", gate(t, env, "raw-vllm")), GatePermissions(gate(t, env, "raw-vllm"), true)...)
 	err := g.Authorize(context.Background(), perms)
 	want := `missing permission (context "fake"): patch deployments.apps in serving; watch pods in serving`
 	if err == nil || err.Error() != want {
@@ -180,7 +180,7 @@ func TestAuthorizeNamesEveryMissingPermission(t *testing.T) {
 	clitest.Golden(t, "authorize", strings.Join(asked, "\n")+"\n")
 
 	// The typed fake denies by default: no reactor, no permission.
-	if err := gates(kubetest.NewClient()).Authorize(context.Background(), SyncPermissions("argocd")); err == nil {
+	if err := gates(kubetest.NewClient()).Authorize(context.Background(), SyncPermissions("argocd", gate(t, sandbox(t), "raw-vllm"))); err == nil {
 		t.Error("an unanswered review must not allow")
 	}
 }

@@ -28,6 +28,9 @@ func (g *Gates) WaitClosed(ctx context.Context, app platform.App, progress func(
 }
 
 func (g *Gates) waitTarget(ctx context.Context, app platform.App, progress func(string), open bool) error {
+	if g.API != nil {
+		return g.waitTargetAPI(ctx, app, progress, open)
+	}
 	t := *app.Gate.Target
 	kind := kube.Deployments
 	podSelector := ""

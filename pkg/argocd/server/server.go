@@ -19,6 +19,7 @@ import (
 	"github.com/argoproj/argo-cd/v3/util/localconfig"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -163,6 +164,9 @@ func (s *Syncer) Application(ctx context.Context, name string) (*unstructured.Un
 	}
 	defer closer.Close()
 	app, err := apps.Get(ctx, &applicationpkg.ApplicationQuery{Name: &name})
+	if status.Code(err) == codes.NotFound {
+		return nil, apierrors.NewNotFound(applications, name)
+	}
 	if err != nil {
 		return nil, s.explain(err)
 	}

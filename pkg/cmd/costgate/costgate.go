@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/argocd"
+	"github.com/aidev-platform/kubectl-plugins/pkg/argocd/server"
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli"
 	"github.com/aidev-platform/kubectl-plugins/pkg/costgate"
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
@@ -49,16 +50,22 @@ costgate.aidev.io/* annotations; nothing is hard-coded.`,
 		f.ArgoCD.AddFlags(root.PersistentFlags(), cli.HostKubectl)
 	}
 	root.AddCommand(
-		newCmdList(c), cli.Modes(newCmdSync(c), cli.ModeServer), newCmdUp(c), newCmdDown(c),
-		newCmdPause(c), newCmdResume(c), newCmdIdle(c), cli.Modes(newCmdLint(c), cli.ModeOffline),
+		// Everything but idle (it asks Prometheus through the API server) works
+		// through Argo CD's API too.
+		cli.Modes(newCmdList(c), cli.ModeServer), cli.Modes(newCmdSync(c), cli.ModeServer),
+		cli.Modes(newCmdUp(c), cli.ModeServer), cli.Modes(newCmdDown(c), cli.ModeServer),
+		cli.Modes(newCmdPause(c), cli.ModeServer), cli.Modes(newCmdResume(c), cli.ModeServer),
+		newCmdIdle(c), cli.Modes(newCmdLint(c), cli.ModeOffline),
 	)
 	return root
 }
 
-// session is a loaded environment and a cluster connection.
+// session is a loaded environment and a connection: to the Kubernetes API
+// (client), or to Argo CD's (server mode: srv, and gates through it).
 type session struct {
 	env    *platform.Env
 	client *kube.Client
+	srv    *server.Syncer
 	gates  *costgate.Gates
 }
 
@@ -71,6 +78,9 @@ func (c *common) open(ctx context.Context) (*session, error) {
 }
 
 func (c *common) connect(ctx context.Context, env *platform.Env) (*session, error) {
+	if c.Host() == cli.HostArgoCD && c.ArgoCD.ServerMode(c.Getenv) {
+		return c.serverSession(env)
+	}
 	client, err := c.Connect(ctx, env.Config.Namespace)
 	if err != nil {
 		return nil, err
@@ -99,8 +109,21 @@ func (c *common) gate(name string) (*platform.Env, platform.App, error) {
 	return env, app, err
 }
 
+// serverSession reaches everything through Argo CD's API: no Kubernetes
+// credentials are read.
+func (c *common) serverSession(env *platform.Env) (*session, error) {
+	srv, _, err := c.argoCD()
+	if err != nil {
+		return nil, err
+	}
+	return &session{env: env, srv: srv, gates: &costgate.Gates{API: srv, Namespace: env.Config.Namespace, Project: env.Descriptor.Project, Now: c.Now}}, nil
+}
+
 // syncer picks core mode, or server mode (see argoCD).
 func (c *common) syncer(s *session) (argocd.Syncer, string, error) {
+	if s.srv != nil {
+		return s.srv, "server", nil
+	}
 	if srv, ok, err := c.argoCD(); ok || err != nil {
 		return srv, "server", err
 	}

@@ -63,11 +63,11 @@ func (o *DownOptions) Run(ctx context.Context) error {
 		if s, err = o.open(ctx); err != nil {
 			return err
 		}
-		live, err := s.gates.ReadLive(ctx)
+		gated := costgate.Configured(s.env)
+		live, err := s.gates.ReadLive(ctx, gated)
 		if err != nil {
 			return err
 		}
-		gated := costgate.Configured(s.env)
 		apps = costgate.OpenGates(gated, costgate.Observe(gated, live, o.Now()))
 		if len(apps) == 0 {
 			fmt.Fprintln(o.Out, "no open gates")

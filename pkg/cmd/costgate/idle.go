@@ -98,12 +98,12 @@ func (o *IdleOptions) Run(ctx context.Context) error {
 		ns, name, port, _ := parseService(o.PrometheusService)
 		prom = &costgate.ServicePrometheus{REST: s.client.Typed.CoreV1().RESTClient(), Namespace: ns, Service: name, Port: port}
 	}
-	live, err := s.gates.ReadLive(ctx)
+	gated := costgate.Configured(s.env)
+	live, err := s.gates.ReadLive(ctx, gated)
 	if err != nil {
 		return err
 	}
 	now := o.Now()
-	gated := costgate.Configured(s.env)
 	decisions := costgate.DecideIdle(ctx, prom, gated, costgate.Observe(gated, live, now),
 		costgate.IdleRule{Override: o.IdleAfter, Default: o.DefaultIdleAfter, NoDataIsIdle: o.NoData == "idle"}, now)
 

@@ -46,12 +46,13 @@ func (o *ListOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	live, err := s.gates.ReadLive(ctx)
+	gated := costgate.Configured(s.env)
+	live, err := s.gates.ReadLive(ctx, gated)
 	if err != nil {
 		return err
 	}
 	now := o.Now()
-	statuses := costgate.Observe(costgate.Configured(s.env), live, now)
+	statuses := costgate.Observe(gated, live, now)
 	// The apps a gate annotation would make gates: manual-sync too, but not
 	// listed, their cost unknown. Said on stderr, so -o json stays data.
 	if manual := s.env.UngatedApps(); len(manual) > 0 {

@@ -7,10 +7,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/argocd"
-	"github.com/aidev-platform/kubectl-plugins/pkg/argocd/server"
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli"
 	"github.com/aidev-platform/kubectl-plugins/pkg/costgate"
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
@@ -65,35 +63,31 @@ token from --auth-token, ARGOCD_AUTH_TOKEN or the argocd CLI's config.`,
 func (o *SyncOptions) Run(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	srv, serverMode, err := o.argoCD()
+	_, serverMode, err := o.argoCD()
 	if err != nil {
 		return err
 	}
-	var (
-		app     platform.App
-		syncer  argocd.Syncer
-		access  appAccess
-		mode    = "core"
-		session *session
-	)
+	var s *session
+	var app platform.App
 	if serverMode {
-		// Argo CD's API alone: no Kubernetes credentials are needed.
-		if _, app, err = o.gate(o.App); err != nil {
-			return err
+		// Argo CD's API alone: no Kubernetes credentials are read.
+		var env *platform.Env
+		if env, app, err = o.gate(o.App); err == nil {
+			s, err = o.serverSession(env)
 		}
-		syncer, access, mode = srv, serverApps{srv, o.Now}, "server"
 	} else {
-		if session, app, err = o.openApp(ctx, o.App); err != nil {
-			return err
-		}
-		if syncer, mode, err = o.syncer(session); err != nil {
-			return err
-		}
-		access = session.gates
+		s, app, err = o.openApp(ctx, o.App)
+	}
+	if err != nil {
+		return err
+	}
+	syncer, mode, err := o.syncer(s)
+	if err != nil {
+		return err
 	}
 	opens := false
 	if app.Gate.Kind == platform.GateSync {
-		live, err := access.Application(ctx, app)
+		live, err := s.gates.Application(ctx, app)
 		if err != nil {
 			return err
 		}
@@ -104,7 +98,7 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 		return err
 	}
 	if opens && result.Succeeded() {
-		if err := access.MarkOpened(ctx, app); err != nil {
+		if err := s.gates.MarkOpened(ctx, app); err != nil {
 			fmt.Fprintf(o.ErrOut, "warning: %v\n", err)
 		}
 	}
@@ -117,30 +111,6 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 	}
 	if !result.Succeeded() {
 		return &cli.ExitError{Code: 1, Err: fmt.Errorf("sync of %s %s: %s", result.App, result.Phase, result.Message)}
-	}
-	return nil
-}
-
-// appAccess reads a gate's Application and records when it opened: through the
-// Kubernetes API (costgate.Gates) or Argo CD's (serverApps).
-type appAccess interface {
-	Application(ctx context.Context, app platform.App) (*unstructured.Unstructured, error)
-	MarkOpened(ctx context.Context, app platform.App) error
-}
-
-// serverApps is appAccess over Argo CD's API.
-type serverApps struct {
-	srv *server.Syncer
-	now func() time.Time
-}
-
-func (s serverApps) Application(ctx context.Context, app platform.App) (*unstructured.Unstructured, error) {
-	return s.srv.Application(ctx, app.Name)
-}
-
-func (s serverApps) MarkOpened(ctx context.Context, app platform.App) error {
-	if err := s.srv.Annotate(ctx, app.Name, map[string]any{costgate.OpenedAtAnnotation: s.now().UTC().Format(time.RFC3339)}); err != nil {
-		return fmt.Errorf("recording when %s was opened: %w", app.Name, err)
 	}
 	return nil
 }

@@ -102,8 +102,12 @@ func (o *UpOptions) Run(ctx context.Context) error {
 		if syncer, mode, err = o.syncer(s); err != nil {
 			return err
 		}
-		if mode == "core" { // server mode syncs as the Argo CD user, under Argo CD's RBAC
-			perms = append(costgate.SyncPermissions(s.env.Config.Namespace), perms...)
+		// Checked where the sync is authorized: the Kubernetes API in core mode,
+		// Argo CD's RBAC when the gates go through its API. (A kubectl costgate
+		// with --argocd-server syncs as the Argo CD user, whose RBAC Kubernetes
+		// cannot answer for.)
+		if mode == "core" || s.gates.API != nil {
+			perms = append(costgate.SyncPermissions(s.env.Config.Namespace, app), perms...)
 		}
 	}
 	// Every permission first, so a user who lacks several learns all of them at

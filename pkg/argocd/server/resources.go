@@ -1,0 +1,194 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"strings"
+
+	accountpkg "github.com/argoproj/argo-cd/v3/pkg/apiclient/account"
+	applicationpkg "github.com/argoproj/argo-cd/v3/pkg/apiclient/application"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/aidev-platform/kubectl-plugins/pkg/costgate"
+)
+
+// The Syncer is also costgate.ArgoAPI: the gates' objects through Argo CD.
+
+var applications = schema.GroupResource{Group: "argoproj.io", Resource: "applications"}
+
+// Applications lists the Applications the token may see.
+func (s *Syncer) Applications(ctx context.Context) ([]*unstructured.Unstructured, error) {
+	closer, apps, err := s.client.NewApplicationClient()
+	if err != nil {
+		return nil, s.explain(err)
+	}
+	defer closer.Close()
+	list, err := apps.List(ctx, &applicationpkg.ApplicationQuery{})
+	if err != nil {
+		return nil, s.explain(err)
+	}
+	out := make([]*unstructured.Unstructured, 0, len(list.Items))
+	for i := range list.Items {
+		u, err := toUnstructured(&list.Items[i])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+// AnnotateApplication merges annotations into an Application (Annotate).
+func (s *Syncer) AnnotateApplication(ctx context.Context, name string, annotations map[string]any) error {
+	return s.Annotate(ctx, name, annotations)
+}
+
+func resourceRequest(app string, gvk schema.GroupVersionKind, namespace, name string) *applicationpkg.ApplicationResourceRequest {
+	return &applicationpkg.ApplicationResourceRequest{
+		Name: &app, Namespace: &namespace, ResourceName: &name,
+		Group: &gvk.Group, Version: &gvk.Version, Kind: &gvk.Kind,
+	}
+}
+
+// Resource reads the live object app deploys; apierrors NotFound when the app
+// holds no such object.
+func (s *Syncer) Resource(ctx context.Context, app string, gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, error) {
+	closer, apps, err := s.client.NewApplicationClient()
+	if err != nil {
+		return nil, s.explain(err)
+	}
+	defer closer.Close()
+	res, err := apps.GetResource(ctx, resourceRequest(app, gvk, namespace, name))
+	if err != nil {
+		return nil, s.objectError(err, gvk, name)
+	}
+	return decodeManifest(res.GetManifest())
+}
+
+// PatchResource merge-patches an object app deploys (Argo CD RBAC: applications,
+// update, or its fine-grained update/<group>/<kind>/<namespace>/<name>). A
+// resourceVersion in the patch is the precondition it is for the API server:
+// a conflict comes back as apierrors Conflict.
+func (s *Syncer) PatchResource(ctx context.Context, app string, gvk schema.GroupVersionKind, namespace, name string, mergePatch []byte) error {
+	closer, apps, err := s.client.NewApplicationClient()
+	if err != nil {
+		return s.explain(err)
+	}
+	defer closer.Close()
+	patch, patchType := string(mergePatch), "application/merge-patch+json"
+	r := resourceRequest(app, gvk, namespace, name)
+	_, err = apps.PatchResource(ctx, &applicationpkg.ApplicationResourcePatchRequest{
+		Name: r.Name, Namespace: r.Namespace, ResourceName: r.ResourceName,
+		Group: r.Group, Version: r.Version, Kind: r.Kind, Patch: &patch, PatchType: &patchType,
+	})
+	if err != nil {
+		return s.objectError(err, gvk, name)
+	}
+	return nil
+}
+
+// ResourcesOf reads the live objects of one kind in app's resource tree
+// (Pods included: the tree holds what the app's objects own).
+func (s *Syncer) ResourcesOf(ctx context.Context, app string, gvk schema.GroupVersionKind, namespace string) ([]*unstructured.Unstructured, error) {
+	closer, apps, err := s.client.NewApplicationClient()
+	if err != nil {
+		return nil, s.explain(err)
+	}
+	defer closer.Close()
+	tree, err := apps.ResourceTree(ctx, &applicationpkg.ResourcesQuery{ApplicationName: &app})
+	if err != nil {
+		return nil, s.explain(err)
+	}
+	var out []*unstructured.Unstructured
+	for _, n := range tree.Nodes {
+		if n.Group != gvk.Group || n.Kind != gvk.Kind || n.Namespace != namespace {
+			continue
+		}
+		o, err := s.Resource(ctx, app, gvk, n.Namespace, n.Name)
+		if apierrors.IsNotFound(err) {
+			continue // gone since the tree was read
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+// WatchTree calls changed now and at each change of app's resource tree.
+func (s *Syncer) WatchTree(ctx context.Context, app string, changed func() (bool, error)) error {
+	if done, err := changed(); done || err != nil {
+		return err
+	}
+	closer, apps, err := s.client.NewApplicationClient()
+	if err != nil {
+		return s.explain(err)
+	}
+	defer closer.Close()
+	stream, err := apps.WatchResourceTree(ctx, &applicationpkg.ResourcesQuery{ApplicationName: &app})
+	if err != nil {
+		return s.explain(err)
+	}
+	for {
+		if _, err := stream.Recv(); err != nil {
+			switch {
+			case ctx.Err() != nil:
+				return ctx.Err()
+			case errors.Is(err, io.EOF):
+				return errors.New("Argo CD closed the watch of " + app + "'s resources")
+			}
+			return s.explain(err)
+		}
+		if done, err := changed(); done || err != nil {
+			return err
+		}
+	}
+}
+
+// CanI asks Argo CD's RBAC whether the token may do action on resource object.
+func (s *Syncer) CanI(ctx context.Context, resource, action, object string) (bool, error) {
+	closer, acc, err := s.client.NewAccountClient()
+	if err != nil {
+		return false, s.explain(err)
+	}
+	defer closer.Close()
+	res, err := acc.CanI(ctx, &accountpkg.CanIRequest{Resource: resource, Action: action, Subresource: object})
+	if err != nil {
+		return false, s.explain(err)
+	}
+	return res.Value == "yes", nil
+}
+
+// objectError turns what the API says about one object into the Kubernetes
+// API's errors where the gates act on them (absent, conflict).
+func (s *Syncer) objectError(err error, gvk schema.GroupVersionKind, name string) error {
+	st, _ := status.FromError(err)
+	msg := st.Message()
+	gr := schema.GroupResource{Group: gvk.Group, Resource: strings.ToLower(gvk.Kind) + "s"}
+	switch {
+	case st.Code() == codes.NotFound && strings.Contains(msg, "applications"):
+		return apierrors.NewNotFound(applications, name)
+	case st.Code() == codes.NotFound, strings.Contains(msg, "not found as part of application"):
+		return apierrors.NewNotFound(gr, name)
+	case strings.Contains(msg, "the object has been modified"):
+		return apierrors.NewConflict(gr, name, errors.New(msg))
+	}
+	return s.explain(err)
+}
+
+func decodeManifest(manifest string) (*unstructured.Unstructured, error) {
+	var m map[string]any
+	if err := json.Unmarshal([]byte(manifest), &m); err != nil {
+		return nil, err
+	}
+	return &unstructured.Unstructured{Object: m}, nil
+}
+
+var _ costgate.ArgoAPI = (*Syncer)(nil)

@@ -1,0 +1,196 @@
+package costgate
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
+	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
+)
+
+// ArgoAPI is what the gates need of Argo CD's API in server mode, where a user
+// has an Argo CD token and no Kubernetes credentials: the Applications, and
+// each object through the Application that deploys it. A missing object and a
+// resourceVersion conflict come back as the Kubernetes API's errors (apierrors),
+// so both modes share one logic. pkg/argocd/server implements it.
+type ArgoAPI interface {
+	Applications(ctx context.Context) ([]*unstructured.Unstructured, error)
+	Application(ctx context.Context, name string) (*unstructured.Unstructured, error)
+	AnnotateApplication(ctx context.Context, name string, annotations map[string]any) error
+	Resource(ctx context.Context, app string, gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, error)
+	PatchResource(ctx context.Context, app string, gvk schema.GroupVersionKind, namespace, name string, mergePatch []byte) error
+	// ResourcesOf reads the live objects of one kind in the app's resource tree.
+	ResourcesOf(ctx context.Context, app string, gvk schema.GroupVersionKind, namespace string) ([]*unstructured.Unstructured, error)
+	// WatchTree calls changed once, then each time the app's resource tree
+	// changes, until changed says done, fails, or ctx ends.
+	WatchTree(ctx context.Context, app string, changed func() (done bool, err error)) error
+	// CanI asks Argo CD's RBAC (argocd account can-i ACTION RESOURCE OBJECT).
+	CanI(ctx context.Context, resource, action, object string) (bool, error)
+}
+
+func gvk(k kube.Kind) schema.GroupVersionKind { return k.GVR.GroupVersion().WithKind(k.Kind) }
+
+// get reads a gate's object: through the Kubernetes API, or through its app.
+func (g *Gates) get(ctx context.Context, app platform.App, k kube.Kind, namespace, name string) (*unstructured.Unstructured, error) {
+	if g.API != nil {
+		return g.API.Resource(ctx, app.Name, gvk(k), namespace, name)
+	}
+	return g.Client.Resource(k, namespace).Get(ctx, name, getOptions)
+}
+
+// patch merge-patches a gate's object.
+func (g *Gates) patch(ctx context.Context, app platform.App, k kube.Kind, namespace, name string, patch []byte) error {
+	if g.API != nil {
+		return g.API.PatchResource(ctx, app.Name, gvk(k), namespace, name, patch)
+	}
+	_, err := g.Client.Resource(k, namespace).Patch(ctx, name, mergePatch, patch, patchOptions)
+	return err
+}
+
+// readLiveAPI is ReadLive through Argo CD: the Applications, and each gate's
+// target through its app (the API reaches objects only through their app).
+func (g *Gates) readLiveAPI(ctx context.Context, gates []platform.App) (Live, error) {
+	live := Live{Apps: map[string]*unstructured.Unstructured{}, Deployments: map[string]*unstructured.Unstructured{}, InferenceServices: map[string]*unstructured.Unstructured{}}
+	apps, err := g.API.Applications(ctx)
+	if err != nil {
+		return live, err
+	}
+	for _, a := range apps {
+		live.Apps[a.GetName()] = a
+	}
+	for _, a := range gates {
+		t := a.Gate.Target
+		if t == nil || live.Apps[a.Name] == nil {
+			continue
+		}
+		k, into := kube.Deployments, live.Deployments
+		if a.Gate.Kind == platform.GatePause {
+			k, into = kube.InferenceServices, live.InferenceServices
+		}
+		o, err := g.API.Resource(ctx, a.Name, gvk(k), t.Namespace, t.Name)
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return live, err
+		}
+		into[t.Namespace+"/"+t.Name] = o
+	}
+	return live, nil
+}
+
+// waitTargetAPI is waitTarget through Argo CD: the target and its pods read
+// again at each change of the app's resource tree.
+func (g *Gates) waitTargetAPI(ctx context.Context, app platform.App, progress func(string), open bool) error {
+	t := *app.Gate.Target
+	kind := kube.Deployments
+	if app.Gate.Kind == platform.GatePause {
+		kind = kube.InferenceServices
+	}
+	last := ""
+	say := func(msg string) {
+		if msg != last && progress != nil {
+			progress(msg)
+		}
+		last = msg
+	}
+	err := g.API.WatchTree(ctx, app.Name, func() (bool, error) {
+		target, err := g.API.Resource(ctx, app.Name, gvk(kind), t.Namespace, t.Name)
+		if apierrors.IsNotFound(err) {
+			if !open {
+				return true, nil
+			}
+			say(fmt.Sprintf("%s does not exist yet", t))
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		selector := "serving.kserve.io/inferenceservice=" + t.Name
+		if kind == kube.Deployments {
+			selector = deploymentSelector(target)
+		}
+		sel, err := labels.Parse(selector)
+		if err != nil {
+			return false, err
+		}
+		all, err := g.API.ResourcesOf(ctx, app.Name, gvk(kube.Pods), t.Namespace)
+		if err != nil {
+			return false, err
+		}
+		pods := kube.Snapshot{}
+		for _, p := range all {
+			if sel.Matches(labels.Set(p.GetLabels())) {
+				pods[p.GetName()] = p
+			}
+		}
+		done, msg, err := evaluate(app, target, pods, open)
+		if err == nil {
+			say(msg)
+		}
+		return done, err
+	})
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("%s: %w (last: %s)", app.Name, ctx.Err(), last)
+	}
+	return err
+}
+
+// scaledObjectsAPI reads the KEDA ScaledObjects the gate's app deploys.
+func (g *Gates) scaledObjectsAPI(ctx context.Context, app platform.App) ([]*unstructured.Unstructured, error) {
+	return g.API.ResourcesOf(ctx, app.Name, gvk(ScaledObjects), app.Gate.Target.Namespace)
+}
+
+// authorizeAPI asks Argo CD's RBAC, once per distinct action, for what perms
+// need: reading a gate's objects is `applications, get`, writing them
+// `applications, update` (or its fine-grained update/<group>/<kind>/<ns>/<name>),
+// a sync `applications, sync`. The error names each missing policy the way
+// argocd-rbac-cm writes it.
+func (g *Gates) authorizeAPI(ctx context.Context, perms []Permission) error {
+	type ask struct{ action, object, fine string }
+	var asks []ask
+	seen := map[ask]bool{}
+	for _, p := range perms {
+		if p.App == "" {
+			continue
+		}
+		object := g.Project + "/" + p.App
+		a := ask{action: "get", object: object}
+		switch {
+		case p.Resource == kube.Applications.GVR.Resource && p.Verb == "patch":
+			a.action = "sync"
+		case p.Verb == "patch":
+			a.action = "update"
+			a.fine = fmt.Sprintf("update/%s/%s/%s/%s", p.Group, p.Kind, p.Namespace, p.Name)
+		}
+		if !seen[a] {
+			seen[a] = true
+			asks = append(asks, a)
+		}
+	}
+	var missing []string
+	for _, a := range asks {
+		ok, err := g.API.CanI(ctx, "applications", a.action, a.object)
+		if err == nil && !ok && a.fine != "" {
+			ok, err = g.API.CanI(ctx, "applications", a.fine, a.object)
+		}
+		if err != nil {
+			return fmt.Errorf("cannot check the Argo CD permission applications, %s, %s: %w", a.action, a.object, err)
+		}
+		if !ok {
+			missing = append(missing, "applications, "+a.action+", "+a.object)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	sort.Strings(missing)
+	return fmt.Errorf("missing Argo CD permission (argocd-rbac-cm policy: p, <role>, ...): %s", strings.Join(missing, "; "))
+}
