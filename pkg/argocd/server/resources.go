@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"strings"
@@ -183,12 +182,14 @@ func (s *Syncer) objectError(err error, gvk schema.GroupVersionKind, name string
 	return s.explain(err)
 }
 
+// decodeManifest reads a live manifest as the Kubernetes API's client does
+// (whole numbers as int64, so replicas read as numbers).
 func decodeManifest(manifest string) (*unstructured.Unstructured, error) {
-	var m map[string]any
-	if err := json.Unmarshal([]byte(manifest), &m); err != nil {
+	u := &unstructured.Unstructured{}
+	if err := u.UnmarshalJSON([]byte(manifest)); err != nil {
 		return nil, err
 	}
-	return &unstructured.Unstructured{Object: m}, nil
+	return u, nil
 }
 
 var _ costgate.ArgoAPI = (*Syncer)(nil)
