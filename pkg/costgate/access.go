@@ -19,9 +19,11 @@ type Permission struct {
 	Group     string
 	Resource  string
 	Namespace string
-	// App is the gate's Application the request is for, and Kind and Name the
-	// object: server mode asks Argo CD's RBAC about the app (see authorizeAPI).
-	App, Kind, Name string `json:"-"`
+	// App is the gate's Application the request is for, Object and Name the
+	// object it acts on: server mode asks Argo CD's RBAC (see authorizeAPI).
+	App    string    `json:"-"`
+	Object kube.Kind `json:"-"`
+	Name   string    `json:"-"`
 }
 
 // String reads the way kubectl auth can-i is asked: "patch deployments.apps in serving".
@@ -46,7 +48,7 @@ func permissions(k kube.Kind, namespace string, verbs ...string) []Permission {
 func SyncPermissions(argoNamespace string, app platform.App) []Permission {
 	out := permissions(kube.Applications, argoNamespace, "patch", "list", "watch")
 	for i := range out {
-		out[i].App, out[i].Kind, out[i].Name = app.Name, kube.Applications.Kind, app.Name
+		out[i].App, out[i].Object, out[i].Name = app.Name, kube.Applications, app.Name
 	}
 	return out
 }
@@ -65,7 +67,7 @@ func GatePermissions(app platform.App, wait bool) []Permission {
 		out = append(out, permissions(kube.Pods, t.Namespace, "list", "watch")...)
 	}
 	for i := range out {
-		out[i].App, out[i].Kind, out[i].Name = app.Name, kind.Kind, t.Name
+		out[i].App, out[i].Object, out[i].Name = app.Name, kind, t.Name
 	}
 	return out
 }

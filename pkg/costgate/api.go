@@ -2,6 +2,7 @@ package costgate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -148,44 +149,56 @@ func (g *Gates) scaledObjectsAPI(ctx context.Context, app platform.App) ([]*unst
 	return g.API.ResourcesOf(ctx, app.Name, gvk(ScaledObjects), app.Gate.Target.Namespace)
 }
 
-// authorizeAPI asks Argo CD's RBAC, once per distinct action, for what perms
-// need: reading a gate's objects is `applications, get`, writing them
-// `applications, update` (or its fine-grained update/<group>/<kind>/<ns>/<name>),
-// a sync `applications, sync`. The error names each missing policy the way
-// argocd-rbac-cm writes it.
+// authorizeAPI asks Argo CD's RBAC, once per distinct need, for what perms
+// need: reading a gate's objects is `applications, get`, a sync `applications,
+// sync` (both asked with account can-i), and writing an object the app deploys
+// the update Argo CD enforces on PatchResource: since Argo CD 3 a fine-grained
+// update/<group>/<kind>/<namespace>/<name>, which can-i cannot be asked about.
+// That one is asked with an empty merge patch: Argo CD authorizes it exactly as
+// the real one, and the API server changes nothing. The error names each
+// missing policy the way argocd-rbac-cm writes it.
 func (g *Gates) authorizeAPI(ctx context.Context, perms []Permission) error {
-	type ask struct{ action, object, fine string }
-	var asks []ask
-	seen := map[ask]bool{}
+	type need struct {
+		action, object string
+		target         Permission // for an update: the object to probe
+	}
+	var needs []need
+	seen := map[string]bool{}
 	for _, p := range perms {
 		if p.App == "" {
 			continue
 		}
-		object := g.Project + "/" + p.App
-		a := ask{action: "get", object: object}
+		n := need{action: "get", object: g.Project + "/" + p.App}
 		switch {
-		case p.Resource == kube.Applications.GVR.Resource && p.Verb == "patch":
-			a.action = "sync"
+		case p.Object.GVR == kube.Applications.GVR && p.Verb == "patch":
+			n.action = "sync"
 		case p.Verb == "patch":
-			a.action = "update"
-			a.fine = fmt.Sprintf("update/%s/%s/%s/%s", p.Group, p.Kind, p.Namespace, p.Name)
+			n.action = fmt.Sprintf("update/%s/%s/%s/%s", p.Object.GVR.Group, p.Object.Kind, p.Namespace, p.Name)
+			n.target = p
 		}
-		if !seen[a] {
-			seen[a] = true
-			asks = append(asks, a)
+		if key := n.action + " " + n.object; !seen[key] {
+			seen[key] = true
+			needs = append(needs, n)
 		}
 	}
 	var missing []string
-	for _, a := range asks {
-		ok, err := g.API.CanI(ctx, "applications", a.action, a.object)
-		if err == nil && !ok && a.fine != "" {
-			ok, err = g.API.CanI(ctx, "applications", a.fine, a.object)
+	for _, n := range needs {
+		var ok bool
+		var err error
+		if n.target.App != "" {
+			err = g.API.PatchResource(ctx, n.target.App, gvk(n.target.Object), n.target.Namespace, n.target.Name, []byte("{}"))
+			ok = err == nil || apierrors.IsNotFound(err) // not deployed yet: RBAC let it through
+			if IsPermissionDenied(err) {
+				ok, err = false, nil
+			}
+		} else {
+			ok, err = g.API.CanI(ctx, "applications", n.action, n.object)
 		}
-		if err != nil {
-			return fmt.Errorf("cannot check the Argo CD permission applications, %s, %s: %w", a.action, a.object, err)
+		if err != nil && !ok {
+			return fmt.Errorf("cannot check the Argo CD permission applications, %s, %s: %w", n.action, n.object, err)
 		}
 		if !ok {
-			missing = append(missing, "applications, "+a.action+", "+a.object)
+			missing = append(missing, "applications, "+n.action+", "+n.object)
 		}
 	}
 	if len(missing) == 0 {
@@ -194,3 +207,10 @@ func (g *Gates) authorizeAPI(ctx context.Context, perms []Permission) error {
 	sort.Strings(missing)
 	return fmt.Errorf("missing Argo CD permission (argocd-rbac-cm policy: p, <role>, ...): %s", strings.Join(missing, "; "))
 }
+
+// ErrPermissionDenied is what an ArgoAPI returns, wrapped, when Argo CD's RBAC
+// refuses a request.
+var ErrPermissionDenied = errors.New("permission denied by Argo CD RBAC")
+
+// IsPermissionDenied says whether err is Argo CD's RBAC refusing a request.
+func IsPermissionDenied(err error) bool { return errors.Is(err, ErrPermissionDenied) }

@@ -31,6 +31,12 @@ func BuildPlugins(root string) (string, error) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("building the plugins: %w\n%s", err, out)
 	}
+	// The argocd CLI runs argocd-<name>: the same binaries, as make build links them.
+	for _, name := range []string{"profile", "costgate", "smoke"} {
+		if err := os.Symlink("kubectl-"+name, filepath.Join(dir, "argocd-"+name)); err != nil {
+			return "", err
+		}
+	}
 	pluginDir = dir
 	return dir, nil
 }

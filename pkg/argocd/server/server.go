@@ -24,6 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/argocd"
+	"github.com/aidev-platform/kubectl-plugins/pkg/costgate"
 	"github.com/aidev-platform/kubectl-plugins/pkg/printers"
 )
 
@@ -212,7 +213,7 @@ func (s *Syncer) explain(err error) error {
 	case codes.Unauthenticated:
 		return fmt.Errorf("Argo CD at %s refused the token (401 Unauthenticated): %s", s.opts.Server, msg)
 	case codes.PermissionDenied:
-		return fmt.Errorf("Argo CD at %s denied the request (403 PermissionDenied: check Argo CD RBAC): %s", s.opts.Server, msg)
+		return fmt.Errorf("Argo CD at %s denied the request (403 PermissionDenied: check Argo CD RBAC): %s: %w", s.opts.Server, msg, costgate.ErrPermissionDenied)
 	case codes.NotFound:
 		return fmt.Errorf("Argo CD at %s: %s", s.opts.Server, msg)
 	case codes.Unavailable, codes.DeadlineExceeded:

@@ -1,0 +1,195 @@
+package gates
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/aidev-platform/kubectl-plugins/test/sandbox"
+)
+
+// The argocd CLI (v3.6.1, the sandbox's own binary) runs the plugins as
+// argocd-<name>. A user with only an Argo CD token, under the roles of
+// deploy/argocd-rbac/policy.csv and with no Kubernetes credentials at all,
+// works the gates through Argo CD's API; a viewer is refused before anything
+// is written.
+func TestArgoCDCLIServerMode(t *testing.T) {
+	s := sandbox.Need(t, sb)
+	if _, err := s.SyncRepo(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	clusters := filepath.Join(s.RepoDir, "clusters")
+	argocdBin := filepath.Join(filepath.Dir(s.Env["KP_ARGOCD_CRDS"]), "bin", "argocd")
+	server := s.Env["ARGOCD_SERVER"]
+
+	// argocd runs the plugin with our environment: HOME holds an argocd config
+	// at most, there is no kubeconfig anywhere.
+	argocd := func(home string, env []string, args ...string) sandbox.Result {
+		t.Helper()
+		cctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(cctx, argocdBin, args...)
+		cmd.Env = append([]string{"HOME=" + home, "PATH=" + sandbox.PluginDir() + string(os.PathListSeparator) + os.Getenv("PATH")}, env...)
+		var out, errOut strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &errOut
+		err := cmd.Run()
+		r := sandbox.Result{Stdout: out.String(), Stderr: errOut.String()}
+		if exit, ok := err.(*exec.ExitError); ok {
+			r.Code = exit.ExitCode()
+		} else if err != nil {
+			t.Fatalf("argocd %v: %v", args, err)
+		}
+		return r
+	}
+
+	t.Run("help through the argocd binary speaks argocd", func(t *testing.T) {
+		for _, plugin := range []string{"profile", "costgate", "smoke"} {
+			r := argocd(t.TempDir(), nil, plugin, "--help")
+			if r.Code != 0 || !strings.Contains(r.Stdout, "argocd "+plugin+" [command]") || strings.Contains(r.Stdout, "kubectl "+plugin) ||
+				!strings.Contains(r.Stdout, "--kube-server") || !strings.Contains(r.Stdout, "--core") {
+				t.Errorf("argocd %s --help:\n%s", plugin, r)
+			}
+		}
+	})
+
+	// The platform, applied and waited on as the admin does it.
+	if r := s.Plugin(t, 5*time.Minute, "kubectl-profile", "apply", "full", "--prune", "--env", "sandbox", "--dir", clusters); r.Code != 0 {
+		t.Fatalf("apply full: %s", r)
+	}
+	if r := s.Plugin(t, 5*time.Minute, "kubectl-profile", "wait", "full", "--env", "sandbox", "--dir", clusters); r.Code != 0 {
+		t.Fatalf("wait full: %s", r)
+	}
+
+	// Two local accounts with API keys, bound to the shipped roles.
+	policy, err := os.ReadFile(filepath.Join(s.ProjectDir, "deploy", "argocd-rbac", "policy.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cms := s.Kube.CoreV1().ConfigMaps(sandbox.ArgoCDNamespace)
+	rbac, err := cms.Get(ctx, "argocd-rbac-cm", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := rbac.Data["policy.csv"]
+	patch := func(name string, data map[string]string) {
+		t.Helper()
+		body := `{"data":{`
+		first := true
+		for k, v := range data {
+			if !first {
+				body += ","
+			}
+			first = false
+			body += fmt.Sprintf("%q:%q", k, v)
+		}
+		body += "}}"
+		if _, err := cms.Patch(ctx, name, types.MergePatchType, []byte(body), metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	patch("argocd-cm", map[string]string{"accounts.oncall": "apiKey", "accounts.viewer": "apiKey"})
+	patch("argocd-rbac-cm", map[string]string{"policy.csv": before + string(policy) + "g, oncall, role:aidev-oncall\ng, viewer, role:aidev-viewer\n"})
+	t.Cleanup(func() { patch("argocd-rbac-cm", map[string]string{"policy.csv": before}) })
+
+	admin, err := s.ArgoCDToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var oncall, viewer string
+	waitFor(t, time.Minute, func() bool { // argocd-server reads the new accounts from its informer
+		a := argocd(t.TempDir(), nil, "account", "generate-token", "--account", "oncall", "--server", server, "--plaintext", "--auth-token", admin)
+		b := argocd(t.TempDir(), nil, "account", "generate-token", "--account", "viewer", "--server", server, "--plaintext", "--auth-token", admin)
+		oncall, viewer = strings.TrimSpace(a.Stdout), strings.TrimSpace(b.Stdout)
+		return a.Code == 0 && b.Code == 0
+	})
+	waitFor(t, time.Minute, func() bool { // and the policy
+		r := argocd(t.TempDir(), nil, "account", "can-i", "sync", "applications", "platform/raw-vllm", "--server", server, "--plaintext", "--auth-token", oncall)
+		return strings.TrimSpace(r.Stdout) == "yes"
+	})
+
+	// The on-call user: an argocd config in HOME (as `argocd login` writes it),
+	// nothing else.
+	home := t.TempDir()
+	config := fmt.Sprintf("contexts:\n- name: sandbox\n  server: %s\n  user: sandbox\ncurrent-context: sandbox\nservers:\n- server: %s\n  plain-text: true\nusers:\n- name: sandbox\n  auth-token: %s\n", server, server, oncall)
+	if err := os.MkdirAll(filepath.Join(home, ".config", "argocd"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(home, ".config", "argocd", "config"), []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	gate := func(args ...string) sandbox.Result {
+		t.Helper()
+		r := argocd(home, nil, append(append([]string{"costgate"}, args...), "--env", "sandbox", "--dir", clusters)...)
+		if strings.Contains(r.Stdout+r.Stderr, oncall) {
+			t.Fatal("the token was printed")
+		}
+		return r
+	}
+	deployments := s.Kube.AppsV1().Deployments("serving")
+	replicas := func() int32 {
+		d, err := deployments.Get(ctx, "raw-vllm", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return *d.Spec.Replicas
+	}
+
+	if r := gate("list"); r.Code != 0 || !strings.Contains(r.Stdout, "raw-vllm") || !strings.Contains(r.Stdout, "kserve-demo") {
+		t.Fatalf("list: %s", r)
+	}
+	if r := gate("up", "raw-vllm", "--timeout", "2m"); r.Code != 0 || replicas() != 1 {
+		t.Fatalf("up raw-vllm: replicas %d: %s", replicas(), r)
+	}
+	if r := gate("down", "raw-vllm", "--timeout", "2m"); r.Code != 0 || replicas() != 0 {
+		t.Fatalf("down raw-vllm: replicas %d: %s", replicas(), r)
+	}
+	isvcs := s.Dynamic.Resource(isvcGVR).Namespace("kserve")
+	stop := func() string {
+		o, err := isvcs.Get(ctx, "qwen-cpu", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o.GetAnnotations()["serving.kserve.io/stop"]
+	}
+	if r := gate("sync", "kserve-demo"); r.Code != 0 || !strings.Contains(r.Stderr, "syncing (server mode)") {
+		t.Fatalf("sync kserve-demo: %s", r)
+	}
+	if r := gate("resume", "kserve-demo", "--timeout", "2m"); r.Code != 0 || stop() != "" {
+		t.Fatalf("resume kserve-demo: stop=%q: %s", stop(), r)
+	}
+	if r := gate("pause", "kserve-demo", "--timeout", "2m"); r.Code != 0 || stop() != "true" {
+		t.Fatalf("pause kserve-demo: stop=%q: %s", stop(), r)
+	}
+	// idle asks Prometheus through the Kubernetes API: refused in server mode,
+	// naming the way out.
+	if r := gate("idle"); r.Code != 1 || !strings.Contains(r.Stderr, "add --core") {
+		t.Errorf("idle in server mode: %s", r)
+	}
+
+	// The viewer, through ARGOCD_SERVER / ARGOCD_AUTH_TOKEN / ARGOCD_OPTS and no
+	// config file: sees the gates, may not open one, and nothing is written.
+	env := []string{"ARGOCD_SERVER=" + server, "ARGOCD_AUTH_TOKEN=" + viewer, "ARGOCD_OPTS=--plaintext --loglevel warn"}
+	view := func(args ...string) sandbox.Result {
+		return argocd(t.TempDir(), env, append(append([]string{"costgate"}, args...), "--env", "sandbox", "--dir", clusters)...)
+	}
+	if r := view("list"); r.Code != 0 || !strings.Contains(r.Stdout, "raw-vllm") {
+		t.Fatalf("viewer list: %s", r)
+	}
+	d, _ := deployments.Get(ctx, "raw-vllm", metav1.GetOptions{})
+	r := view("up", "raw-vllm")
+	if r.Code != 1 || !strings.Contains(r.Stderr, "applications, update/apps/Deployment/serving/raw-vllm, platform/raw-vllm") || !strings.Contains(r.Stderr, "nothing changed") {
+		t.Errorf("viewer up: want the missing Argo CD permission: %s", r)
+	}
+	if after, _ := deployments.Get(ctx, "raw-vllm", metav1.GetOptions{}); after.ResourceVersion != d.ResourceVersion {
+		t.Error("a refused up changed the Deployment")
+	}
+}
