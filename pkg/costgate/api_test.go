@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
+	jsonpatch "gopkg.in/evanphx/json-patch.v4"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	jsonpatch "gopkg.in/evanphx/json-patch.v4"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
 )

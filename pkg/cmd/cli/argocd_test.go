@@ -12,7 +12,7 @@ import (
 
 func TestInvokedAsPicksTheHostFromArgv0(t *testing.T) {
 	for argv0, want := range map[string]string{
-		"/usr/local/bin/kubectl-costgate":  "kubectl-costgate",
+		"/usr/local/bin/kubectl-costgate":   "kubectl-costgate",
 		"/home/u/.krew/bin/argocd-costgate": "argocd-costgate",
 		`C:\bin\argocd-costgate.exe`:        "kubectl-costgate", // not this OS's separator: the canonical name
 		"argocd-costgate.exe":               "argocd-costgate",
