@@ -37,6 +37,18 @@ type Watcher struct {
 	err error
 }
 
+// NewWatcher is a Watcher over sets another source sends on c (Argo CD's
+// application stream, say); fail records why that source ended it, before it
+// closes c.
+func NewWatcher(c <-chan Snapshot) (w *Watcher, fail func(error)) {
+	w = &Watcher{C: c}
+	return w, func(err error) {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		w.err = err
+	}
+}
+
 // Err is the refusal that ended the watch, nil when the context ended it.
 func (w *Watcher) Err() error {
 	w.mu.Lock()

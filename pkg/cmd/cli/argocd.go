@@ -8,6 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/aidev-platform/kubectl-plugins/pkg/argocd/rest"
 )
 
 // The CLI a plugin binary serves: kubectl runs kubectl-<name>, argocd (v3)
@@ -188,4 +190,19 @@ func forArgoCD(cmd *cobra.Command) {
 	for _, c := range cmd.Commands() {
 		forArgoCD(c)
 	}
+}
+
+// ArgoREST is Argo CD's HTTP API when the plugin runs in server mode under
+// argocd (ok false otherwise): what profile and smoke use there, without the
+// argo-cd module.
+func (f *Factory) ArgoREST() (*rest.Client, bool, error) {
+	if f.Host() != HostArgoCD || !f.ArgoCD.ServerMode(f.Getenv) {
+		return nil, false, nil
+	}
+	a := f.ArgoCD.Resolved(f.Getenv)
+	c, err := rest.New(rest.Options{
+		Server: a.Server, AuthToken: a.AuthToken, PlainText: a.PlainText, Insecure: a.Insecure,
+		RootPath: a.GRPCWebRootPath, Context: a.Context, ConfigPath: a.ConfigPath, UserAgent: UserAgent(f.Plugin),
+	}, f.Getenv)
+	return c, true, err
 }

@@ -73,37 +73,65 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	client, err := o.connect(ctx, env)
-	if err != nil {
-		return err
-	}
-	set := applySet(env)
 	st := Status{Environment: env.Name, LiveLayers: []string{}, Apps: []StatusApp{}}
-	parent, err := set.GetParent(ctx, client)
+	byName := map[string]argocd.AppStatus{}
+	argo, serverMode, err := o.ArgoREST()
 	if err != nil {
 		return err
 	}
-	if parent != nil {
-		st.AppliedProfile = parent.GetAnnotations()[appliedProfileAnnotation]
-	}
-	sets, err := set.Members(ctx, client, kube.ApplicationSets)
-	if err != nil {
-		return err
-	}
-	for _, l := range env.LayerNames() {
-		for _, s := range sets {
-			if s.GetLabels()[platform.LayerLabel] == l && !slices.Contains(st.LiveLayers, l) {
-				st.LiveLayers = append(st.LiveLayers, l)
+	if serverMode {
+		// Argo CD's API shows the Applications, not the ApplySet's record: the
+		// live layers are those whose group apps exist, and the profile the
+		// one whose layers they are.
+		apps, err := argo.Applications(ctx, env.Descriptor.Project)
+		if err != nil {
+			return err
+		}
+		for _, a := range apps {
+			byName[a.GetName()] = argocd.StatusOf(a)
+		}
+		for _, a := range expected {
+			if _, live := byName[a.Name]; live && a.GroupApp && !slices.Contains(st.LiveLayers, a.Layer) {
+				st.LiveLayers = append(st.LiveLayers, a.Layer)
 			}
 		}
-	}
-	apps, err := client.Resource(kube.Applications, env.Config.Namespace).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return client.Explain(err, kube.Applications)
-	}
-	byName := map[string]argocd.AppStatus{}
-	for i := range apps.Items {
-		byName[apps.Items[i].GetName()] = argocd.StatusOf(&apps.Items[i])
+		slices.SortFunc(st.LiveLayers, func(a, b string) int { return slices.Index(env.LayerNames(), a) - slices.Index(env.LayerNames(), b) })
+		for _, p := range env.Profiles() {
+			if slices.Equal(p.Layers, st.LiveLayers) {
+				st.AppliedProfile = p.Name
+			}
+		}
+	} else {
+		client, err := o.connect(ctx, env)
+		if err != nil {
+			return err
+		}
+		set := applySet(env)
+		parent, err := set.GetParent(ctx, client)
+		if err != nil {
+			return err
+		}
+		if parent != nil {
+			st.AppliedProfile = parent.GetAnnotations()[appliedProfileAnnotation]
+		}
+		sets, err := set.Members(ctx, client, kube.ApplicationSets)
+		if err != nil {
+			return err
+		}
+		for _, l := range env.LayerNames() {
+			for _, s := range sets {
+				if s.GetLabels()[platform.LayerLabel] == l && !slices.Contains(st.LiveLayers, l) {
+					st.LiveLayers = append(st.LiveLayers, l)
+				}
+			}
+		}
+		apps, err := client.Resource(kube.Applications, env.Config.Namespace).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return client.Explain(err, kube.Applications)
+		}
+		for i := range apps.Items {
+			byName[apps.Items[i].GetName()] = argocd.StatusOf(&apps.Items[i])
+		}
 	}
 	for _, a := range expected {
 		s, ok := byName[a.Name]
@@ -123,7 +151,12 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 	if applied == "" {
 		applied = "(none)"
 	}
-	fmt.Fprintf(o.Out, "environment %s: profile %s applied; live layers: %s\n\n", env.Name, applied, strings.Join(st.LiveLayers, ", "))
+	if serverMode {
+		fmt.Fprintf(o.Out, "environment %s: profile %s live (from its layers: Argo CD's API does not show what apply recorded); live layers: %s\n\n",
+			env.Name, applied, strings.Join(st.LiveLayers, ", "))
+	} else {
+		fmt.Fprintf(o.Out, "environment %s: profile %s applied; live layers: %s\n\n", env.Name, applied, strings.Join(st.LiveLayers, ", "))
+	}
 	var rows [][]string
 	for _, a := range st.Apps {
 		gated := ""

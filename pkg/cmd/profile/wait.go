@@ -81,9 +81,17 @@ func (o *WaitOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	client, err := o.connect(ctx, env)
+	// Server mode (argocd profile): Argo CD's application stream, no
+	// Kubernetes credentials; else a watch of the Applications.
+	argo, serverMode, err := o.ArgoREST()
 	if err != nil {
 		return err
+	}
+	var client *kube.Client
+	if !serverMode {
+		if client, err = o.connect(ctx, env); err != nil {
+			return err
+		}
 	}
 	start := o.Now()
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
@@ -94,7 +102,12 @@ func (o *WaitOptions) Run(ctx context.Context) error {
 	summary := func(r argocd.Result) string {
 		return fmt.Sprintf("%d/%d ready, %d gated, %s", r.Ready, r.Total, r.Gated, o.Now().Sub(start).Round(time.Second))
 	}
-	watcher := client.Watch(ctx, kube.Applications, env.Config.Namespace, kube.Selector{})
+	var watcher *kube.Watcher
+	if serverMode {
+		watcher = argo.Watch(ctx, env.Descriptor.Project)
+	} else {
+		watcher = client.Watch(ctx, kube.Applications, env.Config.Namespace, kube.Selector{})
+	}
 	var live kube.Snapshot
 	var graceTimer <-chan time.Time
 	var last argocd.Result

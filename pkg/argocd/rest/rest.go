@@ -1,0 +1,400 @@
+// Package rest is Argo CD's HTTP/JSON API (the gateway in front of the gRPC
+// services the argocd CLI calls), for what profile and smoke need in server
+// mode: list and watch Applications, the server's version, who the token is.
+// It does not import the argo-cd module, so those plugins stay small and start
+// fast; costgate, which acts on gates, uses pkg/argocd/server.
+package rest
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+
+	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
+	"github.com/aidev-platform/kubectl-plugins/pkg/printers"
+)
+
+// Options say how to reach Argo CD, like the argocd CLI's flags; what they
+// leave empty comes from the argocd CLI's config (argocd login).
+type Options struct {
+	Server     string
+	AuthToken  string // never printed
+	PlainText  bool
+	Insecure   bool
+	RootPath   string // Argo CD served under a path (--grpc-web-root-path)
+	Context    string
+	ConfigPath string
+	UserAgent  string
+}
+
+// Client calls Argo CD's API over HTTP.
+type Client struct {
+	base   string // scheme://host[:port][/root]
+	server string // for messages
+	token  string
+	http   *http.Client
+	agent  string
+}
+
+// localConfig is the part of ~/.config/argocd/config (what argocd login
+// writes) the plugins read.
+type localConfig struct {
+	CurrentContext string `json:"current-context"`
+	Contexts       []struct {
+		Name, Server, User string
+	} `json:"contexts"`
+	Servers []struct {
+		Server          string `json:"server"`
+		PlainText       bool   `json:"plain-text"`
+		Insecure        bool   `json:"insecure"`
+		GRPCWebRootPath string `json:"grpc-web-root-path"`
+	} `json:"servers"`
+	Users []struct {
+		Name      string `json:"name"`
+		AuthToken string `json:"auth-token"`
+	} `json:"users"`
+}
+
+// DefaultConfigPath is where the argocd CLI keeps its config: $ARGOCD_CONFIG_DIR,
+// else ~/.config/argocd (or the legacy ~/.argocd when that exists).
+func DefaultConfigPath(getenv func(string) string) string {
+	if dir := getenv("ARGOCD_CONFIG_DIR"); dir != "" {
+		return filepath.Join(dir, "config")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return ""
+	}
+	if _, err := os.Stat(filepath.Join(home, ".argocd")); err == nil {
+		return filepath.Join(home, ".argocd", "config")
+	}
+	xdg := getenv("XDG_CONFIG_HOME")
+	if xdg == "" {
+		xdg = filepath.Join(home, ".config")
+	}
+	return filepath.Join(xdg, "argocd", "config")
+}
+
+// New resolves the server and token (flags, then the argocd config's context)
+// and returns a client; nothing is sent yet.
+func New(opts Options, getenv func(string) string) (*Client, error) {
+	path := opts.ConfigPath
+	if path == "" {
+		path = DefaultConfigPath(getenv)
+	}
+	if opts.Server == "" || opts.AuthToken == "" {
+		data, err := os.ReadFile(path)
+		switch {
+		case err == nil:
+			var cfg localConfig
+			if err := yaml.Unmarshal(data, &cfg); err != nil {
+				return nil, fmt.Errorf("argocd config %s: %v", path, err)
+			}
+			if err := cfg.fill(&opts); err != nil {
+				return nil, fmt.Errorf("argocd config %s: %v", path, err)
+			}
+		case opts.ConfigPath != "":
+			return nil, fmt.Errorf("argocd config %s: %v", path, err)
+		}
+	}
+	if opts.Server == "" || opts.AuthToken == "" {
+		return nil, errors.New("no Argo CD server or token: pass --server and --auth-token (or ARGOCD_SERVER and ARGOCD_AUTH_TOKEN), or run `argocd login` first")
+	}
+	scheme := "https"
+	if opts.PlainText {
+		scheme = "http"
+	}
+	base := scheme + "://" + strings.TrimSuffix(opts.Server, "/")
+	if root := strings.Trim(opts.RootPath, "/"); root != "" {
+		base += "/" + root
+	}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	if opts.Insecure {
+		transport.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the user asked for --insecure
+	}
+	agent := opts.UserAgent
+	if agent == "" {
+		agent = "kubectl-plugins"
+	}
+	return &Client{base: base, server: opts.Server, token: opts.AuthToken, http: &http.Client{Transport: transport}, agent: agent}, nil
+}
+
+// fill takes what opts leave open from the config's context.
+func (c *localConfig) fill(opts *Options) error {
+	name := opts.Context
+	if name == "" {
+		name = c.CurrentContext
+	}
+	for _, ctx := range c.Contexts {
+		if ctx.Name != name {
+			continue
+		}
+		if opts.Server == "" {
+			opts.Server = ctx.Server
+		}
+		for _, s := range c.Servers {
+			if s.Server == opts.Server {
+				opts.PlainText = opts.PlainText || s.PlainText
+				opts.Insecure = opts.Insecure || s.Insecure
+				if opts.RootPath == "" {
+					opts.RootPath = s.GRPCWebRootPath
+				}
+			}
+		}
+		for _, u := range c.Users {
+			if u.Name == ctx.User && opts.AuthToken == "" {
+				opts.AuthToken = u.AuthToken
+			}
+		}
+		return nil
+	}
+	if opts.Context != "" {
+		return fmt.Errorf("no context %q", opts.Context)
+	}
+	return nil
+}
+
+// Server is the address the client talks to.
+func (c *Client) Server() string { return c.server }
+
+func (c *Client) get(ctx context.Context, path string, query url.Values) (*http.Response, error) {
+	u := c.base + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("User-Agent", c.agent)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("cannot reach the Argo CD server at %s: %s", c.server, printers.Redact(err.Error(), c.token))
+	}
+	if resp.StatusCode == http.StatusOK {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	var status struct {
+		Message string `json:"message"`
+	}
+	msg := strings.TrimSpace(string(body))
+	if json.Unmarshal(body, &status) == nil && status.Message != "" {
+		msg = status.Message
+	}
+	msg = printers.Redact(msg, c.token)
+	switch resp.StatusCode {
+	case http.StatusUnauthorized:
+		return nil, fmt.Errorf("Argo CD at %s refused the token (401 Unauthenticated): %s", c.server, msg)
+	case http.StatusForbidden:
+		return nil, fmt.Errorf("Argo CD at %s denied the request (403 PermissionDenied: check Argo CD RBAC): %s", c.server, msg)
+	}
+	return nil, fmt.Errorf("Argo CD at %s: %s: %s", c.server, resp.Status, msg)
+}
+
+// Applications lists the Applications the token may see (of project, when set).
+func (c *Client) Applications(ctx context.Context, project string) ([]*unstructured.Unstructured, error) {
+	q := url.Values{}
+	if project != "" {
+		q.Set("projects", project)
+	}
+	resp, err := c.get(ctx, "/api/v1/applications", q)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := decode(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("Argo CD at %s: reading the Applications: %w", c.server, err)
+	}
+	return objects(body), nil
+}
+
+// decode reads JSON with whole numbers as int64 and the others as float64, as
+// the Kubernetes client does (replicas and generations read as numbers).
+func decode(r io.Reader) (any, error) {
+	dec := json.NewDecoder(r)
+	dec.UseNumber()
+	var raw any
+	if err := dec.Decode(&raw); err != nil {
+		return nil, err
+	}
+	return numbers(raw), nil
+}
+
+func numbers(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, x := range v {
+			v[k] = numbers(x)
+		}
+	case []any:
+		for i, x := range v {
+			v[i] = numbers(x)
+		}
+	case json.Number:
+		if n, err := v.Int64(); err == nil {
+			return n
+		}
+		f, _ := v.Float64()
+		return f
+	}
+	return v
+}
+
+// objects reads the items of a list body.
+func objects(body any) []*unstructured.Unstructured {
+	m, _ := body.(map[string]any)
+	items, _ := m["items"].([]any)
+	out := make([]*unstructured.Unstructured, 0, len(items))
+	for _, it := range items {
+		if obj, ok := it.(map[string]any); ok {
+			out = append(out, &unstructured.Unstructured{Object: obj})
+		}
+	}
+	return out
+}
+
+// Watch sends the set of Applications (of project) each time it changes: the
+// list first, then after every event of Argo CD's application stream. It ends
+// when ctx does, or when Argo CD refuses or ends the stream (Err says why).
+func (c *Client) Watch(ctx context.Context, project string) *kube.Watcher {
+	out := make(chan kube.Snapshot, 1)
+	w, fail := kube.NewWatcher(out)
+	go func() {
+		defer close(out)
+		snap := kube.Snapshot{}
+		send := func() {
+			copied := make(kube.Snapshot, len(snap))
+			for k, v := range snap {
+				copied[k] = v
+			}
+			select { // the latest set, not a backlog
+			case <-out:
+			default:
+			}
+			out <- copied
+		}
+		apps, err := c.Applications(ctx, project)
+		if err != nil {
+			if ctx.Err() == nil {
+				fail(err)
+			}
+			return
+		}
+		for _, a := range apps {
+			snap[a.GetName()] = a
+		}
+		send()
+		q := url.Values{}
+		if project != "" {
+			q.Set("projects", project)
+		}
+		resp, err := c.get(ctx, "/api/v1/stream/applications", q)
+		if err != nil {
+			if ctx.Err() == nil {
+				fail(err)
+			}
+			return
+		}
+		defer resp.Body.Close()
+		lines := bufio.NewScanner(resp.Body)
+		lines.Buffer(make([]byte, 0, 1<<20), 64<<20)
+		for lines.Scan() {
+			// Each line is {"result": {"type": ..., "application": {...}}}, or
+			// {"error": {"message": ...}} when Argo CD ends the stream.
+			body, err := decode(strings.NewReader(lines.Text()))
+			if err != nil {
+				continue
+			}
+			line, _ := body.(map[string]any)
+			if e, ok := line["error"].(map[string]any); ok {
+				msg, _ := e["message"].(string)
+				fail(fmt.Errorf("Argo CD at %s ended the watch: %s", c.server, printers.Redact(msg, c.token)))
+				return
+			}
+			result, _ := line["result"].(map[string]any)
+			obj, _ := result["application"].(map[string]any)
+			app := &unstructured.Unstructured{Object: obj}
+			if obj == nil || app.GetName() == "" {
+				continue
+			}
+			if result["type"] == "DELETED" {
+				delete(snap, app.GetName())
+			} else {
+				snap[app.GetName()] = app
+			}
+			send()
+		}
+		if ctx.Err() == nil {
+			fail(fmt.Errorf("Argo CD at %s closed the watch of the Applications", c.server))
+		}
+	}()
+	return w
+}
+
+// Version is the Argo CD server's version.
+func (c *Client) Version(ctx context.Context) (string, error) {
+	resp, err := c.get(ctx, "/api/version", nil)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var v struct {
+		Version string `json:"Version"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		return "", err
+	}
+	return v.Version, nil
+}
+
+// UserInfo says who the token is, and whether Argo CD takes it.
+func (c *Client) UserInfo(ctx context.Context) (loggedIn bool, username string, err error) {
+	resp, err := c.get(ctx, "/api/v1/session/userinfo", nil)
+	if err != nil {
+		return false, "", err
+	}
+	defer resp.Body.Close()
+	var u struct {
+		LoggedIn bool   `json:"loggedIn"`
+		Username string `json:"username"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&u); err != nil {
+		return false, "", err
+	}
+	return u.LoggedIn, u.Username, nil
+}
+
+// CanI asks Argo CD's RBAC (argocd account can-i ACTION RESOURCE OBJECT).
+func (c *Client) CanI(ctx context.Context, resource, action, object string) (bool, error) {
+	resp, err := c.get(ctx, "/api/v1/account/can-i/"+url.PathEscape(resource)+"/"+url.PathEscape(action)+"/"+url.PathEscape(object), nil)
+	if err != nil {
+		return false, err
+	}
+	defer resp.Body.Close()
+	var v struct {
+		Value string `json:"value"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		return false, err
+	}
+	return v.Value == "yes", nil
+}
