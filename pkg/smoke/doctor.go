@@ -38,7 +38,10 @@ type Check struct {
 
 // Doctor runs the checks. Everything it does is a read.
 type Doctor struct {
-	Client  *kube.Client
+	Client *kube.Client
+	// Argo, when set, is server mode: the checks go through Argo CD's API
+	// (Client is nil), and those that need the Kubernetes API are skipped.
+	Argo    ArgoAPI
 	Env     *platform.Env
 	Profile *platform.Profile // nil: the checks that need one are skipped
 	// ReconcileWindow: an Application reconciled within it proves the controller runs.
@@ -55,6 +58,11 @@ type Doctor struct {
 func (d *Doctor) applications(ctx context.Context) (*unstructured.UnstructuredList, error) {
 	if d.apps != nil {
 		return d.apps, nil
+	}
+	if d.Argo != nil {
+		list, err := d.serverApplications(ctx)
+		d.apps = list
+		return list, err
 	}
 	list, err := d.Client.Resource(kube.Applications, d.Env.Config.Namespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
@@ -76,16 +84,20 @@ func (d *Doctor) Run(ctx context.Context) []Check {
 		out = append(out, c)
 		return c
 	}
-	if c := run("cluster", d.cluster); c.Status == Fail {
-		return out
-	}
-	run("argocd-crds", d.argoCRDs)
-	run("argocd-namespace", d.argoNamespace)
 	skip := func(why string, names ...string) {
 		for _, n := range names {
 			out = append(out, Check{Name: n, Status: Skip, Message: why})
 		}
 	}
+	if d.Argo != nil {
+		d.runServer(ctx, run, skip)
+		return out
+	}
+	if c := run("cluster", d.cluster); c.Status == Fail {
+		return out
+	}
+	run("argocd-crds", d.argoCRDs)
+	run("argocd-namespace", d.argoNamespace)
 	if d.argoUnknown != "" {
 		skip(d.argoUnknown, "argocd-controllers")
 	} else {

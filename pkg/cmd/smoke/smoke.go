@@ -36,7 +36,8 @@ kubectl smoke run does both. The exit code is 0 only when every check passes.`,
   # The staged bring-up's smoke gate, with a JUnit report for CI
   kubectl smoke run --profile serving --env ai-dev --junit smoke.xml`)
 	c := &common{f}
-	root.AddCommand(newCmdDoctor(c), newCmdChat(c), newCmdRun(c))
+	// doctor checks what it can through Argo CD's API; chat needs a port-forward.
+	root.AddCommand(cli.Modes(newCmdDoctor(c), cli.ModeServer), newCmdChat(c), newCmdRun(c))
 	return root
 }
 
@@ -50,11 +51,16 @@ func (c *common) doctor(env *platform.Env, profile string) (*smoke.Doctor, error
 		}
 		d.Profile = &p
 	}
+	d.Now = c.Now
+	if argo, ok, err := c.ArgoREST(); ok || err != nil {
+		d.Argo = argo
+		return d, err
+	}
 	client, err := c.Client()
 	if err != nil {
 		return nil, err
 	}
-	d.Client, d.Now = client, c.Now
+	d.Client = client
 	return d, nil
 }
 
