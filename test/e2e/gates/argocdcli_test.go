@@ -169,6 +169,22 @@ func TestArgoCDCLIServerMode(t *testing.T) {
 	if r := gate("pause", "kserve-demo", "--timeout", "2m"); r.Code != 0 || stop() != "true" {
 		t.Fatalf("pause kserve-demo: stop=%q: %s", stop(), r)
 	}
+	// The profile and the doctor, from the same argocd config.
+	if r := argocd(home, nil, "profile", "wait", "full", "--timeout", "2m", "--env", "sandbox", "--dir", clusters); r.Code != 0 ||
+		!strings.Contains(r.Stdout, "profile full: ") {
+		t.Errorf("argocd profile wait full: %s", r)
+	}
+	if r := argocd(home, nil, "profile", "status", "-o", "json", "--env", "sandbox", "--dir", clusters); r.Code != 0 || !strings.Contains(r.Stdout, `"appliedProfile": "full"`) {
+		t.Errorf("argocd profile status: %s", r)
+	}
+	r := argocd(home, nil, "smoke", "doctor", "--profile", "serving", "--env", "sandbox", "--dir", clusters)
+	for _, want := range []string{"argocd-server          PASS", "argocd-token           PASS     the token is oncall's", "profile-apps           PASS",
+		"argocd-rbac            PASS", "serving-secrets        SKIP     needs the Kubernetes API"} {
+		if r.Code != 0 || !strings.Contains(r.Stdout, want) {
+			t.Errorf("argocd smoke doctor lacks %q: %s", want, r)
+		}
+	}
+
 	// idle asks Prometheus through the Kubernetes API: refused in server mode,
 	// naming the way out.
 	if r := gate("idle"); r.Code != 1 || !strings.Contains(r.Stderr, "add --core") {
@@ -185,7 +201,7 @@ func TestArgoCDCLIServerMode(t *testing.T) {
 		t.Fatalf("viewer list: %s", r)
 	}
 	d, _ := deployments.Get(ctx, "raw-vllm", metav1.GetOptions{})
-	r := view("up", "raw-vllm")
+	r = view("up", "raw-vllm")
 	if r.Code != 1 || !strings.Contains(r.Stderr, "applications, update/apps/Deployment/serving/raw-vllm, platform/raw-vllm") || !strings.Contains(r.Stderr, "nothing changed") {
 		t.Errorf("viewer up: want the missing Argo CD permission: %s", r)
 	}
