@@ -273,8 +273,11 @@ func objects(body any) []*unstructured.Unstructured {
 }
 
 // Watch sends the set of Applications (of project) each time it changes: the
-// list first, then after every event of Argo CD's application stream. It ends
-// when ctx does, or when Argo CD refuses or ends the stream (Err says why).
+// list first, then after every event of Argo CD's application stream (which
+// starts by sending every app again, so what changed between the two is
+// caught up; only an app deleted in between stays until the set is read
+// again). It ends when ctx does, or when Argo CD refuses or ends the stream
+// (Err says why).
 func (c *Client) Watch(ctx context.Context, project string) *kube.Watcher {
 	out := make(chan kube.Snapshot, 1)
 	w, fail := kube.NewWatcher(out)
