@@ -4,9 +4,40 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/spf13/cobra"
+
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
 	"github.com/aidev-platform/kubectl-plugins/pkg/printers"
 )
+
+// LintCheck is what one lint verb checks: the findings for an environment,
+// what was checked ("12 gates") and what its errors are called ("gate").
+type LintCheck func(env *platform.Env) (findings []platform.Finding, subject, kind string)
+
+// NewCmdLint is a lint verb: offline, -o json|yaml, --strict, the exit status
+// of Lint.Report. Both plugins' lint verbs are this command with their check.
+func (f *Factory) NewCmdLint(short, long, example, strictHelp string, check LintCheck) *cobra.Command {
+	var output string
+	var strict bool
+	cmd := &cobra.Command{
+		Use: "lint", Short: short, Long: long, Example: example,
+		Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			if err := printers.ValidateFormat(output, "json", "yaml"); err != nil {
+				return err
+			}
+			env, err := f.Env()
+			if err != nil {
+				return err
+			}
+			findings, subject, kind := check(env)
+			return Lint{Env: env.Name, Output: output, Strict: strict, Subject: subject, Kind: kind}.Report(f.Out, findings)
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "", "Output format: json or yaml")
+	cmd.Flags().BoolVar(&strict, "strict", false, strictHelp)
+	return Modes(cmd, ModeOffline)
+}
 
 // Lint is what the lint verbs share: the findings of one environment, printed
 // as text (each finding, then a summary) or as data (-o json|yaml), and the exit

@@ -55,7 +55,7 @@ costgate.aidev.io/* annotations; nothing is hard-coded.`,
 		cli.Modes(newCmdList(c), cli.ModeServer), cli.Modes(newCmdSync(c), cli.ModeServer),
 		cli.Modes(newCmdUp(c), cli.ModeServer), cli.Modes(newCmdDown(c), cli.ModeServer),
 		cli.Modes(newCmdPause(c), cli.ModeServer), cli.Modes(newCmdResume(c), cli.ModeServer),
-		newCmdIdle(c), cli.Modes(newCmdLint(c), cli.ModeOffline),
+		newCmdIdle(c), newCmdLint(c),
 	)
 	return root
 }
