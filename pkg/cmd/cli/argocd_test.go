@@ -59,17 +59,17 @@ func TestArgoCDHelpSpeaksArgoCD(t *testing.T) {
 // A verb that needs the Kubernetes API is refused in server mode before it
 // runs, naming --core; offline verbs and --core run.
 func TestArgoCDServerModeRefusesKubernetesOnlyVerbs(t *testing.T) {
-	code, _, errOut := runAs("costgate", nil, "idle", "--env", "sandbox", "--dir", "../../../clusters")
-	if code != 1 || errOut != "error: `argocd costgate idle` does not work through the Argo CD API yet: add --core to run it against the Kubernetes API "+
+	code, _, errOut := runAs("profile", nil, "apply", "serving", "--env", "sandbox", "--dir", "../../../clusters")
+	if code != 1 || errOut != "error: `argocd profile apply` does not work through the Argo CD API yet: add --core to run it against the Kubernetes API "+
 		"(it then needs Kubernetes credentials: --kubeconfig, --context, --kube-server)\n" {
-		t.Errorf("idle: exit %d: %s", code, errOut)
+		t.Errorf("apply: exit %d: %s", code, errOut)
 	}
 	if code, out, errOut := runAs("costgate", nil, "lint", "--env", "sandbox", "--dir", "../../../clusters"); code != 0 || !strings.Contains(out, "no findings") {
 		t.Errorf("lint (offline) under argocd: exit %d: %s%s", code, out, errOut)
 	}
-	code, _, errOut = runAs("costgate", nil, "idle", "--core", "--env", "sandbox", "--dir", "../../../clusters", "--kubeconfig", "/nonexistent")
+	code, _, errOut = runAs("profile", nil, "apply", "serving", "--core", "--env", "sandbox", "--dir", "../../../clusters", "--kubeconfig", "/nonexistent")
 	if code != 1 || strings.Contains(errOut, "does not work through the Argo CD API") {
-		t.Errorf("idle --core goes to the Kubernetes API: exit %d: %s", code, errOut)
+		t.Errorf("apply --core goes to the Kubernetes API: exit %d: %s", code, errOut)
 	}
 }
 

@@ -50,12 +50,12 @@ costgate.aidev.io/* annotations; nothing is hard-coded.`,
 		f.ArgoCD.AddFlags(root.PersistentFlags(), cli.HostKubectl)
 	}
 	root.AddCommand(
-		// Everything but idle (it asks Prometheus through the API server) works
-		// through Argo CD's API too.
+		// Every verb works through Argo CD's API too (idle then with a
+		// --prometheus-url: its Service proxy is the Kubernetes API's).
 		cli.Modes(newCmdList(c), cli.ModeServer), cli.Modes(newCmdSync(c), cli.ModeServer),
 		cli.Modes(newCmdUp(c), cli.ModeServer), cli.Modes(newCmdDown(c), cli.ModeServer),
 		cli.Modes(newCmdPause(c), cli.ModeServer), cli.Modes(newCmdResume(c), cli.ModeServer),
-		newCmdIdle(c), newCmdLint(c),
+		cli.Modes(newCmdIdle(c), cli.ModeServer), newCmdLint(c),
 	)
 	return root
 }

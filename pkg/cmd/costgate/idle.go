@@ -38,7 +38,8 @@ default: vLLM's vllm:request_success_total for scale gates, KServe's
 request_predict_seconds_count for pause gates. A gate opened less than its window ago is
 kept, and so is one with no traffic data at all (unless --no-data=idle).
 
-Prometheus is --prometheus-url, or the in-cluster Service --prometheus-service reached
+Prometheus is --prometheus-url (the only way in server mode, under argocd without --core),
+or the in-cluster Service --prometheus-service reached
 through the API server's service proxy. Suitable for a CronJob: exit 0 when it did what it
 should, 1 when a query or a close failed.`,
 		Example: `  kubectl costgate idle --dry-run --env ai-dev
@@ -94,6 +95,9 @@ func (o *IdleOptions) Run(ctx context.Context) error {
 		return err
 	}
 	var prom costgate.Prometheus = &costgate.DirectPrometheus{URL: o.PrometheusURL}
+	if o.PrometheusURL == "" && s.client == nil {
+		return fmt.Errorf("in server mode idle needs --prometheus-url: the in-cluster Service --prometheus-service is reached through the Kubernetes API (or add --core)")
+	}
 	if o.PrometheusURL == "" {
 		ns, name, port, _ := parseService(o.PrometheusService)
 		prom = &costgate.ServicePrometheus{REST: s.client.Typed.CoreV1().RESTClient(), Namespace: ns, Service: name, Port: port}

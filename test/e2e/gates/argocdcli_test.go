@@ -185,9 +185,9 @@ func TestArgoCDCLIServerMode(t *testing.T) {
 		}
 	}
 
-	// idle asks Prometheus through the Kubernetes API: refused in server mode,
-	// naming the way out.
-	if r := gate("idle"); r.Code != 1 || !strings.Contains(r.Stderr, "add --core") {
+	// idle reaches the in-cluster Prometheus through the Kubernetes API: in
+	// server mode it asks for a --prometheus-url, naming the way out.
+	if r := gate("idle"); r.Code != 1 || !strings.Contains(r.Stderr, "in server mode idle needs --prometheus-url") {
 		t.Errorf("idle in server mode: %s", r)
 	}
 
