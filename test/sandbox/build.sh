@@ -122,14 +122,24 @@ build_argocd() {
   rm -rf "$out/crds"; mkdir -p "$out/crds"; cp "$dir"/manifests/crds/*-crd.yaml "$out/crds/"; chmod -R u+w "$out/crds"
 }
 
+build_kustomize() {
+  local out; out="$(component_dir kustomize "$KUSTOMIZE_VERSION")"
+  [[ -x "$out/bin/kustomize" ]] && return 0
+  say "building kustomize $KUSTOMIZE_VERSION (cold: about 1 minute)"
+  mkdir -p "$out/tmp"
+  run_build kustomize "$KP_LOGS/build-kustomize.log" bash -c "export GOTOOLCHAIN=auto GOBIN='$out/tmp' && \
+    go install -v -trimpath sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
+  mkdir -p "$out/bin"; mv "$out/tmp/kustomize" "$out/bin/kustomize"; rmdir "$out/tmp"
+}
+
 main() {
   mkdir -p "$KP_CACHE" "$KP_LOGS"
   local components=("$@")
-  (( ${#components[@]} )) || components=(etcd kwok kubernetes argocd)
+  (( ${#components[@]} )) || components=(etcd kwok kubernetes argocd kustomize)
   for c in "${components[@]}"; do
     case "$c" in
-      etcd|kwok|kubernetes|argocd) "build_$c" ;;
-      *) die "unknown component '$c' (want etcd, kwok, kubernetes or argocd)" ;;
+      etcd|kwok|kubernetes|argocd|kustomize) "build_$c" ;;
+      *) die "unknown component '$c' (want etcd, kwok, kubernetes, argocd or kustomize)" ;;
     esac
   done
 }

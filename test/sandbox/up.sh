@@ -31,6 +31,7 @@ k8s_bin="$(component_dir kubernetes "$K8S_VERSION")/bin"
 etcd_bin="$(component_dir etcd "$ETCD_VERSION")/bin"
 kwok_dir="$(component_dir kwok "$KWOK_VERSION")"
 argocd_dir="$(component_dir argocd "$ARGOCD_VERSION")"
+kustomize_dir="$(component_dir kustomize "$KUSTOMIZE_VERSION")"
 kubectl="${KUBECTL:-kubectl}"
 command -v "$kubectl" >/dev/null || die "kubectl not found on PATH (set KUBECTL)"
 
@@ -342,7 +343,7 @@ printf '%s' "$vllm_key" >"$dir/vllm-api-key"
 "$here/sync-repo.sh" "$dir" >"$logs/git.log" 2>&1 || fail git "creating the local git repository failed"
 
 argocd_env=(env ARGOCD_FAKE_IN_CLUSTER=true KUBECONFIG="$dir/argocd.kubeconfig"
-  PATH="$argocd_dir/bin:$PATH" TMPDIR="$dir/tmp" HOME="$dir/tmp"
+  PATH="$argocd_dir/bin:$kustomize_dir/bin:$PATH" TMPDIR="$dir/tmp" HOME="$dir/tmp"
   ARGOCD_ASK_PASS_SOCK="$dir/tmp/reposerver-ask-pass.sock" ARGOCD_GPG_ENABLED=false
   ARGOCD_GNUPGHOME="$dir/tmp/gnupg" REDIS_PASSWORD="$redis_password")
 resync="${KP_ARGOCD_RESYNC:-30}"

@@ -7,5 +7,8 @@ K8S_LIB_VERSION=${K8S_LIB_VERSION:-v0.37.2}  # the staging modules k8s.io/kubern
 ETCD_VERSION=${ETCD_VERSION:-v3.7.3}
 KWOK_VERSION=${KWOK_VERSION:-v0.8.0}
 ARGOCD_VERSION=${ARGOCD_VERSION:-v3.6.1}
+# The kustomize binary Argo CD's repo-server runs for a folder with a kustomization
+# (its image ships one; the multi-call build does not).
+KUSTOMIZE_VERSION=${KUSTOMIZE_VERSION:-v5.8.1}
 # Argo CD v3.6 needs Go 1.27; everything else builds with the machine's own Go.
 ARGOCD_TOOLCHAIN=${ARGOCD_TOOLCHAIN:-go1.27.3}

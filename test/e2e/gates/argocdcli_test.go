@@ -163,11 +163,12 @@ func TestArgoCDCLIServerMode(t *testing.T) {
 	if r := gate("sync", "kserve-demo"); r.Code != 0 || !strings.Contains(r.Stderr, "syncing (server mode)") {
 		t.Fatalf("sync kserve-demo: %s", r)
 	}
-	if r := gate("resume", "kserve-demo", "--timeout", "2m"); r.Code != 0 || stop() != "" {
-		t.Fatalf("resume kserve-demo: stop=%q: %s", stop(), r)
-	}
+	// Paused, then running again: as the sync left it, for the tests after this one.
 	if r := gate("pause", "kserve-demo", "--timeout", "2m"); r.Code != 0 || stop() != "true" {
 		t.Fatalf("pause kserve-demo: stop=%q: %s", stop(), r)
+	}
+	if r := gate("resume", "kserve-demo", "--timeout", "2m"); r.Code != 0 || stop() != "" {
+		t.Fatalf("resume kserve-demo: stop=%q: %s", stop(), r)
 	}
 	// The profile and the doctor, from the same argocd config.
 	if r := argocd(home, nil, "profile", "wait", "full", "--timeout", "2m", "--env", "sandbox", "--dir", clusters); r.Code != 0 ||
