@@ -91,6 +91,18 @@ spec:
 			if err != nil {
 				t.Fatal(err)
 			}
+			if len(c.extra) > 0 { // a new catalog file: resolve lists it in its group's kustomization
+				files, err := e.Generated()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := platform.Write(files); err != nil {
+					t.Fatal(err)
+				}
+				if e, err = platform.Load(dir, "sandbox"); err != nil {
+					t.Fatal(err)
+				}
+			}
 			findings := e.Lint()
 			if len(findings) != 1 {
 				t.Fatalf("want one finding, got %d:\n%v", len(findings), findings)
