@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -163,13 +164,24 @@ func TestArgoCDCLIServerMode(t *testing.T) {
 	if r := gate("sync", "kserve-demo"); r.Code != 0 || !strings.Contains(r.Stderr, "syncing (server mode)") {
 		t.Fatalf("sync kserve-demo: %s", r)
 	}
-	// Paused, then running again: as the sync left it, for the tests after this one.
 	if r := gate("pause", "kserve-demo", "--timeout", "2m"); r.Code != 0 || stop() != "true" {
 		t.Fatalf("pause kserve-demo: stop=%q: %s", stop(), r)
 	}
 	if r := gate("resume", "kserve-demo", "--timeout", "2m"); r.Code != 0 || stop() != "" {
 		t.Fatalf("resume kserve-demo: stop=%q: %s", stop(), r)
 	}
+	// The gate tests after this one start from a platform nobody opened: the
+	// InferenceService goes again, as before its first sync.
+	t.Cleanup(func() {
+		if err := isvcs.Delete(ctx, "qwen-cpu", metav1.DeleteOptions{}); err != nil {
+			t.Errorf("removing qwen-cpu: %v", err)
+			return
+		}
+		waitFor(t, time.Minute, func() bool {
+			_, err := isvcs.Get(ctx, "qwen-cpu", metav1.GetOptions{})
+			return apierrors.IsNotFound(err)
+		})
+	})
 	// The profile and the doctor, from the same argocd config.
 	if r := argocd(home, nil, "profile", "wait", "full", "--timeout", "2m", "--env", "sandbox", "--dir", clusters); r.Code != 0 ||
 		!strings.Contains(r.Stdout, "profile full: ") {
