@@ -23,11 +23,10 @@ var applications = schema.GroupResource{Group: "argoproj.io", Resource: "applica
 
 // Applications lists the Applications the token may see.
 func (s *Syncer) Applications(ctx context.Context) ([]*unstructured.Unstructured, error) {
-	closer, apps, err := s.client.NewApplicationClient()
+	apps, err := s.applications()
 	if err != nil {
-		return nil, s.explain(err)
+		return nil, err
 	}
-	defer closer.Close()
 	list, err := apps.List(ctx, &applicationpkg.ApplicationQuery{})
 	if err != nil {
 		return nil, s.explain(err)
@@ -43,11 +42,6 @@ func (s *Syncer) Applications(ctx context.Context) ([]*unstructured.Unstructured
 	return out, nil
 }
 
-// AnnotateApplication merges annotations into an Application (Annotate).
-func (s *Syncer) AnnotateApplication(ctx context.Context, name string, annotations map[string]any) error {
-	return s.Annotate(ctx, name, annotations)
-}
-
 func resourceRequest(app string, gvk schema.GroupVersionKind, namespace, name string) *applicationpkg.ApplicationResourceRequest {
 	return &applicationpkg.ApplicationResourceRequest{
 		Name: &app, Namespace: &namespace, ResourceName: &name,
@@ -58,11 +52,10 @@ func resourceRequest(app string, gvk schema.GroupVersionKind, namespace, name st
 // Resource reads the live object app deploys; apierrors NotFound when the app
 // holds no such object.
 func (s *Syncer) Resource(ctx context.Context, app string, gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, error) {
-	closer, apps, err := s.client.NewApplicationClient()
+	apps, err := s.applications()
 	if err != nil {
-		return nil, s.explain(err)
+		return nil, err
 	}
-	defer closer.Close()
 	res, err := apps.GetResource(ctx, resourceRequest(app, gvk, namespace, name))
 	if err != nil {
 		return nil, s.objectError(err, gvk, name)
@@ -75,11 +68,10 @@ func (s *Syncer) Resource(ctx context.Context, app string, gvk schema.GroupVersi
 // resourceVersion in the patch is the precondition it is for the API server:
 // a conflict comes back as apierrors Conflict.
 func (s *Syncer) PatchResource(ctx context.Context, app string, gvk schema.GroupVersionKind, namespace, name string, mergePatch []byte) error {
-	closer, apps, err := s.client.NewApplicationClient()
+	apps, err := s.applications()
 	if err != nil {
-		return s.explain(err)
+		return err
 	}
-	defer closer.Close()
 	patch, patchType := string(mergePatch), "application/merge-patch+json"
 	r := resourceRequest(app, gvk, namespace, name)
 	_, err = apps.PatchResource(ctx, &applicationpkg.ApplicationResourcePatchRequest{
@@ -95,11 +87,10 @@ func (s *Syncer) PatchResource(ctx context.Context, app string, gvk schema.Group
 // ResourcesOf reads the live objects of one kind in app's resource tree
 // (Pods included: the tree holds what the app's objects own).
 func (s *Syncer) ResourcesOf(ctx context.Context, app string, gvk schema.GroupVersionKind, namespace string) ([]*unstructured.Unstructured, error) {
-	closer, apps, err := s.client.NewApplicationClient()
+	apps, err := s.applications()
 	if err != nil {
-		return nil, s.explain(err)
+		return nil, err
 	}
-	defer closer.Close()
 	tree, err := apps.ResourceTree(ctx, &applicationpkg.ResourcesQuery{ApplicationName: &app})
 	if err != nil {
 		return nil, s.explain(err)
@@ -126,11 +117,10 @@ func (s *Syncer) WatchTree(ctx context.Context, app string, changed func() (bool
 	if done, err := changed(); done || err != nil {
 		return err
 	}
-	closer, apps, err := s.client.NewApplicationClient()
+	apps, err := s.applications()
 	if err != nil {
-		return s.explain(err)
+		return err
 	}
-	defer closer.Close()
 	stream, err := apps.WatchResourceTree(ctx, &applicationpkg.ResourcesQuery{ApplicationName: &app})
 	if err != nil {
 		return s.explain(err)
@@ -153,11 +143,10 @@ func (s *Syncer) WatchTree(ctx context.Context, app string, changed func() (bool
 
 // CanI asks Argo CD's RBAC whether the token may do action on resource object.
 func (s *Syncer) CanI(ctx context.Context, resource, action, object string) (bool, error) {
-	closer, acc, err := s.client.NewAccountClient()
+	acc, err := s.account()
 	if err != nil {
-		return false, s.explain(err)
+		return false, err
 	}
-	defer closer.Close()
 	res, err := acc.CanI(ctx, &accountpkg.CanIRequest{Resource: resource, Action: action, Subresource: object})
 	if err != nil {
 		return false, s.explain(err)

@@ -11,9 +11,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/argoproj/argo-cd/v3/pkg/apiclient"
+	accountpkg "github.com/argoproj/argo-cd/v3/pkg/apiclient/account"
 	applicationpkg "github.com/argoproj/argo-cd/v3/pkg/apiclient/application"
 	"github.com/argoproj/argo-cd/v3/pkg/apis/application/v1alpha1"
 	"github.com/argoproj/argo-cd/v3/util/localconfig"
@@ -45,6 +47,39 @@ type Options struct {
 type Syncer struct {
 	opts   Options
 	client apiclient.Client
+
+	// One connection per service, dialled on first use and kept for the
+	// command: apiclient dials anew for every client it hands out (with
+	// --grpc-web it also starts a local proxy), and a verb makes tens of calls.
+	mu   sync.Mutex
+	apps applicationpkg.ApplicationServiceClient
+	acc  accountpkg.AccountServiceClient
+}
+
+func (s *Syncer) applications() (applicationpkg.ApplicationServiceClient, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.apps == nil {
+		_, apps, err := s.client.NewApplicationClient() // closed with the process
+		if err != nil {
+			return nil, s.explain(err)
+		}
+		s.apps = apps
+	}
+	return s.apps, nil
+}
+
+func (s *Syncer) account() (accountpkg.AccountServiceClient, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.acc == nil {
+		_, acc, err := s.client.NewAccountClient() // closed with the process
+		if err != nil {
+			return nil, s.explain(err)
+		}
+		s.acc = acc
+	}
+	return s.acc, nil
 }
 
 // New connects (lazily) to the Argo CD API. Without a token it uses the argocd
@@ -87,11 +122,10 @@ func New(opts Options) (*Syncer, error) {
 // when an operation is running, then watches it until the operation ends and
 // reads the app with a hard refresh, so health is not the stale pre-sync one.
 func (s *Syncer) Sync(ctx context.Context, name string, progress func(argocd.AppStatus)) (*argocd.SyncResult, error) {
-	closer, apps, err := s.client.NewApplicationClient()
+	apps, err := s.applications()
 	if err != nil {
-		return nil, s.explain(err)
+		return nil, err
 	}
-	defer closer.Close()
 	getCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	app, err := apps.Get(getCtx, &applicationpkg.ApplicationQuery{Name: &name})
 	cancel()
@@ -159,11 +193,10 @@ func (s *Syncer) Sync(ctx context.Context, name string, progress func(argocd.App
 // Application reads an Application through the API (Argo CD RBAC:
 // applications, get).
 func (s *Syncer) Application(ctx context.Context, name string) (*unstructured.Unstructured, error) {
-	closer, apps, err := s.client.NewApplicationClient()
+	apps, err := s.applications()
 	if err != nil {
-		return nil, s.explain(err)
+		return nil, err
 	}
-	defer closer.Close()
 	app, err := apps.Get(ctx, &applicationpkg.ApplicationQuery{Name: &name})
 	if status.Code(err) == codes.NotFound {
 		return nil, apierrors.NewNotFound(applications, name)
@@ -174,14 +207,13 @@ func (s *Syncer) Application(ctx context.Context, name string) (*unstructured.Un
 	return toUnstructured(app)
 }
 
-// Annotate merges annotations into an Application's metadata (a nil value
-// removes one; Argo CD RBAC: applications, update).
-func (s *Syncer) Annotate(ctx context.Context, name string, annotations map[string]any) error {
-	closer, apps, err := s.client.NewApplicationClient()
+// AnnotateApplication merges annotations into an Application's metadata (a
+// nil value removes one; Argo CD RBAC: applications, update).
+func (s *Syncer) AnnotateApplication(ctx context.Context, name string, annotations map[string]any) error {
+	apps, err := s.applications()
 	if err != nil {
-		return s.explain(err)
+		return err
 	}
-	defer closer.Close()
 	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": annotations}})
 	if err != nil {
 		return err
