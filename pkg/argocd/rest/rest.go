@@ -7,6 +7,7 @@ package rest
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -20,6 +21,7 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"sigs.k8s.io/yaml"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
@@ -227,36 +229,18 @@ func (c *Client) Applications(ctx context.Context, project string) ([]*unstructu
 	return objects(body), nil
 }
 
-// decode reads JSON with whole numbers as int64 and the others as float64, as
-// the Kubernetes client does (replicas and generations read as numbers).
+// decode reads a JSON body as the Kubernetes client does: whole numbers as
+// int64 (replicas and generations read as numbers), the others as float64.
 func decode(r io.Reader) (any, error) {
-	dec := json.NewDecoder(r)
-	dec.UseNumber()
-	var raw any
-	if err := dec.Decode(&raw); err != nil {
+	data, err := io.ReadAll(r)
+	if err != nil {
 		return nil, err
 	}
-	return numbers(raw), nil
-}
-
-func numbers(v any) any {
-	switch v := v.(type) {
-	case map[string]any:
-		for k, x := range v {
-			v[k] = numbers(x)
-		}
-	case []any:
-		for i, x := range v {
-			v[i] = numbers(x)
-		}
-	case json.Number:
-		if n, err := v.Int64(); err == nil {
-			return n
-		}
-		f, _ := v.Float64()
-		return f
+	var v any
+	if err := utiljson.Unmarshal(data, &v); err != nil {
+		return nil, err
 	}
-	return v
+	return v, nil
 }
 
 // objects reads the items of a list body.
@@ -323,7 +307,7 @@ func (c *Client) Watch(ctx context.Context, project string) *kube.Watcher {
 		for lines.Scan() {
 			// Each line is {"result": {"type": ..., "application": {...}}}, or
 			// {"error": {"message": ...}} when Argo CD ends the stream.
-			body, err := decode(strings.NewReader(lines.Text()))
+			body, err := decode(bytes.NewReader(lines.Bytes()))
 			if err != nil {
 				continue
 			}
