@@ -112,26 +112,29 @@ func gpuUngated(env *platform.Env, app platform.App) []Finding {
 	if app.Gate != nil {
 		return nil
 	}
-	var out []Finding
 	for _, o := range env.Deployed(app) {
-		for _, key := range []string{"initContainers", "containers"} {
-			list, _ := platform.PodSpec(o.Unstructured)[key].([]any)
-			for _, c := range list {
-				for _, kind := range []string{"limits", "requests"} {
-					gpus, _, _ := unstructured.NestedFieldNoCopy(c.(map[string]any), "resources", kind, "nvidia.com/gpu")
-					if gpus == nil {
-						continue
-					}
-					out = append(out, Finding{Severity: Error, App: app.Name, File: o.File, Field: o.GetKind() + "/" + o.GetName(), Check: CheckGPUUngated,
-						Message: fmt.Sprintf("asks for nvidia.com/gpu %v but %s has no gate: enabling its group starts a GPU node that nobody opened", gpus, app.Name),
-						Fix: fmt.Sprintf(`make %s manual-sync and annotate it %sgate: scale (target the Deployment, replicas 0 in git) or sync, with %scost-per-hour`,
-							app.Name, platform.GateAnnotationPrefix, platform.GateAnnotationPrefix)})
-					return out
-				}
+		for _, c := range platform.Containers(o.Unstructured) {
+			gpus := gpuRequest(c)
+			if gpus == nil {
+				continue
 			}
+			return []Finding{{Severity: Error, App: app.Name, File: o.File, Field: o.GetKind() + "/" + o.GetName(), Check: CheckGPUUngated,
+				Message: fmt.Sprintf("asks for nvidia.com/gpu %v but %s has no gate: enabling its group starts a GPU node that nobody opened", gpus, app.Name),
+				Fix: fmt.Sprintf(`make %s manual-sync and annotate it %sgate: scale (target the Deployment, replicas 0 in git) or sync, with %scost-per-hour`,
+					app.Name, platform.GateAnnotationPrefix, platform.GateAnnotationPrefix)}}
 		}
 	}
-	return out
+	return nil
+}
+
+// gpuRequest is a container's nvidia.com/gpu limit, else its request (nil: none).
+func gpuRequest(c map[string]any) any {
+	for _, kind := range []string{"limits", "requests"} {
+		if gpus, _, _ := unstructured.NestedFieldNoCopy(c, "resources", kind, "nvidia.com/gpu"); gpus != nil {
+			return gpus
+		}
+	}
+	return nil
 }
 
 // ungated is the finding for a manual-sync app without a gate annotation: it

@@ -265,8 +265,9 @@ func (e *Env) Deployed(a App) []DeployedObject {
 	return out
 }
 
-// PodSpec is the pod spec of an object that runs pods (nil for other kinds).
-func PodSpec(o *unstructured.Unstructured) map[string]any { return podSpec(o) }
+// Containers are the init and app containers of an object that runs pods
+// (none for other kinds).
+func Containers(o *unstructured.Unstructured) []map[string]any { return containers(o) }
 
 // images checks that every container image of the folder's pod templates is
 // pinned by a tag other than latest, or by a digest.

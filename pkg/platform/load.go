@@ -472,28 +472,28 @@ func (e *Env) GroupEnabled(g Group) bool {
 // AppIncluded says whether a catalog app is part of its group with this
 // config: true unless the group's apps: gives it a condition that fails.
 func (e *Env) AppIncluded(a App) bool {
-	for _, l := range e.Descriptor.Layers {
-		for _, g := range l.Groups {
-			if g.Name == a.Group {
-				rule, ok := g.Apps[a.Name]
-				return !ok || e.Holds(rule.When)
-			}
-		}
-	}
-	return true
+	g, _ := e.group(a.Group)
+	rule, ok := g.Apps[a.Name]
+	return !ok || e.Holds(rule.When)
 }
 
 // AppEnabled says whether the config brings a catalog app up: its group is
 // enabled and no condition leaves it out.
 func (e *Env) AppEnabled(a App) bool {
+	g, ok := e.group(a.Group)
+	return ok && e.GroupEnabled(g) && e.AppIncluded(a)
+}
+
+// group is the descriptor's group of that name.
+func (e *Env) group(name string) (Group, bool) {
 	for _, l := range e.Descriptor.Layers {
 		for _, g := range l.Groups {
-			if g.Name == a.Group {
-				return e.GroupEnabled(g) && e.AppIncluded(a)
+			if g.Name == name {
+				return g, true
 			}
 		}
 	}
-	return false
+	return Group{}, false
 }
 
 // validateAppRules checks that the apps: of each group name its own apps.
