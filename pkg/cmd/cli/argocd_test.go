@@ -7,6 +7,7 @@ import (
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/aidev-platform/kubectl-plugins/pkg/argocd/rest/resttest"
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli"
 )
 
@@ -74,16 +75,26 @@ func TestArgoCDServerModeRefusesKubernetesOnlyVerbs(t *testing.T) {
 }
 
 // ARGOCD_OPTS adds the flags the plugin knows and the command line does not
-// set; argocd's own flags there are not the plugin's to parse.
+// set; argocd's own flags there are not the plugin's to parse. Against a
+// plain-HTTP fake Argo CD, status succeeds only with --plaintext (from
+// ARGOCD_OPTS) and the command line's --server (over ARGOCD_OPTS' one).
 func TestArgoCDOptsFillWhatTheCommandLineLeaves(t *testing.T) {
-	env := map[string]string{"ARGOCD_OPTS": "--plaintext --loglevel debug --server from-opts:443 --grpc-web"}
-	// sync in server mode with no token: the error names what was resolved.
-	code, _, errOut := runAs("costgate", env, "sync", "n8n", "--server", "from-flag:443", "--env", "sandbox", "--dir", "../../../clusters")
-	if code != 1 || !strings.Contains(errOut, "no Argo CD server or token") {
-		t.Errorf("sync without a token: exit %d: %s", code, errOut)
+	fake := resttest.New(t)
+	status := func(opts string, args ...string) (int, string) {
+		env := map[string]string{"ARGOCD_AUTH_TOKEN": resttest.Token, "ARGOCD_OPTS": opts}
+		code, _, errOut := runAs("profile", env, append([]string{"status", "--env", "sandbox", "--dir", "../../../clusters"}, args...)...)
+		return code, errOut
 	}
-	code, _, errOut = runAs("costgate", map[string]string{"ARGOCD_OPTS": "--definitely-not-a-flag"}, "lint", "--env", "sandbox", "--dir", "../../../clusters")
-	if code != 0 {
+	if code, errOut := status("--loglevel debug --plaintext --server "+fake.Host()); code != 0 {
+		t.Errorf("server and --plaintext from ARGOCD_OPTS: exit %d: %s", code, errOut)
+	}
+	if code, errOut := status("--plaintext --server 127.0.0.1:1", "--server", fake.Host()); code != 0 {
+		t.Errorf("the command line's --server over ARGOCD_OPTS': exit %d: %s", code, errOut)
+	}
+	if code, errOut := status("--server "+fake.Host()); code != 1 || !strings.Contains(errOut, "cannot reach the Argo CD server") {
+		t.Errorf("without --plaintext the fake is not reachable over TLS: exit %d: %s", code, errOut)
+	}
+	if code, _, errOut := runAs("costgate", map[string]string{"ARGOCD_OPTS": "--definitely-not-a-flag"}, "lint", "--env", "sandbox", "--dir", "../../../clusters"); code != 0 {
 		t.Errorf("an unknown ARGOCD_OPTS flag broke the plugin: exit %d: %s", code, errOut)
 	}
 }
