@@ -3,6 +3,8 @@ package gates
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	pcostgate "github.com/aidev-platform/kubectl-plugins/pkg/costgate"
 	"github.com/aidev-platform/kubectl-plugins/test/sandbox"
 )
 
@@ -153,6 +156,24 @@ func TestArgoCDCLIServerMode(t *testing.T) {
 	if r := gate("down", "raw-vllm", "--timeout", "2m"); r.Code != 0 || replicas() != 0 {
 		t.Fatalf("down raw-vllm: replicas %d: %s", replicas(), r)
 	}
+	// idle: decisions from Prometheus (--prometheus-url), the close through
+	// Argo CD. raw-vllm, open longer than its window, served nothing in it.
+	if r := gate("up", "raw-vllm", "--timeout", "2m"); r.Code != 0 || replicas() != 1 {
+		t.Fatalf("up raw-vllm again: %s", r)
+	}
+	metrics := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintf(w, "# TYPE vllm:request_success_total counter\nvllm:request_success_total{namespace=\"serving\",pod=\"raw-vllm-7d9f\"} 42\n")
+	}))
+	defer metrics.Close()
+	prom := sandbox.StartPrometheus(t, strings.TrimPrefix(metrics.URL, "http://"))
+	waitFor(t, time.Minute, func() bool { // a full window of samples
+		v, ok, err := (&pcostgate.DirectPrometheus{URL: prom}).Query(ctx, `count_over_time(vllm:request_success_total[8s])`)
+		return err == nil && ok && v >= 7
+	})
+	if r := gate("idle", "--prometheus-url", prom, "--idle-after", "8s"); r.Code != 0 ||
+		!strings.Contains(r.Stdout, "closed raw-vllm (Deployment/serving/raw-vllm): no requests in the last 8s") || replicas() != 0 {
+		t.Fatalf("idle through Argo CD: replicas %d: %s", replicas(), r)
+	}
 	isvcs := s.Dynamic.Resource(isvcGVR).Namespace("kserve")
 	stop := func() string {
 		o, err := isvcs.Get(ctx, "qwen-cpu", metav1.GetOptions{})
@@ -198,8 +219,8 @@ func TestArgoCDCLIServerMode(t *testing.T) {
 		}
 	}
 
-	// idle reaches the in-cluster Prometheus through the Kubernetes API: in
-	// server mode it asks for a --prometheus-url, naming the way out.
+	// The in-cluster Prometheus Service is reached through the Kubernetes API:
+	// in server mode idle asks for a --prometheus-url, naming the way out.
 	if r := gate("idle"); r.Code != 1 || !strings.Contains(r.Stderr, "in server mode idle needs --prometheus-url") {
 		t.Errorf("idle in server mode: %s", r)
 	}
