@@ -174,6 +174,11 @@ func TestArgoCDCLIServerMode(t *testing.T) {
 		!strings.Contains(r.Stdout, "closed raw-vllm (Deployment/serving/raw-vllm): no requests in the last 8s") || replicas() != 0 {
 		t.Fatalf("idle through Argo CD: replicas %d: %s", replicas(), r)
 	}
+	// idle does not wait for the pods to go; down (already closed) does, so the
+	// gate tests after this one find none.
+	if r := gate("down", "raw-vllm", "--timeout", "2m"); r.Code != 0 || !strings.Contains(r.Stdout, "raw-vllm: down") {
+		t.Fatalf("down after idle: %s", r)
+	}
 	isvcs := s.Dynamic.Resource(isvcGVR).Namespace("kserve")
 	stop := func() string {
 		o, err := isvcs.Get(ctx, "qwen-cpu", metav1.GetOptions{})
