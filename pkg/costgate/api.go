@@ -41,9 +41,65 @@ func gvk(k kube.Kind) schema.GroupVersionKind { return k.GVR.GroupVersion().With
 // get reads a gate's object: through the Kubernetes API, or through its app.
 func (g *Gates) get(ctx context.Context, app platform.App, k kube.Kind, namespace, name string) (*unstructured.Unstructured, error) {
 	if g.API != nil {
-		return g.API.Resource(ctx, app.Name, gvk(k), namespace, name)
+		return g.resourceAfterSync(ctx, app.Name, nil, k, namespace, name)
 	}
 	return g.Client.Resource(k, namespace).Get(ctx, name, getOptions)
+}
+
+// resourceAfterSync reads an object through its app. Argo CD's GetResource
+// finds only what the application controller's resource tree holds, and the
+// tree lags behind a sync on a busy controller: an object the app's last sync
+// applied exists, so it is followed in the tree until it appears (bounded by
+// ctx), never reported missing in between. liveApp is the Application when
+// the caller has it (nil: read on a miss).
+func (g *Gates) resourceAfterSync(ctx context.Context, app string, liveApp *unstructured.Unstructured, k kube.Kind, namespace, name string) (*unstructured.Unstructured, error) {
+	o, err := g.API.Resource(ctx, app, gvk(k), namespace, name)
+	if !apierrors.IsNotFound(err) {
+		return o, err
+	}
+	if liveApp == nil {
+		if liveApp, err = g.API.Application(ctx, app); err != nil {
+			return nil, err
+		}
+	}
+	if !AppliedByLastSync(liveApp, gvk(k), namespace, name) {
+		return nil, apierrors.NewNotFound(k.GVR.GroupResource(), name)
+	}
+	werr := g.API.WatchTree(ctx, app, func() (bool, error) {
+		o, err = g.API.Resource(ctx, app, gvk(k), namespace, name)
+		if apierrors.IsNotFound(err) {
+			return false, nil
+		}
+		return true, err
+	})
+	if werr != nil && ctx.Err() != nil {
+		return nil, fmt.Errorf("%s %s/%s, applied by %s's last sync, is not in Argo CD's resource tree of %s yet: %w", k.Kind, namespace, name, app, app, ctx.Err())
+	}
+	if werr != nil {
+		return nil, werr
+	}
+	return o, err
+}
+
+// AppliedByLastSync says whether the Application's last operation succeeded
+// and applied the object (a syncResult resource with status Synced that is no hook).
+func AppliedByLastSync(liveApp *unstructured.Unstructured, gvk schema.GroupVersionKind, namespace, name string) bool {
+	if phase, _, _ := unstructured.NestedString(liveApp.Object, "status", "operationState", "phase"); phase != "Succeeded" {
+		return false
+	}
+	resources, _, _ := unstructured.NestedSlice(liveApp.Object, "status", "operationState", "syncResult", "resources")
+	for _, r := range resources {
+		m, ok := r.(map[string]any)
+		if !ok {
+			continue
+		}
+		str := func(k string) string { s, _ := m[k].(string); return s }
+		if str("group") == gvk.Group && str("kind") == gvk.Kind && str("namespace") == namespace && str("name") == name &&
+			str("status") == "Synced" && str("hookType") == "" {
+			return true
+		}
+	}
+	return false
 }
 
 // patch merge-patches a gate's object.
@@ -75,7 +131,7 @@ func (g *Gates) readLiveAPI(ctx context.Context, gates []platform.App) (Live, er
 		if a.Gate.Kind == platform.GatePause {
 			k, into = kube.InferenceServices, live.InferenceServices
 		}
-		o, err := g.API.Resource(ctx, a.Name, gvk(k), t.Namespace, t.Name)
+		o, err := g.resourceAfterSync(ctx, a.Name, live.Apps[a.Name], k, t.Namespace, t.Name)
 		if apierrors.IsNotFound(err) {
 			continue
 		}

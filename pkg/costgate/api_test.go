@@ -24,6 +24,10 @@ type fakeAPI struct {
 	canI    map[string]bool                       // "action object"
 	denied  map[string]bool                       // "app Kind ns/name": PatchResource refused
 	patches []string                              // "app Kind ns/name <patch>", in order
+	// lagging: objects the resource tree holds only after this many tree
+	// changes (a busy application controller, right after a sync)
+	lagging map[string]int
+	reads   int // Resource calls
 }
 
 func key(app string, gvk schema.GroupVersionKind, ns, name string) string {
@@ -51,7 +55,8 @@ func (f *fakeAPI) AnnotateApplication(_ context.Context, name string, ann map[st
 }
 
 func (f *fakeAPI) Resource(_ context.Context, app string, gvk schema.GroupVersionKind, ns, name string) (*unstructured.Unstructured, error) {
-	if o, ok := f.objects[key(app, gvk, ns, name)]; ok {
+	f.reads++
+	if o, ok := f.objects[key(app, gvk, ns, name)]; ok && f.lagging[key(app, gvk, ns, name)] == 0 {
 		return o.DeepCopy(), nil
 	}
 	return nil, apierrors.NewNotFound(schema.GroupResource{Resource: gvk.Kind}, name)
@@ -79,12 +84,24 @@ func (f *fakeAPI) ResourcesOf(context.Context, string, schema.GroupVersionKind, 
 	return nil, nil
 }
 
+// WatchTree calls changed, then once per tree change: each change brings one
+// lagging object closer to the tree; with none left to bring, the tree stands.
 func (f *fakeAPI) WatchTree(_ context.Context, _ string, changed func() (bool, error)) error {
-	done, err := changed()
-	if err == nil && !done {
-		return fmt.Errorf("fake: the tree never changes")
+	for {
+		done, err := changed()
+		if err != nil || done {
+			return err
+		}
+		moved := false
+		for k, n := range f.lagging {
+			if n > 0 {
+				f.lagging[k], moved = n-1, true
+			}
+		}
+		if !moved {
+			return fmt.Errorf("fake: the tree never changes")
+		}
 	}
-	return err
 }
 
 func (f *fakeAPI) CanI(_ context.Context, _, action, object string) (bool, error) {
@@ -172,5 +189,79 @@ func TestServerModeReadLive(t *testing.T) {
 		t.Errorf("states %s %s, deployments %d", statuses[0].State, statuses[1].State, len(live.Deployments))
 	}
 }
+
+// syncedApp is an Application whose last sync applied the given Deployments.
+func syncedApp(name string, deployments ...string) *unstructured.Unstructured {
+	a := application(name, "OutOfSync", "Healthy", nil, "")
+	var resources []any
+	for _, d := range deployments {
+		ns, n, _ := strings.Cut(d, "/")
+		resources = append(resources, map[string]any{"group": "apps", "version": "v1", "kind": "Deployment", "namespace": ns, "name": n,
+			"status": "Synced", "hookPhase": "Running", "syncPhase": "Sync"})
+	}
+	_ = unstructured.SetNestedField(a.Object, map[string]any{"phase": "Succeeded", "syncResult": map[string]any{"resources": resources}}, "status", "operationState")
+	return a
+}
+
+// Right after a sync, Argo CD's resource tree may not hold what the sync
+// created yet (GetResource says not found): up follows the tree until the
+// Deployment appears and opens it, never "does not exist: sync the app first".
+func TestServerModeReadsAfterTheSyncOnceTheTreeHoldsTheTarget(t *testing.T) {
+	env := sandbox(t)
+	app := gate(t, env, "raw-vllm")
+	k := key("raw-vllm", deploymentGVK, "serving", "raw-vllm")
+	api := &fakeAPI{
+		apps:    map[string]*unstructured.Unstructured{"raw-vllm": syncedApp("raw-vllm", "serving/raw-vllm")},
+		objects: map[string]*unstructured.Unstructured{k: liveDeployment("serving", "raw-vllm", 0, 0, nil)},
+		lagging: map[string]int{k: 3},
+	}
+	ch, err := serverGates(api).Open(context.Background(), app, OpenOptions{})
+	if err != nil || ch.From != "0" || ch.To != "1" || !ch.Changed {
+		t.Fatalf("open after a lagging tree: %+v %v", ch, err)
+	}
+
+	// list right after the sync reads it too.
+	api.lagging[k] = 2
+	live, err := serverGates(api).ReadLive(context.Background(), []platform.App{app})
+	if err != nil || live.Deployments["serving/raw-vllm"] == nil {
+		t.Fatalf("list after a lagging tree: %v %v", live.Deployments, err)
+	}
+
+	// An app whose last sync did not apply the Deployment is not waited on: the
+	// Deployment is missing, said at once.
+	api.apps["raw-vllm"] = application("raw-vllm", "OutOfSync", "Missing", nil, "")
+	api.lagging[k], api.reads = 5, 0
+	_, err = serverGates(api).Open(context.Background(), app, OpenOptions{})
+	if err == nil || !strings.Contains(err.Error(), "does not exist: sync the app first") || api.reads != 1 {
+		t.Errorf("never synced: %v after %d reads", err, api.reads)
+	}
+}
+
+// A tree that never gets the object ends with the command's deadline, saying so.
+func TestServerModeTreeThatNeverHoldsTheTargetEndsWithTheDeadline(t *testing.T) {
+	env := sandbox(t)
+	app := gate(t, env, "raw-vllm")
+	api := &blockingTreeAPI{fakeAPI{apps: map[string]*unstructured.Unstructured{"raw-vllm": syncedApp("raw-vllm", "serving/raw-vllm")}}}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err := serverGates(&api.fakeAPI).withAPI(api).Open(ctx, app, OpenOptions{})
+	want := "Deployment serving/raw-vllm, applied by raw-vllm's last sync, is not in Argo CD's resource tree of raw-vllm yet: context deadline exceeded"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("got %v, want %s", err, want)
+	}
+}
+
+// blockingTreeAPI's tree never changes: its watch ends with ctx.
+type blockingTreeAPI struct{ fakeAPI }
+
+func (b *blockingTreeAPI) WatchTree(ctx context.Context, _ string, changed func() (bool, error)) error {
+	if done, err := changed(); done || err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func (g *Gates) withAPI(api ArgoAPI) *Gates { g.API = api; return g }
 
 func jsonMergePatch(doc, patch []byte) ([]byte, error) { return jsonpatch.MergePatch(doc, patch) }

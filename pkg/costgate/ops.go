@@ -3,6 +3,7 @@ package costgate
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -232,6 +233,8 @@ func (g *Gates) scale(ctx context.Context, app platform.App, decide func(d *unst
 func (g *Gates) explain(ctx context.Context, err error, k kube.Kind) error {
 	switch {
 	case err == nil || apierrors.IsConflict(err):
+		return err
+	case ctx.Err() != nil && errors.Is(err, ctx.Err()): // says already what it waited on
 		return err
 	case ctx.Err() != nil:
 		return ctx.Err()
