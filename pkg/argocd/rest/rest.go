@@ -11,7 +11,6 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -39,6 +38,14 @@ type Options struct {
 	Context    string
 	ConfigPath string
 	UserAgent  string
+	ServerFlag string // the running CLI's flag for Server, for messages (default --server)
+}
+
+func serverFlag(f string) string {
+	if f == "" {
+		return "--server"
+	}
+	return f
 }
 
 // Client calls Argo CD's API over HTTP.
@@ -112,7 +119,7 @@ func New(opts Options, getenv func(string) string) (*Client, error) {
 		}
 	}
 	if opts.Server == "" || opts.AuthToken == "" {
-		return nil, errors.New("no Argo CD server or token: pass --server and --auth-token (or ARGOCD_SERVER and ARGOCD_AUTH_TOKEN), or run `argocd login` first")
+		return nil, fmt.Errorf("no Argo CD server or token: pass %s and --auth-token (or ARGOCD_SERVER and ARGOCD_AUTH_TOKEN), or run `argocd login` first", serverFlag(opts.ServerFlag))
 	}
 	scheme := "https"
 	if opts.PlainText {

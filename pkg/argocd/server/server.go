@@ -41,6 +41,7 @@ type Options struct {
 	Context         string // the argocd CLI config's context ("" for its current one)
 	ConfigPath      string // the argocd CLI config ("" for the default)
 	UserAgent       string
+	ServerFlag      string // the running CLI's flag for Server, for messages (default --server)
 }
 
 // Syncer syncs through the Argo CD API.
@@ -89,6 +90,9 @@ func New(opts Options) (*Syncer, error) {
 		ServerAddr: opts.Server, AuthToken: opts.AuthToken, GRPCWeb: opts.GRPCWeb, GRPCWebRootPath: opts.GRPCWebRootPath,
 		Insecure: opts.Insecure, PlainText: opts.PlainText, Context: opts.Context, UserAgent: opts.UserAgent,
 	}
+	if opts.ServerFlag == "" {
+		opts.ServerFlag = "--server"
+	}
 	if co.UserAgent == "" {
 		co.UserAgent = "kubectl-costgate"
 	}
@@ -106,7 +110,7 @@ func New(opts Options) (*Syncer, error) {
 		return nil, fmt.Errorf("argocd config %s: %v", opts.ConfigPath, err)
 	}
 	if co.ConfigPath == "" && (opts.AuthToken == "" || opts.Server == "") {
-		return nil, errors.New("no Argo CD server or token: pass --server and --auth-token (or ARGOCD_SERVER and ARGOCD_AUTH_TOKEN), or run `argocd login` first")
+		return nil, fmt.Errorf("no Argo CD server or token: pass %s and --auth-token (or ARGOCD_SERVER and ARGOCD_AUTH_TOKEN), or run `argocd login` first", opts.ServerFlag)
 	}
 	client, err := apiclient.NewClient(co)
 	if err != nil {

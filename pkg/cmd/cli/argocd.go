@@ -8,8 +8,10 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"k8s.io/klog/v2"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/argocd/rest"
+	"github.com/aidev-platform/kubectl-plugins/pkg/printers"
 )
 
 // The CLI a plugin binary serves: kubectl runs kubectl-<name>, argocd (v3)
@@ -82,13 +84,30 @@ func (a *ArgoCDFlags) AddFlags(fs *pflag.FlagSet, host string) {
 }
 
 // ServerMode says whether commands go through Argo CD's API: under argocd
-// unless --core; under kubectl when an Argo CD server is named (--argocd-server
-// or ARGOCD_SERVER).
-func (a *ArgoCDFlags) ServerMode(getenv func(string) string) bool {
+// unless --core; under kubectl only when --argocd-server is given (an exported
+// ARGOCD_SERVER, as argocd CLI users have it, does not move kubectl off the
+// Kubernetes API). Every verb of an invocation asks this one question.
+func (a *ArgoCDFlags) ServerMode() bool {
 	if a.host == HostArgoCD {
 		return !a.Core
 	}
-	return a.Server != "" || getenv("ARGOCD_SERVER") != ""
+	return a.Server != ""
+}
+
+// ServerFlag is the flag that names the Argo CD server in the running CLI.
+func (a *ArgoCDFlags) ServerFlag() string {
+	if a.host == HostArgoCD {
+		return "--server"
+	}
+	return "--argocd-server"
+}
+
+// CoreHint says how to leave server mode in the running CLI.
+func (a *ArgoCDFlags) CoreHint() string {
+	if a.host == HostArgoCD {
+		return "add --core"
+	}
+	return "drop --argocd-server"
 }
 
 // Resolved fills the address and token from ARGOCD_SERVER and
@@ -126,18 +145,28 @@ func Modes(cmd *cobra.Command, modes ...string) *cobra.Command {
 }
 
 // checkMode refuses, before anything runs, a command that needs the
-// Kubernetes API when argocd runs the plugin in server mode.
+// Kubernetes API when the plugin runs in server mode, and says at -v=1 which
+// mode the command runs in.
 func (f *Factory) checkMode(cmd *cobra.Command) error {
-	if f.Host() != HostArgoCD || !f.ArgoCD.ServerMode(f.Getenv) {
-		return nil
-	}
 	modes := strings.Split(cmd.Annotations[ModesAnnotation], ",")
 	builtin := cmd.Name() == "help" || cmd.Name() == "completion" || strings.HasPrefix(cmd.Name(), "__")
-	if slices.Contains(modes, ModeOffline) || slices.Contains(modes, ModeServer) || !cmd.Runnable() || builtin || (cmd.Parent() != nil && cmd.Parent().Name() == "completion") {
+	if slices.Contains(modes, ModeOffline) || !cmd.Runnable() || builtin || (cmd.Parent() != nil && cmd.Parent().Name() == "completion") {
 		return nil
 	}
-	return fmt.Errorf("`%s` does not work through the Argo CD API yet: add --core to run it against the Kubernetes API "+
-		"(it then needs Kubernetes credentials: --kubeconfig, --context, --kube-server)", cmd.CommandPath())
+	if !f.ArgoCD.ServerMode() {
+		klog.V(1).Infof("%s runs in core mode: the Kubernetes API (kubeconfig context %q)", cmd.CommandPath(), printers.Dash(*f.KubeFlags.Context))
+		return nil
+	}
+	if slices.Contains(modes, ModeServer) {
+		klog.V(1).Infof("%s runs in server mode: Argo CD's API at %s", cmd.CommandPath(), printers.Dash(f.ArgoCD.Resolved(f.Getenv).Server))
+		return nil
+	}
+	kube := "--kubeconfig, --context, --server"
+	if f.Host() == HostArgoCD {
+		kube = "--kubeconfig, --context, --kube-server"
+	}
+	return fmt.Errorf("`%s` does not work through the Argo CD API yet: %s to run it against the Kubernetes API "+
+		"(it then needs Kubernetes credentials: %s)", cmd.CommandPath(), f.ArgoCD.CoreHint(), kube)
 }
 
 // argocdOpts are the flags of ARGOCD_OPTS the root knows and the command line
@@ -192,17 +221,18 @@ func forArgoCD(cmd *cobra.Command) {
 	}
 }
 
-// ArgoREST is Argo CD's HTTP API when the plugin runs in server mode under
-// argocd (ok false otherwise): what profile and smoke use there, without the
-// argo-cd module.
+// ArgoREST is Argo CD's HTTP API when the plugin runs in server mode (ok
+// false otherwise): what profile and smoke use there, without the argo-cd
+// module.
 func (f *Factory) ArgoREST() (*rest.Client, bool, error) {
-	if f.Host() != HostArgoCD || !f.ArgoCD.ServerMode(f.Getenv) {
+	if !f.ArgoCD.ServerMode() {
 		return nil, false, nil
 	}
 	a := f.ArgoCD.Resolved(f.Getenv)
 	c, err := rest.New(rest.Options{
 		Server: a.Server, AuthToken: a.AuthToken, PlainText: a.PlainText, Insecure: a.Insecure,
 		RootPath: a.GRPCWebRootPath, Context: a.Context, ConfigPath: a.ConfigPath, UserAgent: UserAgent(f.Plugin),
+		ServerFlag: a.ServerFlag(),
 	}, f.Getenv)
 	return c, true, err
 }

@@ -85,13 +85,13 @@ func TestArgoCDOptsFillWhatTheCommandLineLeaves(t *testing.T) {
 		code, _, errOut := runAs("profile", env, append([]string{"status", "--env", "sandbox", "--dir", "../../../clusters"}, args...)...)
 		return code, errOut
 	}
-	if code, errOut := status("--loglevel debug --plaintext --server "+fake.Host()); code != 0 {
+	if code, errOut := status("--loglevel debug --plaintext --server " + fake.Host()); code != 0 {
 		t.Errorf("server and --plaintext from ARGOCD_OPTS: exit %d: %s", code, errOut)
 	}
 	if code, errOut := status("--plaintext --server 127.0.0.1:1", "--server", fake.Host()); code != 0 {
 		t.Errorf("the command line's --server over ARGOCD_OPTS': exit %d: %s", code, errOut)
 	}
-	if code, errOut := status("--server "+fake.Host()); code != 1 || !strings.Contains(errOut, "cannot reach the Argo CD server") {
+	if code, errOut := status("--server " + fake.Host()); code != 1 || !strings.Contains(errOut, "cannot reach the Argo CD server") {
 		t.Errorf("without --plaintext the fake is not reachable over TLS: exit %d: %s", code, errOut)
 	}
 	if code, _, errOut := runAs("costgate", map[string]string{"ARGOCD_OPTS": "--definitely-not-a-flag"}, "lint", "--env", "sandbox", "--dir", "../../../clusters"); code != 0 {

@@ -77,8 +77,10 @@ func (c *common) open(ctx context.Context) (*session, error) {
 	return c.connect(ctx, env)
 }
 
+// connect reaches the gates in the invocation's one mode (cli.ArgoCDFlags.ServerMode):
+// every verb, sync included, then goes through that mode alone.
 func (c *common) connect(ctx context.Context, env *platform.Env) (*session, error) {
-	if c.Host() == cli.HostArgoCD && c.ArgoCD.ServerMode(c.Getenv) {
+	if c.ArgoCD.ServerMode() {
 		return c.serverSession(env)
 	}
 	client, err := c.Connect(ctx, env.Config.Namespace)
@@ -112,22 +114,19 @@ func (c *common) gate(name string) (*platform.Env, platform.App, error) {
 // serverSession reaches everything through Argo CD's API: no Kubernetes
 // credentials are read.
 func (c *common) serverSession(env *platform.Env) (*session, error) {
-	srv, _, err := c.argoCD()
+	srv, err := c.argoCD()
 	if err != nil {
 		return nil, err
 	}
 	return &session{env: env, srv: srv, gates: &costgate.Gates{API: srv, Namespace: env.Config.Namespace, Project: env.Descriptor.Project, Now: c.Now}}, nil
 }
 
-// syncer picks core mode, or server mode (see argoCD).
-func (c *common) syncer(s *session) (argocd.Syncer, string, error) {
+// syncer syncs in the session's mode.
+func (s *session) syncer() (argocd.Syncer, string) {
 	if s.srv != nil {
-		return s.srv, "server", nil
+		return s.srv, "server"
 	}
-	if srv, ok, err := c.argoCD(); ok || err != nil {
-		return srv, "server", err
-	}
-	return &argocd.Core{Client: s.client, Namespace: s.env.Config.Namespace, Initiator: costgate.FieldManager}, "core", nil
+	return &argocd.Core{Client: s.client, Namespace: s.env.Config.Namespace, Initiator: costgate.FieldManager}, "core"
 }
 
 func appArg(cmd *cobra.Command, args []string) error {

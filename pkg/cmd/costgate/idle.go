@@ -96,7 +96,7 @@ func (o *IdleOptions) Run(ctx context.Context) error {
 	}
 	var prom costgate.Prometheus = &costgate.DirectPrometheus{URL: o.PrometheusURL}
 	if o.PrometheusURL == "" && s.client == nil {
-		return fmt.Errorf("in server mode idle needs --prometheus-url: the in-cluster Service --prometheus-service is reached through the Kubernetes API (or add --core)")
+		return fmt.Errorf("in server mode idle needs --prometheus-url: the in-cluster Service --prometheus-service is reached through the Kubernetes API (or %s)", o.ArgoCD.CoreHint())
 	}
 	if o.PrometheusURL == "" {
 		ns, name, port, _ := parseService(o.PrometheusService)

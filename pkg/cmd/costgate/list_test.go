@@ -119,3 +119,15 @@ func TestListAndProfileListCountTheSameApps(t *testing.T) {
 		}
 	}
 }
+
+// Server mode under kubectl is --argocd-server: a message about a missing
+// server or token names that flag, not kubectl's --server (the API server).
+func TestServerModeMessagesNameKubectlsFlags(t *testing.T) {
+	h := clitest.New(t, "kubectl-costgate")
+	t.Setenv("ARGOCD_CONFIG_DIR", t.TempDir()) // no argocd login config to fall back on
+	r := h.Run(costgate.NewCmd, clitest.Args(t, "sandbox", "list", "--argocd-server", "127.0.0.1:1")...)
+	want := "error: no Argo CD server or token: pass --argocd-server and --auth-token (or ARGOCD_SERVER and ARGOCD_AUTH_TOKEN), or run `argocd login` first\n"
+	if r.Code != 1 || r.Stderr != want {
+		t.Errorf("exit %d: %q\nwant %q", r.Code, r.Stderr, want)
+	}
+}

@@ -36,10 +36,11 @@ Core mode (default) goes through the Kubernetes API like argocd --core: it sets
 already running, and trusts health only after a reconciliation observed after the
 operation (it asks for a hard refresh so that one comes soon). The first sync that
 deploys a sync gate records when it opened (annotation costgate.aidev.io/opened-at).
-Server mode goes through Argo CD's API when --argocd-server or ARGOCD_SERVER is set, with a
-token from --auth-token, ARGOCD_AUTH_TOKEN or the argocd CLI's config.`,
+Server mode goes through Argo CD's API when --argocd-server is given (the address may not
+come from ARGOCD_SERVER alone: kubectl costgate stays on the Kubernetes API unless told),
+with a token from --auth-token, ARGOCD_AUTH_TOKEN or the argocd CLI's config.`,
 		Example: `  kubectl costgate sync raw-vllm --env ai-dev
-  ARGOCD_SERVER=argocd.example.com ARGOCD_AUTH_TOKEN=... kubectl costgate sync n8n --env ai-dev`,
+  ARGOCD_AUTH_TOKEN=... kubectl costgate sync n8n --argocd-server argocd.example.com --env ai-dev`,
 		Args:              appArg,
 		ValidArgsFunction: c.EnvFlags.CompleteFirstArg(cli.GatedApps()),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -63,28 +64,11 @@ token from --auth-token, ARGOCD_AUTH_TOKEN or the argocd CLI's config.`,
 func (o *SyncOptions) Run(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	_, serverMode, err := o.argoCD()
+	s, app, err := o.openApp(ctx, o.App)
 	if err != nil {
 		return err
 	}
-	var s *session
-	var app platform.App
-	if serverMode {
-		// Argo CD's API alone: no Kubernetes credentials are read.
-		var env *platform.Env
-		if env, app, err = o.gate(o.App); err == nil {
-			s, err = o.serverSession(env)
-		}
-	} else {
-		s, app, err = o.openApp(ctx, o.App)
-	}
-	if err != nil {
-		return err
-	}
-	syncer, mode, err := o.syncer(s)
-	if err != nil {
-		return err
-	}
+	syncer, mode := s.syncer()
 	opens := false
 	if app.Gate.Kind == platform.GateSync {
 		live, err := s.gates.Application(ctx, app)

@@ -14,6 +14,7 @@ import (
 // the stale OutOfSync/Missing, in the same second).
 func TestSyncOpensASyncGate(t *testing.T) {
 	h := clitest.New(t, "kubectl-costgate", application(t, "n8n", "OutOfSync", "Missing"))
+	h.Environ = map[string]string{"ARGOCD_SERVER": "127.0.0.1:1"} // kubectl's mode is the Kubernetes API unless --argocd-server
 	simulateArgoCD(t, h, deployment("n8n", "n8n", 1, 1, nil))
 	golden(t, "sync/opens", h, h.Run(costgate.NewCmd, clitest.Args(t, "sandbox", "sync", "n8n")...))
 }

@@ -96,19 +96,11 @@ func (o *UpOptions) Run(ctx context.Context) error {
 	st := argocd.StatusOf(liveApp)
 	needSync := st.Sync != argocd.Synced || st.Health == argocd.Missing
 	perms := costgate.GatePermissions(app, o.Wait)
-	var syncer argocd.Syncer
-	var mode string
+	syncer, mode := s.syncer()
 	if needSync {
-		if syncer, mode, err = o.syncer(s); err != nil {
-			return err
-		}
-		// Checked where the sync is authorized: the Kubernetes API in core mode,
-		// Argo CD's RBAC when the gates go through its API. (A kubectl costgate
-		// with --argocd-server syncs as the Argo CD user, whose RBAC Kubernetes
-		// cannot answer for.)
-		if mode == "core" || s.gates.API != nil {
-			perms = append(costgate.SyncPermissions(s.env.Config.Namespace, app), perms...)
-		}
+		// Checked where the sync is authorized: the Kubernetes API in core
+		// mode, Argo CD's RBAC in server mode.
+		perms = append(costgate.SyncPermissions(s.env.Config.Namespace, app), perms...)
 	}
 	// Every permission first, so a user who lacks several learns all of them at
 	// once; then the safety reads (which need some of them).

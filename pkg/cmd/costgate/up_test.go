@@ -58,9 +58,12 @@ func podSteps(t *testing.T, h *clitest.Harness) []step {
 
 // raw-vllm not deployed yet: up syncs it (the exact operation request), waits
 // for a reconciliation after the sync, scales it to the gate's 1 (the exact
-// patch) and reports each state of its pod until it is ready.
+// patch) and reports each state of its pod until it is ready. An exported
+// ARGOCD_SERVER (as argocd CLI users have it) does not move kubectl costgate
+// off the Kubernetes API, for the sync or anything else: one mode a command.
 func TestUpSyncsFirstOpensAndWaits(t *testing.T) {
 	h := clitest.New(t, "kubectl-costgate", application(t, "raw-vllm", "OutOfSync", "Missing"))
+	h.Environ = map[string]string{"ARGOCD_SERVER": "127.0.0.1:1", "ARGOCD_AUTH_TOKEN": "not-used"}
 	authorize(h)
 	simulateArgoCD(t, h, deployment("serving", "raw-vllm", 0, 0, nil))
 	simulateKubelet(t, h)
