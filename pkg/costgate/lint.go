@@ -29,7 +29,6 @@ const (
 	CheckRespectIgnore   = "respect-ignore-differences"
 	CheckSelfHealPause   = "selfheal-owns-paused-target"
 	CheckKEDAPaused      = "keda-paused"
-	CheckCost            = "cost"
 	CheckSingleOwner     = "single-owner"
 	CheckInspectableTree = "inspectable"
 	CheckMaxReplicas     = "max-replicas"
@@ -56,10 +55,6 @@ func Lint(env *platform.Env) []Finding {
 		if app.Automated {
 			add(Error, CheckManual, "a gated app is auto-sync: Argo CD deploys it without anyone asking, and selfHeal undoes up/down",
 				"remove spec.syncPolicy.automated (keep syncOptions)")
-		}
-		if !g.HasCost {
-			add(Error, CheckCost, "the gate does not say what an hour costs",
-				fmt.Sprintf(`add the annotation %scost-per-hour: "0.80" (USD per hour while open)`, platform.GateAnnotationPrefix))
 		}
 		if g.Kind == platform.GateScale {
 			if !ignoresReplicas(app, *g.Target) {

@@ -45,9 +45,6 @@ func TestLintFindsEachBrokenInvariant(t *testing.T) {
 		{"RespectIgnoreDifferences missing", func(t *testing.T) map[string]platformtest.Edit {
 			return map[string]platformtest.Edit{rawVLLM: platformtest.Replace(t, ", RespectIgnoreDifferences=true", "")}
 		}, "raw-vllm", costgate.CheckRespectIgnore, rawVLLM, "add RespectIgnoreDifferences=true"},
-		{"no cost", func(t *testing.T) map[string]platformtest.Edit {
-			return map[string]platformtest.Edit{"catalog/demos/kserve-demo.yaml": platformtest.Replace(t, `    costgate.aidev.io/cost-per-hour: "0.19"`+"\n", "")}
-		}, "kserve-demo", costgate.CheckCost, "catalog/demos/kserve-demo.yaml", "cost-per-hour"},
 		{"KEDA not paused", func(t *testing.T) map[string]platformtest.Edit {
 			return map[string]platformtest.Edit{"workloads/raw-vllm/scaledobject.yaml": platformtest.Replace(t, `autoscaling.keda.sh/paused: "true"`, `autoscaling.keda.sh/paused: "false"`)}
 		}, "raw-vllm", costgate.CheckKEDAPaused, rawVLLM, "workloads/raw-vllm/scaledobject.yaml"},
@@ -158,5 +155,24 @@ func TestLintFindsAnUngatedGPU(t *testing.T) {
 	}
 	if len(got) != 1 || !strings.HasPrefix(got[0], "llm-d gpu-ungated Deployment/") {
 		t.Errorf("findings: %q", got)
+	}
+}
+
+// A gate without a price, or with one that is no number, does not load: it
+// would be listed, opened and summed as free (or as $NaN, which no JSON holds).
+func TestLoadRefusesAGateWithoutAPrice(t *testing.T) {
+	const file = "catalog/demos/kserve-demo.yaml"
+	const price = `    costgate.aidev.io/cost-per-hour: "0.19"` + "\n"
+	for value, want := range map[string]string{
+		"": "annotation costgate.aidev.io/cost-per-hour is missing",
+		`    costgate.aidev.io/cost-per-hour: "NaN"` + "\n":  `annotation costgate.aidev.io/cost-per-hour: "NaN" is not a non-negative number`,
+		`    costgate.aidev.io/cost-per-hour: "+Inf"` + "\n": `annotation costgate.aidev.io/cost-per-hour: "+Inf" is not a non-negative number`,
+		`    costgate.aidev.io/cost-per-hour: "-1"` + "\n":   `annotation costgate.aidev.io/cost-per-hour: "-1" is not a non-negative number`,
+	} {
+		dir := platformtest.CopyEnv(t, clusters, "sandbox", map[string]platformtest.Edit{file: platformtest.Replace(t, price, value)})
+		_, err := platform.Load(dir, "sandbox")
+		if err == nil || !strings.Contains(err.Error(), file) || !strings.Contains(err.Error(), "Application kserve-demo: "+want) {
+			t.Errorf("%q: %v\nwant %s: ...%s", value, err, file, want)
+		}
 	}
 }

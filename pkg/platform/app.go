@@ -2,6 +2,7 @@ package platform
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -29,7 +30,6 @@ type Gate struct {
 	Target      *ObjectRef    `json:"target,omitempty"`
 	Replicas    int32         `json:"replicas,omitempty"`
 	CostPerHour float64       `json:"costPerHour"`
-	HasCost     bool          `json:"-"`
 	IdleAfter   time.Duration `json:"idleAfter,omitempty"`
 	IdleQuery   string        `json:"idleQuery,omitempty"`
 	Reason      string        `json:"reason,omitempty"`
@@ -190,14 +190,16 @@ func gateFromAnnotations(annotations map[string]any) (*Gate, error) {
 	} else if g.Kind == GateScale {
 		g.Replicas = 1
 	}
-	// A missing cost is lint's finding to report (costgate lint), not a load error.
-	if cost := get("cost-per-hour"); cost != "" {
-		c, err := strconv.ParseFloat(cost, 64)
-		if err != nil || c < 0 {
-			return nil, fmt.Errorf("%s: %q is not a non-negative number", field("cost-per-hour"), cost)
-		}
-		g.CostPerHour, g.HasCost = c, true
+	// A gate without a price would be listed, opened and summed as free.
+	cost := get("cost-per-hour")
+	if cost == "" {
+		return nil, fmt.Errorf("%s is missing: every gate says what an hour open costs (in dollars, e.g. \"0.70\"; \"0\" for a free one)", field("cost-per-hour"))
 	}
+	c, err := strconv.ParseFloat(cost, 64)
+	if err != nil || c < 0 || math.IsNaN(c) || math.IsInf(c, 0) {
+		return nil, fmt.Errorf("%s: %q is not a non-negative number", field("cost-per-hour"), cost)
+	}
+	g.CostPerHour = c
 	if idle := get("idle-after"); idle != "" {
 		d, err := time.ParseDuration(idle)
 		if err != nil || d <= 0 {

@@ -3,6 +3,7 @@ package costgate
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -71,10 +72,12 @@ func (o *IdleOptions) Validate() error {
 	if o.IdleAfter < 0 || o.DefaultIdleAfter < 0 {
 		return fmt.Errorf("--idle-after and --default-idle-after must not be negative")
 	}
-	if o.PrometheusURL == "" {
-		if _, _, _, err := parseService(o.PrometheusService); err != nil {
-			return err
+	if o.PrometheusURL != "" {
+		if u, err := url.Parse(o.PrometheusURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("--prometheus-url %q: want an http(s) URL such as http://prometheus.monitoring:9090", o.PrometheusURL)
 		}
+	} else if _, _, _, err := parseService(o.PrometheusService); err != nil {
+		return err
 	}
 	return printers.ValidateFormat(o.Output, "json", "yaml")
 }

@@ -57,3 +57,17 @@ func TestIdle(t *testing.T) {
 		})
 	}
 }
+
+// Every flag is checked before anything else: a --prometheus-url that is no
+// URL fails even when no gate would be due, and the cluster is never asked.
+func TestIdleRefusesABadPrometheusURL(t *testing.T) {
+	for _, bad := range []string{"not a url", "prometheus:9090", "ftp://prometheus:9090", "http://"} {
+		h := clitest.New(t, "kubectl-costgate")
+		h.ClientErr = errNoCluster
+		r := h.Run(costgate.NewCmd, clitest.Args(t, "sandbox", "idle", "--prometheus-url", bad)...)
+		want := "error: --prometheus-url \"" + bad + "\": want an http(s) URL such as http://prometheus.monitoring:9090\n"
+		if r.Code != 1 || r.Stderr != want {
+			t.Errorf("%q: exit %d: %q", bad, r.Code, r.Stderr)
+		}
+	}
+}

@@ -14,13 +14,16 @@ func TestLintPassesOnTheSandbox(t *testing.T) {
 	golden(t, "lint/sandbox", h, h.Run(costgate.NewCmd, clitest.Args(t, "sandbox", "lint")...))
 }
 
-// A copy of the sandbox with two gates broken: raw-vllm auto-synced with
-// selfHeal, kserve-demo without a cost. Each finding names the file and the
-// fix; exit 1. No cluster is needed.
+// A copy of the sandbox with a gate broken twice: raw-vllm auto-synced with
+// selfHeal, and its replicas not ignored. Each finding names the file and the
+// fix; exit 1. No cluster is needed. (A gate without a price does not load:
+// TestLoadRefusesAGateWithoutAPrice.)
 func TestLintFindsABrokenTree(t *testing.T) {
 	dir := platformtest.CopyEnv(t, clitest.Clusters(t), "sandbox", map[string]platformtest.Edit{
-		"catalog/serving-core/raw-vllm.yaml": platformtest.Replace(t, "  syncPolicy:\n", "  syncPolicy:\n    automated: {prune: true, selfHeal: true}\n"),
-		"catalog/demos/kserve-demo.yaml":     platformtest.Replace(t, `    costgate.aidev.io/cost-per-hour: "0.19"`+"\n", ""),
+		"catalog/serving-core/raw-vllm.yaml": func(s string) string {
+			s = platformtest.Replace(t, "  syncPolicy:\n", "  syncPolicy:\n    automated: {prune: true, selfHeal: true}\n")(s)
+			return platformtest.Replace(t, "jsonPointers: [/spec/replicas]", "jsonPointers: [/spec/template]")(s)
+		},
 	})
 	for _, output := range []string{"", "json"} {
 		h := clitest.New(t, "kubectl-costgate")

@@ -50,8 +50,13 @@ Interrupted (Ctrl-C), it says what it had done; the same up, run again, finishes
 		ValidArgsFunction: c.EnvFlags.CompleteFirstArg(cli.GatedApps(platform.GateScale, platform.GatePause)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.App = args[0]
-			if o.Replicas < 0 || o.Timeout <= 0 {
-				return fmt.Errorf("--replicas must not be negative and --timeout must be positive")
+			switch {
+			case cmd.Flags().Changed("replicas") && o.Replicas == 0:
+				return fmt.Errorf("--replicas 0 would close the gate: use kubectl costgate down %s", o.App)
+			case o.Replicas < 0:
+				return fmt.Errorf("--replicas %d: must be a positive count", o.Replicas)
+			case o.Timeout <= 0:
+				return fmt.Errorf("--timeout %s: must be positive", o.Timeout)
 			}
 			return o.Run(cmd.Context())
 		},

@@ -123,6 +123,8 @@ spec:
 		{name: "unknown-app", noCluster: true, args: []string{"up", "no-such-app"}},
 		{name: "sync-gate", noCluster: true, args: []string{"up", "n8n"}},
 		{name: "replicas-of-a-pause-gate", noCluster: true, args: []string{"up", "kserve-demo", "--replicas", "2"}},
+		// An explicit 0 is no "not given": it would close the gate.
+		{name: "replicas-zero", noCluster: true, args: []string{"up", "raw-vllm", "--replicas", "0"}},
 		{name: "no-application", args: []string{"up", "coder-agent"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
