@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -18,9 +19,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
+	"k8s.io/klog/v2"
 	"sigs.k8s.io/yaml"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
@@ -39,6 +42,8 @@ type Options struct {
 	ConfigPath string
 	UserAgent  string
 	ServerFlag string // the running CLI's flag for Server, for messages (default --server)
+	// RequestTimeout bounds each call that is no stream (default 30s).
+	RequestTimeout time.Duration
 }
 
 func serverFlag(f string) string {
@@ -55,6 +60,8 @@ type Client struct {
 	token  string
 	http   *http.Client
 	agent  string
+	// timeout bounds each call that is no stream.
+	timeout time.Duration
 }
 
 // localConfig is the part of ~/.config/argocd/config (what argocd login
@@ -137,8 +144,50 @@ func New(opts Options, getenv func(string) string) (*Client, error) {
 	if agent == "" {
 		agent = "kubectl-plugins"
 	}
-	return &Client{base: base, server: opts.Server, token: opts.AuthToken, http: &http.Client{Transport: transport}, agent: agent}, nil
+	if opts.RequestTimeout <= 0 {
+		opts.RequestTimeout = DefaultRequestTimeout
+	}
+	return &Client{base: base, server: opts.Server, token: opts.AuthToken, http: &http.Client{Transport: transport}, agent: agent, timeout: opts.RequestTimeout}, nil
 }
+
+// grpcUnavailable is gRPC's code for a server going away, as the stream's
+// error lines carry it.
+const grpcUnavailable = 14
+
+// DefaultRequestTimeout bounds a call that is no stream when the flags set none.
+const DefaultRequestTimeout = 30 * time.Second
+
+// statusError is an answer of Argo CD's that refuses the request: asking again
+// cannot help.
+type statusError struct {
+	code int
+	error
+}
+
+func (e *statusError) Unwrap() error { return e.error }
+
+// call is a GET that is no stream: bounded by the request timeout, including
+// the reading of its body (the timer stops when the body is closed).
+func (c *Client) call(ctx context.Context, path string, query url.Values) (*http.Response, error) {
+	cctx, cancel := context.WithTimeout(ctx, c.timeout)
+	resp, err := c.get(cctx, path, query)
+	if err != nil {
+		defer cancel()
+		if ctx.Err() == nil && errors.Is(cctx.Err(), context.DeadlineExceeded) {
+			return nil, fmt.Errorf("Argo CD at %s took the connection and did not answer %s in %s (a stuck server or a half-open load balancer; --request-timeout sets how long to wait)", c.server, path, c.timeout)
+		}
+		return nil, err
+	}
+	resp.Body = cancelOnClose{resp.Body, cancel}
+	return resp, nil
+}
+
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b cancelOnClose) Close() error { defer b.cancel(); return b.ReadCloser.Close() }
 
 // fill takes what opts leave open from the config's context.
 func (c *localConfig) fill(opts *Options) error {
@@ -211,11 +260,11 @@ func (c *Client) get(ctx context.Context, path string, query url.Values) (*http.
 	msg = printers.Redact(msg, c.token)
 	switch resp.StatusCode {
 	case http.StatusUnauthorized:
-		return nil, fmt.Errorf("Argo CD at %s refused the token (401 Unauthenticated): %s", c.server, msg)
+		return nil, &statusError{resp.StatusCode, fmt.Errorf("Argo CD at %s refused the token (401 Unauthenticated): %s", c.server, msg)}
 	case http.StatusForbidden:
-		return nil, fmt.Errorf("Argo CD at %s denied the request (403 PermissionDenied: check Argo CD RBAC): %s", c.server, msg)
+		return nil, &statusError{resp.StatusCode, fmt.Errorf("Argo CD at %s denied the request (403 PermissionDenied: check Argo CD RBAC): %s", c.server, msg)}
 	}
-	return nil, fmt.Errorf("Argo CD at %s: %s: %s", c.server, resp.Status, msg)
+	return nil, &statusError{resp.StatusCode, fmt.Errorf("Argo CD at %s: %s: %s", c.server, resp.Status, msg)}
 }
 
 // Applications lists the Applications the token may see (of project, when set).
@@ -224,7 +273,7 @@ func (c *Client) Applications(ctx context.Context, project string) ([]*unstructu
 	if project != "" {
 		q.Set("projects", project)
 	}
-	resp, err := c.get(ctx, "/api/v1/applications", q)
+	resp, err := c.call(ctx, "/api/v1/applications", q)
 	if err != nil {
 		return nil, err
 	}
@@ -267,15 +316,14 @@ func objects(body any) []*unstructured.Unstructured {
 // list first, then after every event of Argo CD's application stream (which
 // starts by sending every app again, so what changed between the two is
 // caught up; only an app deleted in between stays until the set is read
-// again). It ends when ctx does, or when Argo CD refuses or ends the stream
-// (Err says why).
+// again). It ends when ctx does, or when Argo CD refuses the request (Err
+// says why); a lost stream is opened again.
 func (c *Client) Watch(ctx context.Context, project string) *kube.Watcher {
 	out := make(chan kube.Snapshot, 1)
 	w, fail := kube.NewWatcher(out)
 	go func() {
 		defer close(out)
-		snap := kube.Snapshot{}
-		send := func() {
+		send := func(snap kube.Snapshot) {
 			copied := make(kube.Snapshot, len(snap))
 			for k, v := range snap {
 				copied[k] = v
@@ -286,67 +334,105 @@ func (c *Client) Watch(ctx context.Context, project string) *kube.Watcher {
 			}
 			out <- copied
 		}
-		apps, err := c.Applications(ctx, project)
-		if err != nil {
-			if ctx.Err() == nil {
+		// A stream lost with its connection (the server restarting, a proxy
+		// dropping it) is listed and opened again with backoff until ctx ends;
+		// a refusal of Argo CD's ends the watch at once.
+		delay := 250 * time.Millisecond
+		var outage error                        // the loss being ridden out, if any
+		connected := func(snap kube.Snapshot) { // a fresh list: any outage is over
+			outage, delay = nil, 250*time.Millisecond
+			send(snap)
+		}
+		for {
+			err := c.watchOnce(ctx, project, connected)
+			var refused *statusError
+			switch {
+			case ctx.Err() != nil && outage != nil: // the deadline came during an outage: say so
+				fail(fmt.Errorf("lost Argo CD at %s and it did not come back: %v", c.server, outage))
+				return
+			case ctx.Err() != nil:
+				return
+			case errors.As(err, &refused) && refused.code < 500:
 				fail(err)
-			}
-			return
-		}
-		for _, a := range apps {
-			snap[a.GetName()] = a
-		}
-		send()
-		q := url.Values{}
-		if project != "" {
-			q.Set("projects", project)
-		}
-		resp, err := c.get(ctx, "/api/v1/stream/applications", q)
-		if err != nil {
-			if ctx.Err() == nil {
-				fail(err)
-			}
-			return
-		}
-		defer resp.Body.Close()
-		lines := bufio.NewScanner(resp.Body)
-		lines.Buffer(make([]byte, 0, 1<<20), 64<<20)
-		for lines.Scan() {
-			// Each line is {"result": {"type": ..., "application": {...}}}, or
-			// {"error": {"message": ...}} when Argo CD ends the stream.
-			body, err := decode(bytes.NewReader(lines.Bytes()))
-			if err != nil {
-				continue
-			}
-			line, _ := body.(map[string]any)
-			if e, ok := line["error"].(map[string]any); ok {
-				msg, _ := e["message"].(string)
-				fail(fmt.Errorf("Argo CD at %s ended the watch: %s", c.server, printers.Redact(msg, c.token)))
 				return
 			}
-			result, _ := line["result"].(map[string]any)
-			obj, _ := result["application"].(map[string]any)
-			app := &unstructured.Unstructured{Object: obj}
-			if obj == nil || app.GetName() == "" {
-				continue
+			outage = err
+			klog.V(1).Infof("Argo CD at %s: %v; watching again in %s", c.server, err, delay)
+			select {
+			case <-ctx.Done():
+				fail(fmt.Errorf("lost Argo CD at %s and it did not come back: %v", c.server, err))
+				return
+			case <-time.After(delay):
 			}
-			if result["type"] == "DELETED" {
-				delete(snap, app.GetName())
-			} else {
-				snap[app.GetName()] = app
-			}
-			send()
-		}
-		if ctx.Err() == nil {
-			fail(fmt.Errorf("Argo CD at %s closed the watch of the Applications", c.server))
+			delay = min(2*delay, 5*time.Second)
 		}
 	}()
 	return w
 }
 
+// watchOnce lists the Applications and follows their stream until it ends.
+func (c *Client) watchOnce(ctx context.Context, project string, send func(kube.Snapshot)) error {
+	snap := kube.Snapshot{}
+	apps, err := c.Applications(ctx, project)
+	if err != nil {
+		return err
+	}
+	for _, a := range apps {
+		snap[a.GetName()] = a
+	}
+	send(snap)
+	q := url.Values{}
+	if project != "" {
+		q.Set("projects", project)
+	}
+	resp, err := c.get(ctx, "/api/v1/stream/applications", q)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	lines := bufio.NewScanner(resp.Body)
+	lines.Buffer(make([]byte, 0, 1<<20), 64<<20)
+	for lines.Scan() {
+		// Each line is {"result": {"type": ..., "application": {...}}}, or
+		// {"error": {"message": ...}} when Argo CD ends the stream.
+		body, err := decode(bytes.NewReader(lines.Bytes()))
+		if err != nil {
+			continue
+		}
+		line, _ := body.(map[string]any)
+		if e, ok := line["error"].(map[string]any); ok {
+			msg, _ := e["message"].(string)
+			err := fmt.Errorf("Argo CD at %s ended the watch: %s", c.server, printers.Redact(msg, c.token))
+			if code, _ := e["code"].(int64); code == grpcUnavailable {
+				return err // the server going away: watched again
+			}
+			return &statusError{http.StatusBadRequest, err}
+		}
+		result, _ := line["result"].(map[string]any)
+		obj, _ := result["application"].(map[string]any)
+		app := &unstructured.Unstructured{Object: obj}
+		if obj == nil || app.GetName() == "" {
+			continue
+		}
+		if result["type"] == "DELETED" {
+			delete(snap, app.GetName())
+		} else {
+			snap[app.GetName()] = app
+		}
+		send(snap)
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err := lines.Err(); err != nil {
+		return fmt.Errorf("Argo CD at %s: the watch of the Applications broke: %v", c.server, err)
+	}
+	return fmt.Errorf("Argo CD at %s closed the watch of the Applications", c.server)
+}
+
 // Version is the Argo CD server's version.
 func (c *Client) Version(ctx context.Context) (string, error) {
-	resp, err := c.get(ctx, "/api/version", nil)
+	resp, err := c.call(ctx, "/api/version", nil)
 	if err != nil {
 		return "", err
 	}
@@ -362,7 +448,7 @@ func (c *Client) Version(ctx context.Context) (string, error) {
 
 // UserInfo says who the token is, and whether Argo CD takes it.
 func (c *Client) UserInfo(ctx context.Context) (loggedIn bool, username string, err error) {
-	resp, err := c.get(ctx, "/api/v1/session/userinfo", nil)
+	resp, err := c.call(ctx, "/api/v1/session/userinfo", nil)
 	if err != nil {
 		return false, "", err
 	}
@@ -379,7 +465,7 @@ func (c *Client) UserInfo(ctx context.Context) (loggedIn bool, username string, 
 
 // CanI asks Argo CD's RBAC (argocd account can-i ACTION RESOURCE OBJECT).
 func (c *Client) CanI(ctx context.Context, resource, action, object string) (bool, error) {
-	resp, err := c.get(ctx, "/api/v1/account/can-i/"+url.PathEscape(resource)+"/"+url.PathEscape(action)+"/"+url.PathEscape(object), nil)
+	resp, err := c.call(ctx, "/api/v1/account/can-i/"+url.PathEscape(resource)+"/"+url.PathEscape(action)+"/"+url.PathEscape(object), nil)
 	if err != nil {
 		return false, err
 	}

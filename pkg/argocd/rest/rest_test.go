@@ -2,10 +2,12 @@ package rest_test
 
 import (
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/argocd/rest"
 	"github.com/aidev-platform/kubectl-plugins/pkg/argocd/rest/resttest"
@@ -87,4 +89,59 @@ func TestWatchSendsTheSetAfterEachEvent(t *testing.T) {
 func unstructuredInt(obj map[string]any) (int64, bool, error) {
 	v, ok := obj["metadata"].(map[string]any)["generation"].(int64)
 	return v, ok, nil
+}
+
+// A stream lost with its connection (the server restarting) is listed and
+// opened again: the events after the loss still arrive, and the watch reports
+// no error.
+func TestWatchRidesOutALostConnection(t *testing.T) {
+	fake := resttest.New(t, resttest.App("a", "OutOfSync", "Missing"))
+	c, err := rest.New(rest.Options{Server: fake.Host(), PlainText: true, AuthToken: resttest.Token}, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := c.Watch(ctx, "platform")
+	<-w.C
+	<-fake.Watching
+	fake.CloseClientConnections() // the server restarts
+	<-fake.Watching               // watched again
+	fake.Send("MODIFIED", resttest.App("a", "Synced", "Healthy"))
+	for set := range w.C {
+		if a := set["a"]; a != nil && a.Object["status"].(map[string]any)["sync"].(map[string]any)["status"] == "Synced" {
+			cancel()
+		}
+	}
+	if err := w.Err(); err != nil {
+		t.Errorf("the watch ended with %v", err)
+	}
+}
+
+// A server that takes the connection and never answers is given the request
+// timeout, and the error names the server and what it did not answer.
+func TestACallToAStuckServerEndsAtTheRequestTimeout(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() { // accept, and say nothing
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer conn.Close()
+		}
+	}()
+	c, err := rest.New(rest.Options{Server: ln.Addr().String(), PlainText: true, AuthToken: resttest.Token, RequestTimeout: 200 * time.Millisecond}, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Version(context.Background())
+	want := "Argo CD at " + ln.Addr().String() + " took the connection and did not answer /api/version in 200ms"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("got %v, want %s", err, want)
+	}
 }

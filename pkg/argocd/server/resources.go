@@ -3,11 +3,11 @@ package server
 import (
 	"context"
 	"errors"
-	"io"
 	"strings"
 
 	accountpkg "github.com/argoproj/argo-cd/v3/pkg/apiclient/account"
 	applicationpkg "github.com/argoproj/argo-cd/v3/pkg/apiclient/application"
+	"github.com/argoproj/argo-cd/v3/pkg/apis/application/v1alpha1"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -23,13 +23,13 @@ var applications = schema.GroupResource{Group: "argoproj.io", Resource: "applica
 
 // Applications lists the Applications the token may see.
 func (s *Syncer) Applications(ctx context.Context) ([]*unstructured.Unstructured, error) {
-	apps, err := s.applications()
+	var list *v1alpha1.ApplicationList
+	err := s.call(ctx, "listing the Applications", true, func(ctx context.Context, apps applicationpkg.ApplicationServiceClient) (err error) {
+		list, err = apps.List(ctx, &applicationpkg.ApplicationQuery{})
+		return err
+	})
 	if err != nil {
 		return nil, err
-	}
-	list, err := apps.List(ctx, &applicationpkg.ApplicationQuery{})
-	if err != nil {
-		return nil, s.explain(err)
 	}
 	out := make([]*unstructured.Unstructured, 0, len(list.Items))
 	for i := range list.Items {
@@ -52,13 +52,13 @@ func resourceRequest(app string, gvk schema.GroupVersionKind, namespace, name st
 // Resource reads the live object app deploys; apierrors NotFound when the app
 // holds no such object.
 func (s *Syncer) Resource(ctx context.Context, app string, gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, error) {
-	apps, err := s.applications()
+	var res *applicationpkg.ApplicationResourceResponse
+	err := s.call(ctx, "reading "+gvk.Kind+" "+namespace+"/"+name, true, func(ctx context.Context, apps applicationpkg.ApplicationServiceClient) (err error) {
+		res, err = apps.GetResource(ctx, resourceRequest(app, gvk, namespace, name))
+		return s.objectError(err, gvk, name)
+	})
 	if err != nil {
 		return nil, err
-	}
-	res, err := apps.GetResource(ctx, resourceRequest(app, gvk, namespace, name))
-	if err != nil {
-		return nil, s.objectError(err, gvk, name)
 	}
 	return decodeManifest(res.GetManifest())
 }
@@ -68,32 +68,29 @@ func (s *Syncer) Resource(ctx context.Context, app string, gvk schema.GroupVersi
 // resourceVersion in the patch is the precondition it is for the API server:
 // a conflict comes back as apierrors Conflict.
 func (s *Syncer) PatchResource(ctx context.Context, app string, gvk schema.GroupVersionKind, namespace, name string, mergePatch []byte) error {
-	apps, err := s.applications()
-	if err != nil {
-		return err
-	}
 	patch, patchType := string(mergePatch), "application/merge-patch+json"
 	r := resourceRequest(app, gvk, namespace, name)
-	_, err = apps.PatchResource(ctx, &applicationpkg.ApplicationResourcePatchRequest{
-		Name: r.Name, Namespace: r.Namespace, ResourceName: r.ResourceName,
-		Group: r.Group, Version: r.Version, Kind: r.Kind, Patch: &patch, PatchType: &patchType,
-	})
-	if err != nil {
+	// Made again on a new connection: the resourceVersion in the patch makes a
+	// second landing a conflict, which the gates read again and decide anew.
+	return s.call(ctx, "patching "+gvk.Kind+" "+namespace+"/"+name, true, func(ctx context.Context, apps applicationpkg.ApplicationServiceClient) error {
+		_, err := apps.PatchResource(ctx, &applicationpkg.ApplicationResourcePatchRequest{
+			Name: r.Name, Namespace: r.Namespace, ResourceName: r.ResourceName,
+			Group: r.Group, Version: r.Version, Kind: r.Kind, Patch: &patch, PatchType: &patchType,
+		})
 		return s.objectError(err, gvk, name)
-	}
-	return nil
+	})
 }
 
 // ResourcesOf reads the live objects of one kind in app's resource tree
 // (Pods included: the tree holds what the app's objects own).
 func (s *Syncer) ResourcesOf(ctx context.Context, app string, gvk schema.GroupVersionKind, namespace string) ([]*unstructured.Unstructured, error) {
-	apps, err := s.applications()
+	var tree *v1alpha1.ApplicationTree
+	err := s.call(ctx, "reading "+app+"'s resource tree", true, func(ctx context.Context, apps applicationpkg.ApplicationServiceClient) (err error) {
+		tree, err = apps.ResourceTree(ctx, &applicationpkg.ResourcesQuery{ApplicationName: &app})
+		return err
+	})
 	if err != nil {
 		return nil, err
-	}
-	tree, err := apps.ResourceTree(ctx, &applicationpkg.ResourcesQuery{ApplicationName: &app})
-	if err != nil {
-		return nil, s.explain(err)
 	}
 	var out []*unstructured.Unstructured
 	for _, n := range tree.Nodes {
@@ -112,44 +109,56 @@ func (s *Syncer) ResourcesOf(ctx context.Context, app string, gvk schema.GroupVe
 	return out, nil
 }
 
-// WatchTree calls changed now and at each change of app's resource tree.
+// WatchTree calls changed now and at each change of app's resource tree; the
+// watch is opened again when its connection is lost, until ctx ends.
 func (s *Syncer) WatchTree(ctx context.Context, app string, changed func() (bool, error)) error {
 	if done, err := changed(); done || err != nil {
 		return err
 	}
-	apps, err := s.applications()
-	if err != nil {
-		return err
-	}
-	stream, err := apps.WatchResourceTree(ctx, &applicationpkg.ResourcesQuery{ApplicationName: &app})
-	if err != nil {
-		return s.explain(err)
-	}
-	for {
-		if _, err := stream.Recv(); err != nil {
-			switch {
-			case ctx.Err() != nil:
-				return ctx.Err()
-			case errors.Is(err, io.EOF):
-				return errors.New("Argo CD closed the watch of " + app + "'s resources")
+	err := s.watch(ctx, "watching "+app+"'s resources", func(apps applicationpkg.ApplicationServiceClient) (func() (bool, error), error) {
+		stream, err := apps.WatchResourceTree(ctx, &applicationpkg.ResourcesQuery{ApplicationName: &app})
+		if err != nil {
+			return nil, err
+		}
+		return func() (bool, error) {
+			if _, err := stream.Recv(); err != nil {
+				return false, err
 			}
-			return s.explain(err)
-		}
-		if done, err := changed(); done || err != nil {
-			return err
-		}
+			done, err := changed()
+			if err != nil {
+				return false, &permanent{err} // the caller's own verdict, not the connection's
+			}
+			return done, nil
+		}, nil
+	})
+	if ctx.Err() != nil {
+		return ctx.Err()
 	}
+	var p *permanent
+	if errors.As(err, &p) {
+		return p.error
+	}
+	return err
 }
 
 // CanI asks Argo CD's RBAC whether the token may do action on resource object.
 func (s *Syncer) CanI(ctx context.Context, resource, action, object string) (bool, error) {
-	acc, err := s.account()
+	var res *accountpkg.CanIResponse
+	err := s.retry(ctx, "asking can-i", true, func() error {
+		acc, err := s.account(ctx)
+		if err != nil {
+			return err
+		}
+		cctx, cancel := context.WithTimeout(ctx, s.opts.RequestTimeout)
+		defer cancel()
+		res, err = acc.CanI(cctx, &accountpkg.CanIRequest{Resource: resource, Action: action, Subresource: object})
+		if err != nil && ctx.Err() == nil && cctx.Err() != nil {
+			return s.noAnswer(s.opts.RequestTimeout, "asking can-i")
+		}
+		return err
+	})
 	if err != nil {
 		return false, err
-	}
-	res, err := acc.CanI(ctx, &accountpkg.CanIRequest{Resource: resource, Action: action, Subresource: object})
-	if err != nil {
-		return false, s.explain(err)
 	}
 	return res.Value == "yes", nil
 }
@@ -157,6 +166,9 @@ func (s *Syncer) CanI(ctx context.Context, resource, action, object string) (boo
 // objectError turns what the API says about one object into the Kubernetes
 // API's errors where the gates act on them (absent, conflict).
 func (s *Syncer) objectError(err error, gvk schema.GroupVersionKind, name string) error {
+	if err == nil {
+		return nil
+	}
 	st, _ := status.FromError(err)
 	msg := st.Message()
 	gr := schema.GroupResource{Group: gvk.Group, Resource: strings.ToLower(gvk.Kind) + "s"}
@@ -168,7 +180,7 @@ func (s *Syncer) objectError(err error, gvk schema.GroupVersionKind, name string
 	case strings.Contains(msg, "the object has been modified"):
 		return apierrors.NewConflict(gr, name, errors.New(msg))
 	}
-	return s.explain(err)
+	return err
 }
 
 // decodeManifest reads a live manifest as the Kubernetes API's client does

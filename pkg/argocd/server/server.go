@@ -7,9 +7,7 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"sync"
 	"time"
@@ -26,8 +24,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/argocd"
-	"github.com/aidev-platform/kubectl-plugins/pkg/costgate"
-	"github.com/aidev-platform/kubectl-plugins/pkg/printers"
 )
 
 // Options say how to reach Argo CD, like the argocd CLI's flags.
@@ -42,12 +38,18 @@ type Options struct {
 	ConfigPath      string // the argocd CLI config ("" for the default)
 	UserAgent       string
 	ServerFlag      string // the running CLI's flag for Server, for messages (default --server)
+	// ConnectTimeout bounds reaching the server: the dial, the TLS handshake
+	// and the first answer (default 10s). RequestTimeout bounds each call that
+	// is no stream (kubectl's --request-timeout; default 30s).
+	ConnectTimeout, RequestTimeout time.Duration
 }
 
 // Syncer syncs through the Argo CD API.
 type Syncer struct {
-	opts   Options
-	client apiclient.Client
+	opts    Options
+	co      *apiclient.ClientOptions
+	client  apiclient.Client
+	created error // the client's creation failed: said again, not retried
 
 	// One connection per service, dialled on first use and kept for the
 	// command: apiclient dials anew for every client it hands out (with
@@ -57,33 +59,7 @@ type Syncer struct {
 	acc  accountpkg.AccountServiceClient
 }
 
-func (s *Syncer) applications() (applicationpkg.ApplicationServiceClient, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.apps == nil {
-		_, apps, err := s.client.NewApplicationClient() // closed with the process
-		if err != nil {
-			return nil, s.explain(err)
-		}
-		s.apps = apps
-	}
-	return s.apps, nil
-}
-
-func (s *Syncer) account() (accountpkg.AccountServiceClient, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.acc == nil {
-		_, acc, err := s.client.NewAccountClient() // closed with the process
-		if err != nil {
-			return nil, s.explain(err)
-		}
-		s.acc = acc
-	}
-	return s.acc, nil
-}
-
-// New connects (lazily) to the Argo CD API. Without a token it uses the argocd
+// New connects (lazily, on the first call) to the Argo CD API. Without a token it uses the argocd
 // CLI's config file (~/.config/argocd/config), as the CLI does.
 func New(opts Options) (*Syncer, error) {
 	co := &apiclient.ClientOptions{
@@ -112,29 +88,37 @@ func New(opts Options) (*Syncer, error) {
 	if co.ConfigPath == "" && (opts.AuthToken == "" || opts.Server == "") {
 		return nil, fmt.Errorf("no Argo CD server or token: pass %s and --auth-token (or ARGOCD_SERVER and ARGOCD_AUTH_TOKEN), or run `argocd login` first", opts.ServerFlag)
 	}
-	client, err := apiclient.NewClient(co)
-	if err != nil {
-		return nil, fmt.Errorf("Argo CD client for %s: %s", printers.Dash(opts.Server), printers.Redact(err.Error(), opts.AuthToken))
-	}
 	if opts.Server == "" {
 		opts.Server = "the argocd CLI config's server"
 	}
-	return &Syncer{opts: opts, client: client}, nil
+	if opts.ConnectTimeout <= 0 {
+		opts.ConnectTimeout = DefaultConnectTimeout
+	}
+	if opts.RequestTimeout <= 0 {
+		opts.RequestTimeout = DefaultRequestTimeout
+	}
+	return &Syncer{opts: opts, co: co}, nil
 }
+
+// The bounds of a connection and of a call when the flags set none.
+const (
+	DefaultConnectTimeout = 10 * time.Second
+	DefaultRequestTimeout = 30 * time.Second
+)
 
 // Sync asks Argo CD to sync app with the spec's syncOptions and retry, refusing
 // when an operation is running, then watches it until the operation ends and
 // reads the app with a hard refresh, so health is not the stale pre-sync one.
+// The sync request is made once; the watch is opened again when the
+// connection is lost (the server restarting) until ctx ends.
 func (s *Syncer) Sync(ctx context.Context, name string, progress func(argocd.AppStatus)) (*argocd.SyncResult, error) {
-	apps, err := s.applications()
+	var app *v1alpha1.Application
+	err := s.call(ctx, "reading "+name, true, func(ctx context.Context, apps applicationpkg.ApplicationServiceClient) (err error) {
+		app, err = apps.Get(ctx, &applicationpkg.ApplicationQuery{Name: &name})
+		return err
+	})
 	if err != nil {
 		return nil, err
-	}
-	getCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	app, err := apps.Get(getCtx, &applicationpkg.ApplicationQuery{Name: &name})
-	cancel()
-	if err != nil {
-		return nil, s.explain(err)
 	}
 	if app.Operation != nil {
 		by := app.Operation.InitiatedBy.Username
@@ -151,83 +135,94 @@ func (s *Syncer) Sync(ctx context.Context, name string, progress func(argocd.App
 		req.RetryStrategy = p.Retry
 	}
 	startedAt := time.Now().Add(-time.Second).Truncate(time.Second)
-	if _, err := apps.Sync(ctx, req); err != nil {
-		return nil, s.explain(err)
-	}
-	stream, err := apps.Watch(ctx, &applicationpkg.ApplicationQuery{Name: &name})
+	err = s.call(ctx, "asking for a sync of "+name, false, func(ctx context.Context, apps applicationpkg.ApplicationServiceClient) error {
+		_, err := apps.Sync(ctx, req)
+		return err
+	})
 	if err != nil {
-		return nil, s.explain(err)
+		return nil, err
 	}
 	requested := time.Now()
-	for {
-		ev, err := stream.Recv()
-		if err != nil && ctx.Err() != nil {
-			// Our --timeout or an interrupt ended the watch, not Argo CD.
-			return nil, fmt.Errorf("sync of %s did not finish within %s: the operation goes on in Argo CD (argocd app get %s): %w",
-				name, time.Since(requested).Round(time.Second), name, ctx.Err())
-		}
-		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("Argo CD closed the watch of %s before the sync finished", name)
-		}
-		if err != nil {
-			return nil, s.explain(err)
-		}
-		u, err := toUnstructured(&ev.Application)
+	var result *argocd.SyncResult
+	err = s.watch(ctx, "watching the sync of "+name, func(apps applicationpkg.ApplicationServiceClient) (func() (bool, error), error) {
+		stream, err := apps.Watch(ctx, &applicationpkg.ApplicationQuery{Name: &name})
 		if err != nil {
 			return nil, err
 		}
-		if progress != nil {
-			progress(argocd.StatusOf(u))
-		}
-		result, _, done := argocd.Finished(u, startedAt)
-		if !done {
-			continue
-		}
-		hard := "hard"
-		refreshed, err := apps.Get(ctx, &applicationpkg.ApplicationQuery{Name: &name, Refresh: &hard})
-		if err != nil {
-			return nil, s.explain(err)
-		}
-		result.Sync = string(refreshed.Status.Sync.Status)
-		result.Health = string(refreshed.Status.Health.Status)
-		return result, nil
+		return func() (bool, error) {
+			ev, err := stream.Recv()
+			if err != nil {
+				return false, err
+			}
+			u, err := toUnstructured(&ev.Application)
+			if err != nil {
+				return false, &permanent{err}
+			}
+			if progress != nil {
+				progress(argocd.StatusOf(u))
+			}
+			r, _, done := argocd.Finished(u, startedAt)
+			result = r
+			return done, nil
+		}, nil
+	})
+	if err != nil && ctx.Err() != nil {
+		// Our --timeout or an interrupt ended the watch, not Argo CD.
+		return nil, fmt.Errorf("sync of %s did not finish within %s: the operation goes on in Argo CD (argocd app get %s): %w",
+			name, time.Since(requested).Round(time.Second), name, context.Cause(ctx))
 	}
+	if err != nil {
+		return nil, fmt.Errorf("the sync of %s was asked for and goes on in Argo CD, but %w", name, err)
+	}
+	hard := "hard"
+	var refreshed *v1alpha1.Application
+	err = s.call(ctx, "reading "+name, true, func(ctx context.Context, apps applicationpkg.ApplicationServiceClient) (err error) {
+		refreshed, err = apps.Get(ctx, &applicationpkg.ApplicationQuery{Name: &name, Refresh: &hard})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	result.Sync = string(refreshed.Status.Sync.Status)
+	result.Health = string(refreshed.Status.Health.Status)
+	return result, nil
 }
 
 // Application reads an Application through the API (Argo CD RBAC:
 // applications, get).
 func (s *Syncer) Application(ctx context.Context, name string) (*unstructured.Unstructured, error) {
-	apps, err := s.applications()
-	if err != nil {
-		return nil, err
-	}
-	app, err := apps.Get(ctx, &applicationpkg.ApplicationQuery{Name: &name})
-	if status.Code(err) == codes.NotFound {
+	var app *v1alpha1.Application
+	notFound := false
+	err := s.call(ctx, "reading "+name, true, func(ctx context.Context, apps applicationpkg.ApplicationServiceClient) (err error) {
+		app, err = apps.Get(ctx, &applicationpkg.ApplicationQuery{Name: &name})
+		if status.Code(err) == codes.NotFound {
+			notFound = true
+		}
+		return err
+	})
+	if notFound {
 		return nil, apierrors.NewNotFound(applications, name)
 	}
 	if err != nil {
-		return nil, s.explain(err)
+		return nil, err
 	}
 	return toUnstructured(app)
 }
 
 // AnnotateApplication merges annotations into an Application's metadata (a
-// nil value removes one; Argo CD RBAC: applications, update).
+// nil value removes one; Argo CD RBAC: applications, update). Made again on
+// a new connection: the same merge patch twice is the same result.
 func (s *Syncer) AnnotateApplication(ctx context.Context, name string, annotations map[string]any) error {
-	apps, err := s.applications()
-	if err != nil {
-		return err
-	}
 	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": annotations}})
 	if err != nil {
 		return err
 	}
 	merge := "merge"
 	p := string(patch)
-	if _, err := apps.Patch(ctx, &applicationpkg.ApplicationPatchRequest{Name: &name, Patch: &p, PatchType: &merge}); err != nil {
-		return s.explain(err)
-	}
-	return nil
+	return s.call(ctx, "annotating "+name, true, func(ctx context.Context, apps applicationpkg.ApplicationServiceClient) error {
+		_, err := apps.Patch(ctx, &applicationpkg.ApplicationPatchRequest{Name: &name, Patch: &p, PatchType: &merge})
+		return err
+	})
 }
 
 func toUnstructured(app *v1alpha1.Application) (*unstructured.Unstructured, error) {
@@ -236,24 +231,4 @@ func toUnstructured(app *v1alpha1.Application) (*unstructured.Unstructured, erro
 		return nil, err
 	}
 	return &unstructured.Unstructured{Object: m}, nil
-}
-
-// explain turns gRPC errors into what went wrong for the user, without the token.
-func (s *Syncer) explain(err error) error {
-	st, ok := status.FromError(err)
-	if !ok {
-		return fmt.Errorf("cannot reach the Argo CD server at %s: %s", s.opts.Server, printers.Redact(err.Error(), s.opts.AuthToken))
-	}
-	msg := printers.Redact(st.Message(), s.opts.AuthToken)
-	switch st.Code() {
-	case codes.Unauthenticated:
-		return fmt.Errorf("Argo CD at %s refused the token (401 Unauthenticated): %s", s.opts.Server, msg)
-	case codes.PermissionDenied:
-		return fmt.Errorf("Argo CD at %s denied the request (403 PermissionDenied: check Argo CD RBAC): %s: %w", s.opts.Server, msg, costgate.ErrPermissionDenied)
-	case codes.NotFound:
-		return fmt.Errorf("Argo CD at %s: %s", s.opts.Server, msg)
-	case codes.Unavailable, codes.DeadlineExceeded:
-		return fmt.Errorf("cannot reach the Argo CD server at %s (%s): %s", s.opts.Server, st.Code(), msg)
-	}
-	return fmt.Errorf("Argo CD at %s: %s: %s", s.opts.Server, st.Code(), msg)
 }

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -221,6 +222,19 @@ func forArgoCD(cmd *cobra.Command) {
 	}
 }
 
+// RequestTimeout is kubectl's --request-timeout, which bounds the Argo CD
+// clients' calls too (0: their own default).
+func (f *Factory) RequestTimeout() (time.Duration, error) {
+	if f.KubeFlags.Timeout == nil || *f.KubeFlags.Timeout == "" || *f.KubeFlags.Timeout == "0" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(*f.KubeFlags.Timeout)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("--request-timeout %q: want a duration such as 30s", *f.KubeFlags.Timeout)
+	}
+	return d, nil
+}
+
 // ArgoREST is Argo CD's HTTP API when the plugin runs in server mode (ok
 // false otherwise): what profile and smoke use there, without the argo-cd
 // module.
@@ -228,9 +242,14 @@ func (f *Factory) ArgoREST() (*rest.Client, bool, error) {
 	if !f.ArgoCD.ServerMode() {
 		return nil, false, nil
 	}
+	timeout, err := f.RequestTimeout()
+	if err != nil {
+		return nil, true, err
+	}
 	a := f.ArgoCD.Resolved(f.Getenv)
 	c, err := rest.New(rest.Options{
-		Server: a.Server, AuthToken: a.AuthToken, PlainText: a.PlainText, Insecure: a.Insecure,
+		RequestTimeout: timeout,
+		Server:         a.Server, AuthToken: a.AuthToken, PlainText: a.PlainText, Insecure: a.Insecure,
 		RootPath: a.GRPCWebRootPath, Context: a.Context, ConfigPath: a.ConfigPath, UserAgent: UserAgent(f.Plugin),
 		ServerFlag: a.ServerFlag(),
 	}, f.Getenv)

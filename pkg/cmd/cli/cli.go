@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -76,6 +77,10 @@ const argocdOptsAnnotation = "aidev.io/argocd-opts"
 // Ctrl-C (SIGINT) or the process got SIGTERM.
 var ErrInterrupted = errors.New("interrupted")
 
+// InterruptGrace is how long a verb has, after the first SIGINT/SIGTERM, to
+// stop and say what it had done before the process ends regardless.
+const InterruptGrace = 1500 * time.Millisecond
+
 // ExitInterrupted is the exit code of an interrupted command, as shells use for SIGINT.
 const ExitInterrupted = 130
 
@@ -105,9 +110,16 @@ func signalContext(streams genericiooptions.IOStreams) (context.Context, func())
 		case <-done:
 			return
 		}
+		// Every verb ends on its context; a call that does not (a library
+		// dialling with no deadline of ours) must not keep the user waiting.
+		grace := time.NewTimer(InterruptGrace)
+		defer grace.Stop()
 		select {
 		case <-sigs:
 			fmt.Fprintln(streams.ErrOut, "error: interrupted twice: exiting now")
+			os.Exit(ExitInterrupted)
+		case <-grace.C:
+			fmt.Fprintf(streams.ErrOut, "error: interrupted: a request was still unanswered %s after the signal: exiting now (a write already sent may still land; run the same command again to see where it stands)\n", InterruptGrace)
 			os.Exit(ExitInterrupted)
 		case <-done:
 		}

@@ -7,9 +7,14 @@ import (
 // argoCD returns the client of Argo CD's API, for server mode (argocd
 // costgate without --core; kubectl costgate with --argocd-server).
 func (c *common) argoCD() (*server.Syncer, error) {
+	timeout, err := c.RequestTimeout()
+	if err != nil {
+		return nil, err
+	}
 	a := c.ArgoCD.Resolved(c.Getenv)
 	return server.New(server.Options{
-		Server: a.Server, AuthToken: a.AuthToken, GRPCWeb: a.GRPCWeb, GRPCWebRootPath: a.GRPCWebRootPath,
+		RequestTimeout: timeout,
+		Server:         a.Server, AuthToken: a.AuthToken, GRPCWeb: a.GRPCWeb, GRPCWebRootPath: a.GRPCWebRootPath,
 		Insecure: a.Insecure, PlainText: a.PlainText, Context: a.Context, ConfigPath: a.ConfigPath, UserAgent: c.Plugin,
 		ServerFlag: a.ServerFlag(),
 	})
