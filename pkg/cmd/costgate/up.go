@@ -158,7 +158,8 @@ func (o *UpOptions) Run(ctx context.Context) error {
 	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("%s is open but not ready: %w", app.Name, err)
 	}
-	return err
+	// What was written stands whatever the wait met (a lost server included).
+	return fmt.Errorf("%s was opened (%s %s -> %s), then waiting for it failed: %w", app.Name, ch.Target, ch.From, ch.To, err)
 }
 
 // opened names an open gate and how far it is open: "raw-vllm (replicas 1)".
