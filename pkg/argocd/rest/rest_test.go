@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/argocd/rest"
+	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
 	"github.com/aidev-platform/kubectl-plugins/pkg/argocd/rest/resttest"
 )
 
@@ -55,16 +56,22 @@ func TestRefusedTokenIsNamedNotPrinted(t *testing.T) {
 	}
 }
 
-// Watch sends the list, then the set after each event; numbers read as int64.
-func TestWatchSendsTheSetAfterEachEvent(t *testing.T) {
-	fake := resttest.New(t, resttest.App("a", "Synced", "Healthy"), resttest.App("b", "OutOfSync", "Missing"))
+// watchFake watches the fake's Applications of project platform.
+func watchFake(t *testing.T, fake *resttest.Server) (*kube.Watcher, context.CancelFunc) {
+	t.Helper()
 	c, err := rest.New(rest.Options{Server: fake.Host(), PlainText: true, AuthToken: resttest.Token}, noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	return c.Watch(ctx, "platform"), cancel
+}
+
+// Watch sends the list, then the set after each event; numbers read as int64.
+func TestWatchSendsTheSetAfterEachEvent(t *testing.T) {
+	fake := resttest.New(t, resttest.App("a", "Synced", "Healthy"), resttest.App("b", "OutOfSync", "Missing"))
+	w, cancel := watchFake(t, fake)
 	defer cancel()
-	w := c.Watch(ctx, "platform")
 	first := <-w.C
 	if len(first) != 2 {
 		t.Fatalf("first set: %v", first)
@@ -96,13 +103,8 @@ func unstructuredInt(obj map[string]any) (int64, bool, error) {
 // no error.
 func TestWatchRidesOutALostConnection(t *testing.T) {
 	fake := resttest.New(t, resttest.App("a", "OutOfSync", "Missing"))
-	c, err := rest.New(rest.Options{Server: fake.Host(), PlainText: true, AuthToken: resttest.Token}, noEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
+	w, cancel := watchFake(t, fake)
 	defer cancel()
-	w := c.Watch(ctx, "platform")
 	<-w.C
 	<-fake.Watching
 	fake.CloseClientConnections() // the server restarts

@@ -27,47 +27,42 @@ import (
 // applications is the application service on the kept connection, dialled
 // on first use and after reset.
 func (s *Syncer) applications(ctx context.Context) (applicationpkg.ApplicationServiceClient, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.apps != nil {
-		return s.apps, nil
-	}
-	c, err := s.apiClient(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var apps applicationpkg.ApplicationServiceClient
-	err = s.dial(ctx, func(dctx context.Context) (err error) {
-		_, apps, err = c.NewApplicationClientWithContext(dctx) // closed with the process
-		return err
+	return kept(ctx, s, &s.apps, func(c apiclient.Client, dctx context.Context) (applicationpkg.ApplicationServiceClient, error) {
+		_, apps, err := c.NewApplicationClientWithContext(dctx) // closed with the process
+		return apps, err
 	})
-	if err != nil {
-		return nil, err
-	}
-	s.apps = apps
-	return apps, nil
 }
 
+// account is the account service (can-i), kept like applications.
 func (s *Syncer) account(ctx context.Context) (accountpkg.AccountServiceClient, error) {
+	return kept(ctx, s, &s.acc, func(c apiclient.Client, dctx context.Context) (accountpkg.AccountServiceClient, error) {
+		_, acc, err := c.NewAccountClientWithContext(dctx) // closed with the process
+		return acc, err
+	})
+}
+
+// kept returns the service in slot, dialling it (bounded) when there is none.
+func kept[T comparable](ctx context.Context, s *Syncer, slot *T, open func(apiclient.Client, context.Context) (T, error)) (T, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.acc != nil {
-		return s.acc, nil
+	var none T
+	if *slot != none {
+		return *slot, nil
 	}
 	c, err := s.apiClient(ctx)
 	if err != nil {
-		return nil, err
+		return none, err
 	}
-	var acc accountpkg.AccountServiceClient
+	var svc T
 	err = s.dial(ctx, func(dctx context.Context) (err error) {
-		_, acc, err = c.NewAccountClientWithContext(dctx) // closed with the process
+		svc, err = open(c, dctx)
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return none, err
 	}
-	s.acc = acc
-	return acc, nil
+	*slot = svc
+	return svc, nil
 }
 
 // reset drops the kept connections: apiclient's connection reuses the socket
