@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/argocd/rest"
-	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
 	"github.com/aidev-platform/kubectl-plugins/pkg/argocd/rest/resttest"
+	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
 )
 
 func noEnv(string) string { return "" }
