@@ -44,11 +44,69 @@ type Tracker struct {
 	targets       []Target
 	grace         time.Duration
 	degradedSince map[string]time.Time
+	// appSetErrors: the ApplicationSets whose ErrorOccurred condition is True,
+	// by "ApplicationSet <name>" (a target's Parent).
+	appSetErrors map[string]AppSetError
 }
+
+// AppSetGrace is how long an ApplicationSet's error may stand before a wait on
+// the apps it should create fails: the controller reports passing errors too
+// (a repo-server still starting).
+const AppSetGrace = 10 * time.Second
 
 // NewTracker tracks targets with a grace for Degraded.
 func NewTracker(targets []Target, degradedGrace time.Duration) *Tracker {
-	return &Tracker{targets: targets, grace: degradedGrace, degradedSince: map[string]time.Time{}}
+	return &Tracker{targets: targets, grace: degradedGrace, degradedSince: map[string]time.Time{}, appSetErrors: map[string]AppSetError{}}
+}
+
+// AppSetError is an ApplicationSet's ErrorOccurred condition, standing since.
+type AppSetError struct {
+	Name    string    `json:"name"`
+	Message string    `json:"message"`
+	Since   time.Time `json:"since"`
+}
+
+// AppSetErrorOf reads an ApplicationSet's ErrorOccurred condition when it is
+// True (since its lastTransitionTime, else now).
+func AppSetErrorOf(appset *unstructured.Unstructured, now time.Time) (AppSetError, bool) {
+	conditions, _, _ := unstructured.NestedSlice(appset.Object, "status", "conditions")
+	for _, c := range conditions {
+		m, _ := c.(map[string]any)
+		if m["type"] != "ErrorOccurred" || m["status"] != "True" {
+			continue
+		}
+		e := AppSetError{Name: appset.GetName(), Since: now}
+		e.Message, _ = m["message"].(string)
+		if at, _ := m["lastTransitionTime"].(string); at != "" {
+			if t, err := time.Parse(time.RFC3339, at); err == nil && t.Before(now) {
+				e.Since = t
+			}
+		}
+		return e, true
+	}
+	return AppSetError{}, false
+}
+
+// SeeAppSets takes the live ApplicationSets into account from the next
+// Observe, and says whether their errors changed.
+func (t *Tracker) SeeAppSets(appsets map[string]*unstructured.Unstructured, now time.Time) (changed bool) {
+	seen := map[string]AppSetError{}
+	for name, a := range appsets {
+		if e, ok := AppSetErrorOf(a, now); ok {
+			if prev, had := t.appSetErrors["ApplicationSet "+name]; had && prev.Message == e.Message && prev.Since.Before(e.Since) {
+				e.Since = prev.Since
+			}
+			seen["ApplicationSet "+name] = e
+		}
+	}
+	changed = len(seen) != len(t.appSetErrors)
+	for k, e := range seen {
+		if prev, had := t.appSetErrors[k]; !had || prev.Message != e.Message {
+			changed = true
+		}
+	}
+	t.appSetErrors = seen
+	return changed
 }
 
 // Result of one look at the snapshot.
@@ -93,6 +151,15 @@ func (t *Tracker) Observe(live map[string]*unstructured.Unstructured, now time.T
 		case !exists:
 			row.State, row.Reason = StateWaiting, "not created yet by "+tg.Parent
 			delete(t.degradedSince, tg.Name)
+			if e, failing := t.appSetErrors[tg.Parent]; failing {
+				row.Reason = tg.Parent + " fails: " + e.Message
+				if deadline := e.Since.Add(AppSetGrace); !now.Before(deadline) {
+					row.State = StateFailed
+					r.Failed = append(r.Failed, row)
+				} else if r.Next.IsZero() || deadline.Before(r.Next) {
+					r.Next = deadline
+				}
+			}
 		case row.Status.Ready():
 			row.State = StateReady
 			r.Ready++

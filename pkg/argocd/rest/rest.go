@@ -267,20 +267,41 @@ func (c *Client) get(ctx context.Context, path string, query url.Values) (*http.
 	return nil, &statusError{resp.StatusCode, fmt.Errorf("Argo CD at %s: %s: %s", c.server, resp.Status, msg)}
 }
 
+// A kind Argo CD's API lists and streams.
+type kind struct {
+	plural string // "applications": /api/v1/<plural> and /api/v1/stream/<plural>
+	field  string // the object's field in a stream event
+	title  string // for messages
+}
+
+var (
+	applicationsKind    = kind{"applications", "application", "the Applications"}
+	applicationSetsKind = kind{"applicationsets", "applicationSet", "the ApplicationSets"}
+)
+
 // Applications lists the Applications the token may see (of project, when set).
 func (c *Client) Applications(ctx context.Context, project string) ([]*unstructured.Unstructured, error) {
+	return c.list(ctx, applicationsKind, project)
+}
+
+// ApplicationSets lists the ApplicationSets the token may see (of project, when set).
+func (c *Client) ApplicationSets(ctx context.Context, project string) ([]*unstructured.Unstructured, error) {
+	return c.list(ctx, applicationSetsKind, project)
+}
+
+func (c *Client) list(ctx context.Context, k kind, project string) ([]*unstructured.Unstructured, error) {
 	q := url.Values{}
 	if project != "" {
 		q.Set("projects", project)
 	}
-	resp, err := c.call(ctx, "/api/v1/applications", q)
+	resp, err := c.call(ctx, "/api/v1/"+k.plural, q)
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
 	body, err := decode(resp.Body)
 	if err != nil {
-		return nil, fmt.Errorf("Argo CD at %s: reading the Applications: %w", c.server, err)
+		return nil, fmt.Errorf("Argo CD at %s: reading %s: %w", c.server, k.title, err)
 	}
 	return objects(body), nil
 }
@@ -319,6 +340,15 @@ func objects(body any) []*unstructured.Unstructured {
 // again). It ends when ctx does, or when Argo CD refuses the request (Err
 // says why); a lost stream is opened again.
 func (c *Client) Watch(ctx context.Context, project string) *kube.Watcher {
+	return c.watch(ctx, applicationsKind, project)
+}
+
+// WatchApplicationSets is Watch for the ApplicationSets (of project).
+func (c *Client) WatchApplicationSets(ctx context.Context, project string) *kube.Watcher {
+	return c.watch(ctx, applicationSetsKind, project)
+}
+
+func (c *Client) watch(ctx context.Context, k kind, project string) *kube.Watcher {
 	out := make(chan kube.Snapshot, 1)
 	w, fail := kube.NewWatcher(out)
 	go func() {
@@ -344,7 +374,7 @@ func (c *Client) Watch(ctx context.Context, project string) *kube.Watcher {
 			send(snap)
 		}
 		for {
-			err := c.watchOnce(ctx, project, connected)
+			err := c.watchOnce(ctx, k, project, connected)
 			var refused *statusError
 			switch {
 			case ctx.Err() != nil && outage != nil: // the deadline came during an outage: say so
@@ -370,10 +400,10 @@ func (c *Client) Watch(ctx context.Context, project string) *kube.Watcher {
 	return w
 }
 
-// watchOnce lists the Applications and follows their stream until it ends.
-func (c *Client) watchOnce(ctx context.Context, project string, send func(kube.Snapshot)) error {
+// watchOnce lists the objects and follows their stream until it ends.
+func (c *Client) watchOnce(ctx context.Context, k kind, project string, send func(kube.Snapshot)) error {
 	snap := kube.Snapshot{}
-	apps, err := c.Applications(ctx, project)
+	apps, err := c.list(ctx, k, project)
 	if err != nil {
 		return err
 	}
@@ -385,7 +415,7 @@ func (c *Client) watchOnce(ctx context.Context, project string, send func(kube.S
 	if project != "" {
 		q.Set("projects", project)
 	}
-	resp, err := c.get(ctx, "/api/v1/stream/applications", q)
+	resp, err := c.get(ctx, "/api/v1/stream/"+k.plural, q)
 	if err != nil {
 		return err
 	}
@@ -409,7 +439,7 @@ func (c *Client) watchOnce(ctx context.Context, project string, send func(kube.S
 			return &statusError{http.StatusBadRequest, err}
 		}
 		result, _ := line["result"].(map[string]any)
-		obj, _ := result["application"].(map[string]any)
+		obj, _ := result[k.field].(map[string]any)
 		app := &unstructured.Unstructured{Object: obj}
 		if obj == nil || app.GetName() == "" {
 			continue
@@ -425,9 +455,9 @@ func (c *Client) watchOnce(ctx context.Context, project string, send func(kube.S
 		return ctx.Err()
 	}
 	if err := lines.Err(); err != nil {
-		return fmt.Errorf("Argo CD at %s: the watch of the Applications broke: %v", c.server, err)
+		return fmt.Errorf("Argo CD at %s: the watch of %s broke: %v", c.server, k.title, err)
 	}
-	return fmt.Errorf("Argo CD at %s closed the watch of the Applications", c.server)
+	return fmt.Errorf("Argo CD at %s closed the watch of %s", c.server, k.title)
 }
 
 // Version is the Argo CD server's version.

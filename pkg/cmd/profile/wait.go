@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/klog/v2"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/argocd"
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli"
@@ -102,17 +103,33 @@ func (o *WaitOptions) Run(ctx context.Context) error {
 	summary := func(r argocd.Result) string {
 		return fmt.Sprintf("%d/%d ready, %d gated, %s", r.Ready, r.Total, r.Gated, o.Now().Sub(start).Round(time.Second))
 	}
-	var watcher *kube.Watcher
+	// The ApplicationSets too: one that fails (an AppProject it names does
+	// not exist, a generator error) never creates its apps, and says why.
+	var watcher, appsets *kube.Watcher
 	if serverMode {
 		watcher = argo.Watch(ctx, env.Descriptor.Project)
+		appsets = argo.WatchApplicationSets(ctx, env.Descriptor.Project)
 	} else {
 		watcher = client.Watch(ctx, kube.Applications, env.Config.Namespace, kube.Selector{})
+		appsets = client.Watch(ctx, kube.ApplicationSets, env.Config.Namespace, kube.Selector{})
 	}
+	appsetC := appsets.C
 	var live kube.Snapshot
 	var graceTimer <-chan time.Time
 	var last argocd.Result
 	for {
 		select {
+		case snap, ok := <-appsetC:
+			if !ok { // not readable (RBAC): the wait goes on with the Applications alone
+				if err := appsets.Err(); err != nil {
+					klog.V(1).Infof("not following the ApplicationSets: %v", err)
+				}
+				appsetC = nil
+				continue
+			}
+			if !tracker.SeeAppSets(snap, o.Now()) || live == nil {
+				continue // nothing new to say, or no Applications read yet
+			}
 		case snap, ok := <-watcher.C:
 			if !ok {
 				progress.Final(rows(last), summary(last))
@@ -132,7 +149,11 @@ func (o *WaitOptions) Run(ctx context.Context) error {
 		switch {
 		case len(last.Failed) > 0:
 			progress.Final(rows(last), summary(last))
-			return o.failed(p, last.Failed, "Degraded past --degraded-grace")
+			why := "Degraded past --degraded-grace"
+			if !strings.HasPrefix(last.Failed[0].Reason, "Degraded") {
+				why = "not created: an ApplicationSet reports an error"
+			}
+			return o.failed(p, last.Failed, why)
 		case last.Done:
 			progress.Final(rows(last), summary(last))
 			fmt.Fprintf(o.Out, "profile %s: %d apps Synced and Healthy (%d gated, not waited on) in %s\n",

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli/clitest"
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/profile"
+	"github.com/aidev-platform/kubectl-plugins/pkg/kube/kubetest"
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
 )
 
@@ -96,4 +97,26 @@ func TestWaitForbiddenEndsAtOnce(t *testing.T) {
 			errors.New(`User "viewer" cannot list resource "applications" in API group "argoproj.io" in the namespace "argocd"`))
 	})
 	clitest.Golden(t, "wait-forbidden", wait(t, h, "platform", "--timeout", "10m").String())
+}
+
+// An ApplicationSet that cannot generate its apps (here: the AppProject its
+// template names does not exist) fails the wait once its error has stood for
+// a short grace, naming the ApplicationSet and Argo CD's message, instead of
+// "not created yet" until the timeout.
+func TestWaitFailsOnAnApplicationSetError(t *testing.T) {
+	objs := liveApps(t, "platform", nil)
+	failing := kubetest.Objects(`apiVersion: argoproj.io/v1alpha1
+kind: ApplicationSet
+metadata: {name: layer-serving, namespace: argocd}
+status:
+  conditions:
+  - type: ErrorOccurred
+    status: "True"
+    reason: ApplicationGenerationFromParamsError
+    message: 'error getting project research: AppProject.argoproj.io "research" not found'
+    lastTransitionTime: "2026-11-26T11:59:00Z"
+  - {type: ParametersGenerated, status: "True", lastTransitionTime: "2026-11-26T11:59:00Z"}
+`)
+	h := clitest.New(t, "kubectl-profile", append(objs, failing...)...)
+	clitest.Golden(t, "wait-appset-error", wait(t, h, "serving", "--timeout", "1m").String())
 }
