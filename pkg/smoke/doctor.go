@@ -314,11 +314,53 @@ func (d *Doctor) profileApps(ctx context.Context) Check {
 	if len(gated) > 0 {
 		gatedMsg = "; gated, not required: " + strings.Join(gated, ", ")
 	}
+	if failing := d.appSetErrors(ctx); len(failing) > 0 {
+		var msgs []string
+		for _, e := range failing {
+			msgs = append(msgs, fmt.Sprintf("ApplicationSet %s fails: %s", e.Name, e.Message))
+		}
+		return fail("fix what Argo CD says (an AppProject the template names must exist: kubectl profile lint --env "+d.Env.Name+")",
+			"%s; %d of %d auto-sync apps not Synced/Healthy", strings.Join(msgs, "; "), len(bad), total)
+	}
 	if len(bad) > 0 {
 		return fail(fmt.Sprintf("kubectl profile wait %s --env %s shows why", d.Profile.Name, d.Env.Name),
 			"%d of %d auto-sync apps not Synced/Healthy: %s%s", len(bad), total, strings.Join(bad, ", "), gatedMsg)
 	}
 	return pass("all %d auto-sync apps of %s are Synced and Healthy%s", total, d.Profile.Name, gatedMsg)
+}
+
+// appSetErrors are the profile's ApplicationSets that report an error (none
+// when they cannot be read: the apps' check stands on its own then).
+func (d *Doctor) appSetErrors(ctx context.Context) []argocd.AppSetError {
+	var sets []*unstructured.Unstructured
+	if d.Argo != nil {
+		list, err := d.Argo.ApplicationSets(ctx, d.Env.Descriptor.Project)
+		if err != nil {
+			return nil
+		}
+		sets = list
+	} else {
+		list, err := d.Client.Resource(kube.ApplicationSets, d.Env.Config.Namespace).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil
+		}
+		for i := range list.Items {
+			sets = append(sets, &list.Items[i])
+		}
+	}
+	var out []argocd.AppSetError
+	for _, l := range d.Profile.Layers {
+		name, err := d.Env.AppSetName(l)
+		if err != nil {
+			continue
+		}
+		for _, s := range sets {
+			if e, failing := argocd.AppSetErrorOf(s, d.now()); failing && s.GetName() == name {
+				out = append(out, e)
+			}
+		}
+	}
+	return out
 }
 
 func (d *Doctor) gpu(ctx context.Context) Check {

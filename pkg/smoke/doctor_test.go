@@ -271,3 +271,28 @@ func TestProfileObjectsNamesTheTreesApplicationSets(t *testing.T) {
 		t.Errorf("%+v", c)
 	}
 }
+
+// An ApplicationSet of the profile that reports an error is the reason its
+// apps are absent: profile-apps fails naming it and Argo CD's message.
+func TestProfileAppsNamesAFailingApplicationSet(t *testing.T) {
+	isServingApp := func(o runtime.Object) bool {
+		u, ok := o.(*unstructured.Unstructured)
+		return ok && u.GetKind() == "Application" && u.GetName() == "group-serving-core"
+	}
+	objs := smoketest.Without(healthy(t, "serving"), isServingApp)
+	for i, o := range objs {
+		if u, ok := o.(*unstructured.Unstructured); ok && u.GetKind() == "ApplicationSet" && u.GetName() == "layer-serving" {
+			u = u.DeepCopy()
+			_ = unstructured.SetNestedSlice(u.Object, []any{map[string]any{"type": "ErrorOccurred", "status": "True",
+				"message": `error getting project research: AppProject.argoproj.io "research" not found`, "lastTransitionTime": "2026-11-26T11:00:00Z"}}, "status", "conditions")
+			objs[i] = u
+		}
+	}
+	d, fake := newDoctor(t, "serving", objs...)
+	smoketest.Allow(fake, smoketest.AllowAll)
+	c := d.profileApps(context.Background())
+	want := `ApplicationSet layer-serving fails: error getting project research: AppProject.argoproj.io "research" not found; 1 of `
+	if c.Status != Fail || !strings.HasPrefix(c.Message, want) {
+		t.Errorf("%s: %s\nwant %s...", c.Status, c.Message, want)
+	}
+}

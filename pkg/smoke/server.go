@@ -14,6 +14,7 @@ type ArgoAPI interface {
 	Version(ctx context.Context) (string, error)
 	UserInfo(ctx context.Context) (loggedIn bool, username string, err error)
 	Applications(ctx context.Context, project string) ([]*unstructured.Unstructured, error)
+	ApplicationSets(ctx context.Context, project string) ([]*unstructured.Unstructured, error)
 	CanI(ctx context.Context, resource, action, object string) (bool, error)
 }
 

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/klog/v2"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/argocd"
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
@@ -27,6 +29,9 @@ type Status struct {
 	AppliedProfile string      `json:"appliedProfile,omitempty"`
 	LiveLayers     []string    `json:"liveLayers"`
 	Apps           []StatusApp `json:"apps"`
+	// AppSetErrors are the ApplicationSets that report an error (their apps
+	// are not generated while it stands).
+	AppSetErrors []argocd.AppSetError `json:"appSetErrors,omitempty"`
 }
 
 // StatusApp is one app of the platform, live or expected.
@@ -90,6 +95,15 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 		for _, a := range apps {
 			byName[a.GetName()] = argocd.StatusOf(a)
 		}
+		if sets, err := argo.ApplicationSets(ctx, env.Descriptor.Project); err == nil {
+			for i := range sets {
+				if e, failing := argocd.AppSetErrorOf(sets[i], o.Now()); failing {
+					st.AppSetErrors = append(st.AppSetErrors, e)
+				}
+			}
+		} else {
+			klog.V(1).Infof("not reading the ApplicationSets: %v", err)
+		}
 		for _, a := range expected {
 			if _, live := byName[a.Name]; live && a.GroupApp && !slices.Contains(st.LiveLayers, a.Layer) {
 				st.LiveLayers = append(st.LiveLayers, a.Layer)
@@ -117,6 +131,11 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 		sets, err := set.Members(ctx, client, kube.ApplicationSets)
 		if err != nil {
 			return err
+		}
+		for i := range sets {
+			if e, failing := argocd.AppSetErrorOf(&sets[i], o.Now()); failing {
+				st.AppSetErrors = append(st.AppSetErrors, e)
+			}
 		}
 		for _, l := range env.LayerNames() {
 			for _, s := range sets {
@@ -168,5 +187,11 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 		}
 		rows = append(rows, []string{a.Name, a.Layer, a.Group, printers.Dash(a.Sync), printers.Dash(a.Health), gated})
 	}
-	return printers.Table(o.Out, []string{"APP", "LAYER", "GROUP", "SYNC", "HEALTH", "GATED"}, rows)
+	if err := printers.Table(o.Out, []string{"APP", "LAYER", "GROUP", "SYNC", "HEALTH", "GATED"}, rows); err != nil {
+		return err
+	}
+	for _, e := range st.AppSetErrors {
+		fmt.Fprintf(o.Out, "\nApplicationSet %s fails since %s: %s\n", e.Name, e.Since.UTC().Format(time.RFC3339), e.Message)
+	}
+	return nil
 }
