@@ -53,6 +53,17 @@ func (e *Env) AppSets() (*AppSets, error) {
 	return e.appsets, e.appsetsErr
 }
 
+// ProjectRendered says whether the AppProject the ApplicationSets name
+// (Descriptor.Project) is rendered with them; when it is not, it must be in
+// the cluster before they are applied, or Argo CD generates nothing.
+func (e *Env) ProjectRendered() (bool, error) {
+	sets, err := e.AppSets()
+	if err != nil {
+		return false, err
+	}
+	return slices.ContainsFunc(sets.Projects, func(o render.Object) bool { return o.GetName() == e.Descriptor.Project }), nil
+}
+
 // AppSetName is the name of a layer's ApplicationSet.
 func (e *Env) AppSetName(layer string) (string, error) {
 	sets, err := e.AppSets()
@@ -112,6 +123,18 @@ func (e *Env) renderAppSets(origins bool) (*AppSets, error) {
 		return dir
 	}
 	out := &AppSets{Layers: map[string]*LayerAppSet{}, noFiles: !origins}
+	if e.Descriptor.Projects != "" {
+		projects, err := renderDir(e.path(e.Descriptor.Projects))
+		if err != nil {
+			return nil, fmt.Errorf("%s: projects: %v", e.path(DescriptorFile), err)
+		}
+		for _, o := range projects {
+			if gk := o.GroupVersionKind().GroupKind(); gk.Group != ArgoGroup || gk.Kind != KindAppProject {
+				return nil, fmt.Errorf("%s: renders %s %s: the projects folder holds AppProjects only", where(o), o.GetKind(), o.GetName())
+			}
+			out.Projects = append(out.Projects, o)
+		}
+	}
 	for _, o := range objs {
 		gk := o.GroupVersionKind().GroupKind()
 		switch {

@@ -131,6 +131,11 @@ func Infer(clustersDir, env, configPath string) (*Inference, error) {
 		return nil, err
 	}
 	d.Project = project
+	if !rendersProject(objs, project) {
+		if err := inf.findProject(folder, project); err != nil {
+			return nil, err
+		}
+	}
 	d.GroupsFile = inf.envRel(groupsFile)
 	inf.Read = append(inf.Read, inf.repoRel(groupsFile))
 
@@ -158,6 +163,61 @@ func Infer(clustersDir, env, configPath string) (*Inference, error) {
 		return nil, err
 	}
 	return inf, nil
+}
+
+func rendersProject(objs []render.Object, name string) bool {
+	return slices.ContainsFunc(objs, func(o render.Object) bool {
+		return o.GroupVersionKind().Group == ArgoGroup && o.GetKind() == KindAppProject && o.GetName() == name
+	})
+}
+
+// findProject looks in the environment folder for the AppProject the
+// ApplicationSets name when their folder does not render it: a team that
+// keeps its AppProjects in a folder of their own gets that folder as
+// projects:, which render and apply include first. Found nowhere, it must be
+// in the cluster already: init says so.
+func (inf *Inference) findProject(appsets, project string) error {
+	var dirs []string
+	err := filepath.WalkDir(inf.EnvDir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if e.IsDir() {
+			if p != inf.EnvDir && strings.HasPrefix(e.Name(), ".") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !isYAML(e.Name()) || slices.Contains(dirs, filepath.Dir(p)) {
+			return nil
+		}
+		objs, err := render.ReadFile(p)
+		if err != nil {
+			return nil
+		}
+		for _, o := range objs {
+			meta, _ := o["metadata"].(map[string]any)
+			if o["kind"] == KindAppProject && meta["name"] == project {
+				dirs = append(dirs, filepath.Dir(p))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, dir := range dirs {
+		objs, err := render.Dir(dir)
+		if err != nil || !rendersProject(objs, project) || slices.ContainsFunc(objs, func(o render.Object) bool { return o.GetKind() != KindAppProject }) {
+			continue // it must render AppProjects alone
+		}
+		inf.Descriptor.Projects = inf.envRel(dir)
+		inf.Read = append(inf.Read, inf.repoRel(dir))
+		return nil
+	}
+	inf.Notes = append(inf.Notes, fmt.Sprintf("the ApplicationSets name AppProject %s, which %s does not render and no folder of %s renders alone: "+
+		"it must be in the cluster before kubectl profile apply (which refuses otherwise)", project, inf.repoRel(appsets), inf.repoRel(inf.EnvDir)))
+	return nil
 }
 
 // envRel is a path relative to the environment folder, with slashes.
@@ -764,6 +824,10 @@ func (inf *Inference) format() ([]byte, error) {
 	field("appsets", d.AppSets)
 	if d.AppSetsGenerated != nil {
 		field("appsetsGenerated", strconv.FormatBool(*d.AppSetsGenerated))
+	}
+	if d.Projects != "" {
+		b.WriteString("# The AppProject the ApplicationSets use, kept in a folder of its own: applied before them.\n")
+		field("projects", d.Projects)
 	}
 	fmt.Fprintf(&b, "layers: # bring-up order, from %s; pruning goes in reverse\n", inf.Order)
 	for _, l := range d.Layers {

@@ -402,3 +402,54 @@ func TestInferCannot(t *testing.T) {
 		})
 	}
 }
+
+// A team that keeps its AppProject in a folder of its own: init finds it
+// anywhere in the environment's folder and records that folder as projects:,
+// so render (and apply) include it before the ApplicationSets; init still
+// writes one file. An AppProject found nowhere is a note: it must be in the
+// cluster already.
+func TestInferFindsTheAppProjectInAFolderOfItsOwn(t *testing.T) {
+	root := withoutDescriptor(t, map[string]platformtest.Edit{
+		"clusters/team/appsets/kustomization.yaml": platformtest.Replace(t, "- project.yaml\n", ""),
+	})
+	team := filepath.Join(root, "clusters", "team")
+	if err := os.MkdirAll(filepath.Join(team, "rbac", "projects"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(team, "appsets", "project.yaml"), filepath.Join(team, "rbac", "projects", "team.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	inf := inferTeam(t, root)
+	if inf.Descriptor.Projects != "rbac/projects" || !strings.Contains(string(inf.Content), "\nprojects: rbac/projects\n") {
+		t.Fatalf("projects: %q\n%s", inf.Descriptor.Projects, inf.Content)
+	}
+	if err := inf.Write(false); err != nil {
+		t.Fatal(err)
+	}
+	env, err := platform.Load(filepath.Join(root, "clusters"), "team")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rendered, err := env.ProjectRendered(); err != nil || !rendered {
+		t.Errorf("the written descriptor does not render AppProject team: %v %v", rendered, err)
+	}
+	p, err := env.Profile("inference")
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := env.ProfileObjects(p)
+	if err != nil || len(objs) != 3 || objs[0].GetKind() != platform.KindAppProject {
+		t.Errorf("the AppProject is not applied first: %v", err)
+	}
+
+	if err := os.RemoveAll(filepath.Join(team, "rbac")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(team, platform.DescriptorFile)); err != nil {
+		t.Fatal(err)
+	}
+	inf = inferTeam(t, root)
+	if inf.Descriptor.Projects != "" || !strings.Contains(strings.Join(inf.Notes, "\n"), "AppProject team, which clusters/team/appsets does not render") {
+		t.Errorf("projects %q, notes %q", inf.Descriptor.Projects, inf.Notes)
+	}
+}

@@ -135,6 +135,12 @@ func (e *Env) lintAppSets() []Finding {
 	}
 	want := e.RepoPath(e.Descriptor.GroupsFile)
 	var out []Finding
+	if rendered, err := e.ProjectRendered(); err == nil && !rendered {
+		out = append(out, Finding{Severity: Warning, File: e.AppSetsDir(), Field: "spec.template.spec.project", Check: CheckAppSets,
+			Message: fmt.Sprintf("the ApplicationSets name AppProject %s, which is not rendered with them: it must be in the cluster before profile apply, "+
+				"or Argo CD creates none of their apps (apply refuses then)", e.Descriptor.Project),
+			Fix: fmt.Sprintf("render it with them: projects: <the folder that holds it> in %s (kubectl profile init finds it), or create it first", e.path(DescriptorFile))})
+	}
 	for _, l := range e.LayerNames() {
 		ls := sets.Layers[l]
 		v, _, _ := unstructured.NestedFieldNoCopy(ls.Object.Object, "spec", "generators")

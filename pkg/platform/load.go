@@ -220,6 +220,9 @@ func (e *Env) configRel() string {
 // config.yaml, or the path relative to the environment folder.
 func (e *Env) ConfigName() string { return filepath.ToSlash(e.configRel()) }
 
+// DescriptorPath is the environment's platform.yaml.
+func (e *Env) DescriptorPath() string { return e.path(DescriptorFile) }
+
 // AppSetsDir is the folder that renders the AppProjects and the ApplicationSets.
 func (e *Env) AppSetsDir() string { return e.path(e.Descriptor.AppSets) }
 

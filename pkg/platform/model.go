@@ -35,6 +35,11 @@ type Descriptor struct {
 	// config). Default: true when AppSets is appsets/overlay, false for any
 	// other folder, which is the team's own and never written.
 	AppSetsGenerated *bool `json:"appsetsGenerated,omitempty"`
+	// Projects is a folder, relative to the environment folder, that renders
+	// the AppProject(s) the ApplicationSets use when the tree keeps them apart
+	// from the appsets folder; render and apply include them first. Empty:
+	// the appsets folder renders them, or the cluster has them already.
+	Projects string `json:"projects,omitempty"`
 	// CatalogGenerated says whether resolve writes each catalog folder's
 	// kustomization.yaml: the group's Applications with the config applied (git
 	// sources of this repository at config's repoURL and revision, ${key}

@@ -143,6 +143,13 @@ func (s *Syncer) call(ctx context.Context, doing string, idempotent bool, fn fun
 	})
 }
 
+// reached says whether a call has succeeded on this Syncer.
+func (s *Syncer) reached() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.answered
+}
+
 // retry makes attempt again while it fails in a way a new connection cures.
 func (s *Syncer) retry(ctx context.Context, doing string, again bool, attempt func() error) error {
 	delay := 250 * time.Millisecond
@@ -150,10 +157,15 @@ func (s *Syncer) retry(ctx context.Context, doing string, again bool, attempt fu
 		err := attempt()
 		switch {
 		case err == nil:
+			s.mu.Lock()
+			s.answered = true
+			s.mu.Unlock()
 			return nil
 		case ctx.Err() != nil:
 			return s.ended(ctx, doing)
-		case !again || !lost(err):
+		case !again || !lost(err) || !s.reached():
+			// A server never reached is not waited for: it is down, or the
+			// address is wrong.
 			return s.explain(err)
 		}
 		klog.V(1).Infof("Argo CD at %s: %s: %v; connecting again in %s", s.opts.Server, doing, err, delay)

@@ -49,7 +49,7 @@ type Syncer struct {
 	opts    Options
 	co      *apiclient.ClientOptions
 	client  apiclient.Client
-	created error // the client's creation failed: said again, not retried
+	answered bool // a call succeeded: a connection lost later is made again
 
 	// One connection per service, dialled on first use and kept for the
 	// command: apiclient dials anew for every client it hands out (with

@@ -106,6 +106,9 @@ func (o *ApplyOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := checkProject(ctx, client, env); err != nil {
+		return err
+	}
 	// Everything about the live set is read before the first write.
 	liveParent, err := set.GetParent(ctx, client)
 	if err != nil {
@@ -328,4 +331,24 @@ func ref(o *unstructured.Unstructured) string {
 		kind += "." + gk.Group
 	}
 	return kind + "/" + o.GetName()
+}
+
+// checkProject refuses, before any write, ApplicationSets whose AppProject is
+// neither rendered with them nor in the cluster: Argo CD would generate none
+// of their apps, and say so only in the ApplicationSets' status.
+func checkProject(ctx context.Context, client *kube.Client, env *platform.Env) error {
+	rendered, err := env.ProjectRendered()
+	if err != nil || rendered {
+		return err
+	}
+	_, err = client.Resource(kube.AppProjects, env.Config.Namespace).Get(ctx, env.Descriptor.Project, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return fmt.Errorf("nothing was written: the ApplicationSets name AppProject %s (spec.template.spec.project), which %s does not render and namespace %s does not have, "+
+			"so Argo CD would create none of their apps: render it with them (projects: <its folder> in %s) or create it first",
+			env.Descriptor.Project, env.AppSetsDir(), env.Config.Namespace, env.DescriptorPath())
+	case err != nil:
+		return client.Explain(err, kube.AppProjects)
+	}
+	return nil
 }

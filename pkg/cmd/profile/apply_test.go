@@ -14,6 +14,7 @@ import (
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli/clitest"
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/profile"
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
+	"github.com/aidev-platform/kubectl-plugins/pkg/platform/platformtest"
 )
 
 func apply(t *testing.T, h *clitest.Harness, args ...string) clitest.Result {
@@ -142,5 +143,29 @@ func TestApplyBadInput(t *testing.T) {
 	}
 	if w := h.Fake.Writes(); w != "" {
 		t.Errorf("bad input wrote:\n%s", w)
+	}
+}
+
+// ApplicationSets whose AppProject is neither rendered with them nor in the
+// cluster are refused before any write (Argo CD would create none of their
+// apps); the same tree with the AppProject's folder under projects: in
+// platform.yaml renders and applies it first.
+func TestApplyRefusesAnAppProjectThatIsNowhere(t *testing.T) {
+	noProject := map[string]platformtest.Edit{"appsets/base/kustomization.yaml": platformtest.Replace(t, "- ../../projects\n", "")}
+	dir := platformtest.CopyEnv(t, clitest.Clusters(t), "sandbox", noProject)
+	h := clitest.New(t, "kubectl-profile")
+	r := h.Run(profile.NewCmd, "apply", "platform", "--env", "sandbox", "--dir", dir)
+	want := "error: nothing was written: the ApplicationSets name AppProject platform (spec.template.spec.project), which " +
+		dir + "/sandbox/appsets/overlay does not render and namespace argocd does not have, so Argo CD would create none of their apps: " +
+		"render it with them (projects: <its folder> in " + dir + "/sandbox/platform.yaml) or create it first\n"
+	if r.Code != 1 || r.Stderr != want || h.Fake.WriteLines() != "" {
+		t.Errorf("exit %d: %q\nwant %q\nwrites: %s", r.Code, r.Stderr, want, h.Fake.WriteLines())
+	}
+
+	noProject["platform.yaml"] = platformtest.Replace(t, "appsets: appsets/overlay\n", "appsets: appsets/overlay\nprojects: projects\n")
+	dir = platformtest.CopyEnv(t, clitest.Clusters(t), "sandbox", noProject)
+	h = clitest.New(t, "kubectl-profile")
+	if r := h.Run(profile.NewCmd, "apply", "platform", "--env", "sandbox", "--dir", dir); r.Code != 0 || h.Fake.Get(kube.AppProjects, "argocd", "platform") == nil {
+		t.Errorf("with projects: exit %d: %s", r.Code, r)
 	}
 }

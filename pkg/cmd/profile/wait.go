@@ -114,6 +114,7 @@ func (o *WaitOptions) Run(ctx context.Context) error {
 		appsets = client.Watch(ctx, kube.ApplicationSets, env.Config.Namespace, kube.Selector{})
 	}
 	appsetC := appsets.C
+	appsetsSeen := false // the first look waits for both lists, so it says one thing
 	var live kube.Snapshot
 	var graceTimer <-chan time.Time
 	var last argocd.Result
@@ -125,10 +126,12 @@ func (o *WaitOptions) Run(ctx context.Context) error {
 					klog.V(1).Infof("not following the ApplicationSets: %v", err)
 				}
 				appsetC = nil
-				continue
+			} else if changed := tracker.SeeAppSets(snap, o.Now()); !changed && appsetsSeen {
+				continue // nothing new to say
 			}
-			if !tracker.SeeAppSets(snap, o.Now()) || live == nil {
-				continue // nothing new to say, or no Applications read yet
+			appsetsSeen = true
+			if live == nil {
+				continue // no Applications read yet
 			}
 		case snap, ok := <-watcher.C:
 			if !ok {
@@ -142,6 +145,9 @@ func (o *WaitOptions) Run(ctx context.Context) error {
 				return o.timedOut(p, last, o.Now().Sub(start))
 			}
 			live = snap
+			if !appsetsSeen && appsetC != nil {
+				continue
+			}
 		case <-graceTimer:
 		}
 		last = tracker.Observe(live, o.Now())
