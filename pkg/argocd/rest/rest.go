@@ -369,7 +369,7 @@ func (c *Client) watch(ctx context.Context, k kind, project string) *kube.Watche
 		// a refusal of Argo CD's ends the watch at once.
 		delay := 250 * time.Millisecond
 		var outage error                        // the loss being ridden out, if any
-		reached := false // a server never reached is not waited for
+		reached := false                        // a server never reached is not waited for
 		connected := func(snap kube.Snapshot) { // a fresh list: any outage is over
 			outage, delay, reached = nil, 250*time.Millisecond, true
 			send(snap)

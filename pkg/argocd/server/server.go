@@ -46,9 +46,9 @@ type Options struct {
 
 // Syncer syncs through the Argo CD API.
 type Syncer struct {
-	opts    Options
-	co      *apiclient.ClientOptions
-	client  apiclient.Client
+	opts     Options
+	co       *apiclient.ClientOptions
+	client   apiclient.Client
 	answered bool // a call succeeded: a connection lost later is made again
 
 	// One connection per service, dialled on first use and kept for the
