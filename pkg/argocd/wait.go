@@ -47,16 +47,21 @@ type Tracker struct {
 	// appSetErrors: the ApplicationSets whose ErrorOccurred condition is True,
 	// by "ApplicationSet <name>" (a target's Parent).
 	appSetErrors map[string]AppSetError
+	// AppSetGrace is how long an ApplicationSet's error may stand, counted
+	// from when the wait first saw the ApplicationSets, before a wait on the
+	// apps it should create fails: the controller reports passing errors too
+	// (a repo-server still starting), and an error from before an apply that
+	// cured it stands until its next reconciliation.
+	AppSetGrace time.Duration
+	seenSince   time.Time // the first SeeAppSets
 }
 
-// AppSetGrace is how long an ApplicationSet's error may stand before a wait on
-// the apps it should create fails: the controller reports passing errors too
-// (a repo-server still starting).
-const AppSetGrace = 10 * time.Second
+// DefaultAppSetGrace is AppSetGrace unless told otherwise.
+const DefaultAppSetGrace = 15 * time.Second
 
 // NewTracker tracks targets with a grace for Degraded.
 func NewTracker(targets []Target, degradedGrace time.Duration) *Tracker {
-	return &Tracker{targets: targets, grace: degradedGrace, degradedSince: map[string]time.Time{}, appSetErrors: map[string]AppSetError{}}
+	return &Tracker{targets: targets, grace: degradedGrace, degradedSince: map[string]time.Time{}, appSetErrors: map[string]AppSetError{}, AppSetGrace: DefaultAppSetGrace}
 }
 
 // AppSetError is an ApplicationSet's ErrorOccurred condition, standing since.
@@ -90,9 +95,15 @@ func AppSetErrorOf(appset *unstructured.Unstructured, now time.Time) (AppSetErro
 // SeeAppSets takes the live ApplicationSets into account from the next
 // Observe, and says whether their errors changed.
 func (t *Tracker) SeeAppSets(appsets map[string]*unstructured.Unstructured, now time.Time) (changed bool) {
+	if t.seenSince.IsZero() {
+		t.seenSince = now
+	}
 	seen := map[string]AppSetError{}
 	for name, a := range appsets {
 		if e, ok := AppSetErrorOf(a, now); ok {
+			if e.Since.Before(t.seenSince) {
+				e.Since = t.seenSince
+			}
 			if prev, had := t.appSetErrors["ApplicationSet "+name]; had && prev.Message == e.Message && prev.Since.Before(e.Since) {
 				e.Since = prev.Since
 			}
@@ -153,7 +164,7 @@ func (t *Tracker) Observe(live map[string]*unstructured.Unstructured, now time.T
 			delete(t.degradedSince, tg.Name)
 			if e, failing := t.appSetErrors[tg.Parent]; failing {
 				row.Reason = tg.Parent + " fails: " + e.Message
-				if deadline := e.Since.Add(AppSetGrace); !now.Before(deadline) {
+				if deadline := e.Since.Add(t.AppSetGrace); !now.Before(deadline) {
 					row.State = StateFailed
 					r.Failed = append(r.Failed, row)
 				} else if r.Next.IsZero() || deadline.Before(r.Next) {

@@ -120,3 +120,32 @@ func TestReadyNeedsNoOperationInFlight(t *testing.T) {
 		}
 	}
 }
+
+// An ApplicationSet's error fails the wait on the apps it should create only
+// once it has stood for the grace, counted from when the wait first saw it
+// (an older error may be one an apply just cured); cleared, it fails nothing.
+func TestTrackerFailsOnAnApplicationSetErrorPastTheGrace(t *testing.T) {
+	t0 := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	tr := NewTracker([]Target{{Name: "base-apps", Parent: "ApplicationSet rs-core"}}, time.Minute)
+	failing := &unstructured.Unstructured{Object: map[string]any{"metadata": map[string]any{"name": "rs-core"}, "status": map[string]any{"conditions": []any{
+		map[string]any{"type": "ErrorOccurred", "status": "True", "message": "error getting project research", "lastTransitionTime": "2026-11-26T11:00:00Z"},
+	}}}}
+	if !tr.SeeAppSets(map[string]*unstructured.Unstructured{"rs-core": failing}, t0) {
+		t.Fatal("a new error is no change")
+	}
+	r := tr.Observe(nil, t0.Add(14*time.Second))
+	if len(r.Failed) != 0 || r.Rows[0].Reason != "ApplicationSet rs-core fails: error getting project research" || !r.Next.Equal(t0.Add(DefaultAppSetGrace)) {
+		t.Fatalf("within the grace: %+v", r)
+	}
+	if r := tr.Observe(nil, t0.Add(DefaultAppSetGrace)); len(r.Failed) != 1 {
+		t.Errorf("past the grace: %+v", r)
+	}
+	cured := failing.DeepCopy()
+	unstructured.RemoveNestedField(cured.Object, "status", "conditions")
+	if !tr.SeeAppSets(map[string]*unstructured.Unstructured{"rs-core": cured}, t0.Add(time.Minute)) {
+		t.Error("a cleared error is no change")
+	}
+	if r := tr.Observe(nil, t0.Add(time.Minute)); len(r.Failed) != 0 || r.Rows[0].Reason != "not created yet by ApplicationSet rs-core" {
+		t.Errorf("cleared: %+v", r)
+	}
+}

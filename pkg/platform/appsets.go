@@ -64,6 +64,16 @@ func (e *Env) ProjectRendered() (bool, error) {
 	return slices.ContainsFunc(sets.Projects, func(o render.Object) bool { return o.GetName() == e.Descriptor.Project }), nil
 }
 
+// IsAppSetName says whether name is one of the environment's ApplicationSets.
+func (e *Env) IsAppSetName(name string) bool {
+	for _, l := range e.LayerNames() {
+		if n, err := e.AppSetName(l); err == nil && n == name {
+			return true
+		}
+	}
+	return false
+}
+
 // AppSetName is the name of a layer's ApplicationSet.
 func (e *Env) AppSetName(layer string) (string, error) {
 	sets, err := e.AppSets()

@@ -19,7 +19,7 @@ func TestProgressPlainPrintsOnlyChangedRows(t *testing.T) {
 }
 
 // The live view fits the terminal: summary, the pending rows cut to the width,
-// at most Height lines; it redraws over itself and ends with the whole table.
+// at most Height-1 lines; it redraws over itself and ends with the whole table, cut to the width.
 func TestProgressLiveFitsTheTerminal(t *testing.T) {
 	var out bytes.Buffer
 	p := NewProgress(&out, true, []string{"APP", "SYNC", "MESSAGE"})
@@ -33,18 +33,19 @@ func TestProgressLiveFitsTheTerminal(t *testing.T) {
 	p.Update(rows, []bool{false, true, true, true}, "1/4 ready")
 	p.Update(rows, []bool{false, false, false, true}, "3/4 ready")
 	p.Final(rows, "4/4 ready")
+	// The frame is at most 4 lines in a 5-line terminal (the cursor rests on
+	// the fifth); the final table is cut to the width too.
 	want := "1/4 ready\n" +
 		"APP   SYNC        MESSAGE\n" +
 		"b     OutOfSync   a long mes…\n" +
-		"c     OutOfSync   x\n" +
-		"… and 1 more not ready\n" +
-		"\x1b[5A\x1b[J3/4 ready\n" +
+		"… and 2 more not ready\n" +
+		"\x1b[4A\x1b[J3/4 ready\n" +
 		"APP   SYNC        MESSAGE\n" +
 		"d     OutOfSync   y\n" +
 		"\x1b[3A\x1b[J" +
 		"APP   SYNC        MESSAGE\n" +
 		"a     Synced      \n" +
-		"b     OutOfSync   a long message that does not fit in thirty columns\n" +
+		"b     OutOfSync   a long mes…\n" +
 		"c     OutOfSync   x\n" +
 		"d     OutOfSync   y\n" +
 		"4/4 ready\n"
@@ -56,5 +57,28 @@ func TestProgressLiveFitsTheTerminal(t *testing.T) {
 func TestValidateFormatNamesTheChoices(t *testing.T) {
 	if err := ValidateFormat("xml", "json", "yaml"); err == nil || !strings.Contains(err.Error(), `--output "xml" is not supported here (use json, yaml)`) {
 		t.Errorf("got %v", err)
+	}
+}
+
+// A resize during the wait is followed: the size is read at each drawing, and
+// the lines drawn at the old width are counted as the narrower terminal wraps
+// them when the cursor goes back up over them.
+func TestProgressFollowsAResize(t *testing.T) {
+	var out bytes.Buffer
+	size := [2]int{40, 10}
+	p := NewProgress(&out, true, []string{"APP", "MESSAGE"})
+	p.Size = func() (int, int, error) { return size[0], size[1], nil }
+	rows := [][]string{{"a", strings.Repeat("m", 60)}}
+	p.Update(rows, []bool{true}, "0/1 ready") // 3 lines: summary, header, a (cut to 39)
+	size = [2]int{20, 10}
+	p.Update(rows, []bool{true}, "0/1 ready")
+	frames := strings.Split(out.String(), "\x1b[")
+	if len(frames) != 3 || !strings.HasPrefix(frames[1], "4A") {
+		t.Fatalf("the second drawing goes up %q, want 4 rows (the 39-column line takes 2 at width 20):\n%q", frames[1], out.String())
+	}
+	for _, l := range strings.Split(strings.TrimPrefix(frames[2], "J"), "\n") {
+		if n := len([]rune(l)); n >= 20 {
+			t.Errorf("a line of %d columns at width 20: %q", n, l)
+		}
 	}
 }

@@ -23,8 +23,11 @@ type Progress struct {
 	header []string
 	// Width and Height bound the live view (the terminal's size; 0: unbounded).
 	Width, Height int
-	last          map[string]string // row key -> last printed row
-	lines         int               // lines drawn last time (live mode)
+	// Size reads the terminal's size again before each drawing, so a resize
+	// during the wait is followed (nil: Width and Height stay).
+	Size  func() (width, height int, err error)
+	last  map[string]string // row key -> last printed row
+	drawn []int             // the length of each line drawn last time (live mode)
 }
 
 // NewProgress starts a progress display; live selects in-place redraws, sized to
@@ -32,7 +35,7 @@ type Progress struct {
 func NewProgress(out io.Writer, live bool, header []string) *Progress {
 	p := &Progress{out: out, live: live, header: header, last: map[string]string{}}
 	if f, ok := out.(*os.File); ok && live {
-		p.Width, p.Height, _ = term.GetSize(int(f.Fd()))
+		p.Size = func() (int, int, error) { return term.GetSize(int(f.Fd())) }
 	}
 	return p
 }
@@ -51,15 +54,20 @@ func (p *Progress) Update(rows [][]string, pending []bool, summary string) {
 		}
 		return
 	}
+	p.measure()
 	var open [][]string
 	for i, r := range rows {
 		if i < len(pending) && pending[i] {
 			open = append(open, r)
 		}
 	}
+	// The frame stays below the terminal's height: the summary, the header,
+	// "and N more" and the line the cursor rests on after it. A frame as tall
+	// as the terminal would scroll its first line into the scrollback at every
+	// redraw.
 	room := len(open)
-	if p.Height > 0 && room > p.Height-3 { // summary, header, "and N more"
-		room = max(p.Height-3, 0)
+	if p.Height > 0 && room > p.Height-4 {
+		room = max(p.Height-4, 0)
 	}
 	var table bytes.Buffer
 	if room > 0 {
@@ -82,22 +90,55 @@ func (p *Progress) Final(rows [][]string, summary string) {
 	if !p.live {
 		return
 	}
+	p.measure()
 	p.redraw(nil)
-	_ = Table(p.out, p.header, rows)
-	fmt.Fprintln(p.out, summary)
-	p.lines = 0
+	// Each line cut to the width (the message column last, so it is the one cut):
+	// a wrapped final table is unreadable.
+	var table bytes.Buffer
+	_ = Table(&table, p.header, rows)
+	for _, l := range strings.Split(strings.TrimSuffix(table.String(), "\n"), "\n") {
+		fmt.Fprintln(p.out, cut(l, p.Width))
+	}
+	fmt.Fprintln(p.out, cut(summary, p.Width))
+	p.drawn = nil
+}
+
+// measure reads the terminal's size again.
+func (p *Progress) measure() {
+	if p.Size == nil {
+		return
+	}
+	if w, h, err := p.Size(); err == nil {
+		p.Width, p.Height = w, h
+	}
 }
 
 func (p *Progress) redraw(lines []string) {
 	var buf bytes.Buffer
-	if p.lines > 0 {
-		fmt.Fprintf(&buf, "\x1b[%dA\x1b[J", p.lines) // up over the last drawing, clear to the end
+	if up := p.rows(p.drawn); up > 0 {
+		fmt.Fprintf(&buf, "\x1b[%dA\x1b[J", up) // up over the last drawing, clear to the end
 	}
+	p.drawn = p.drawn[:0]
 	for _, l := range lines {
-		buf.WriteString(cut(l, p.Width) + "\n")
+		l = cut(l, p.Width)
+		buf.WriteString(l + "\n")
+		p.drawn = append(p.drawn, utf8.RuneCountInString(l))
 	}
 	_, _ = p.out.Write(buf.Bytes())
-	p.lines = len(lines)
+}
+
+// rows is how many terminal rows lines of these lengths take at the current
+// width: after a resize to a narrower terminal, one that reflows wraps them.
+func (p *Progress) rows(lengths []int) int {
+	n := 0
+	for _, l := range lengths {
+		if p.Width > 0 && l > p.Width {
+			n += (l + p.Width - 1) / p.Width
+		} else {
+			n++
+		}
+	}
+	return n
 }
 
 // cut shortens a line to fit width columns (runes), so the terminal never wraps it.

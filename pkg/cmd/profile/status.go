@@ -97,7 +97,7 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 		}
 		if sets, err := argo.ApplicationSets(ctx, env.Descriptor.Project); err == nil {
 			for i := range sets {
-				if e, failing := argocd.AppSetErrorOf(sets[i], o.Now()); failing {
+				if e, failing := argocd.AppSetErrorOf(sets[i], o.Now()); failing && env.IsAppSetName(sets[i].GetName()) {
 					st.AppSetErrors = append(st.AppSetErrors, e)
 				}
 			}
@@ -132,8 +132,14 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		for i := range sets {
-			if e, failing := argocd.AppSetErrorOf(&sets[i], o.Now()); failing {
+		// The environment's ApplicationSets by name, whoever applied them (a
+		// kubectl apply -k of the same folder makes no ApplySet member).
+		all, err := client.Resource(kube.ApplicationSets, env.Config.Namespace).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return client.Explain(err, kube.ApplicationSets)
+		}
+		for i := range all.Items {
+			if e, failing := argocd.AppSetErrorOf(&all.Items[i], o.Now()); failing && env.IsAppSetName(all.Items[i].GetName()) {
 				st.AppSetErrors = append(st.AppSetErrors, e)
 			}
 		}

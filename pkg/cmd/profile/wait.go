@@ -22,6 +22,7 @@ type WaitOptions struct {
 	Profile       string
 	Timeout       time.Duration
 	DegradedGrace time.Duration
+	AppSetGrace   time.Duration
 }
 
 func newCmdWait(c *common) *cobra.Command {
@@ -35,7 +36,10 @@ Synced and Healthy. It is one LIST and one WATCH of Applications for the whole w
 resumed after an expired watch or an API server restart.
 
 On a terminal it shows a table that updates in place; elsewhere one line per change.
-A Degraded app fails the wait only after --degraded-grace. On timeout it exits 1 and
+A Degraded app fails the wait only after --degraded-grace; an ApplicationSet that
+reports an error (an AppProject it names does not exist, a generator failing) fails it
+once the error has stood for --appset-grace, naming the ApplicationSet and Argo CD's
+message. On timeout it exits 1 and
 lists every app that is not ready, with the reason.`,
 		Example: `  kubectl profile wait full --env ai-dev
   kubectl profile wait serving --env ai-dev --timeout 30m --degraded-grace 2m`,
@@ -43,14 +47,15 @@ lists every app that is not ready, with the reason.`,
 		ValidArgsFunction: c.EnvFlags.CompleteFirstArg(cli.ProfileNames),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Profile = args[0]
-			if o.Timeout <= 0 || o.DegradedGrace < 0 {
-				return fmt.Errorf("--timeout must be positive and --degraded-grace not negative")
+			if o.Timeout <= 0 || o.DegradedGrace < 0 || o.AppSetGrace < 0 {
+				return fmt.Errorf("--timeout must be positive, --degraded-grace and --appset-grace not negative")
 			}
 			return o.Run(cmd.Context())
 		},
 	}
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", 15*time.Minute, "How long to wait")
 	cmd.Flags().DurationVar(&o.DegradedGrace, "degraded-grace", 60*time.Second, "How long an app may stay Degraded before the wait fails")
+	cmd.Flags().DurationVar(&o.AppSetGrace, "appset-grace", argocd.DefaultAppSetGrace, "How long an ApplicationSet's error may stand (from the start of the wait) before the wait on its apps fails")
 	return cmd
 }
 
@@ -99,6 +104,7 @@ func (o *WaitOptions) Run(ctx context.Context) error {
 	defer cancel()
 
 	tracker := argocd.NewTracker(targets, o.DegradedGrace)
+	tracker.AppSetGrace = o.AppSetGrace
 	progress := printers.NewProgress(o.Out, printers.IsTerminal(o.Out), []string{"APP", "LAYER", "GROUP", "SYNC", "HEALTH", "MESSAGE"})
 	summary := func(r argocd.Result) string {
 		return fmt.Sprintf("%d/%d ready, %d gated, %s", r.Ready, r.Total, r.Gated, o.Now().Sub(start).Round(time.Second))

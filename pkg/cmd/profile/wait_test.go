@@ -118,5 +118,5 @@ status:
   - {type: ParametersGenerated, status: "True", lastTransitionTime: "2026-11-26T11:59:00Z"}
 `)
 	h := clitest.New(t, "kubectl-profile", append(objs, failing...)...)
-	clitest.Golden(t, "wait-appset-error", wait(t, h, "serving", "--timeout", "1m").String())
+	clitest.Golden(t, "wait-appset-error", wait(t, h, "serving", "--timeout", "1m", "--appset-grace", "0s").String())
 }
