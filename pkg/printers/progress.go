@@ -11,12 +11,14 @@ import (
 	"golang.org/x/term"
 )
 
-// Progress shows a table that changes over time. On a terminal it redraws, in
-// place, a view that fits the terminal: a summary line and the rows not done
-// yet, each cut to the width, so nothing wraps and nothing scrolls into the
-// scrollback; Final prints the whole table once. Elsewhere (CI logs, pipes) it
-// prints one line per row that changed, so a log reads as a history of what
-// happened.
+// Progress shows a table that changes over time. On a terminal it draws, on
+// the terminal's alternate screen (as watch and top do), a view that fits the
+// terminal: a summary line and the rows not done yet, each cut to the width,
+// read again at every drawing so a resize is followed; Final leaves the
+// alternate screen and prints the whole table once, cut to the width. So no
+// frame of the live view ever reaches the scrollback, whatever the terminal
+// does on a clear or a resize. Elsewhere (CI logs, pipes) it prints one line
+// per row that changed, so a log reads as a history of what happened.
 type Progress struct {
 	out    io.Writer
 	live   bool
@@ -25,9 +27,9 @@ type Progress struct {
 	Width, Height int
 	// Size reads the terminal's size again before each drawing, so a resize
 	// during the wait is followed (nil: Width and Height stay).
-	Size  func() (width, height int, err error)
-	last  map[string]string // row key -> last printed row
-	drawn []int             // the length of each line drawn last time (live mode)
+	Size func() (width, height int, err error)
+	last map[string]string // row key -> last printed row
+	alt  bool              // the live view is on the alternate screen
 }
 
 // NewProgress starts a progress display; live selects in-place redraws, sized to
@@ -62,9 +64,7 @@ func (p *Progress) Update(rows [][]string, pending []bool, summary string) {
 		}
 	}
 	// The frame stays below the terminal's height: the summary, the header,
-	// "and N more" and the line the cursor rests on after it. A frame as tall
-	// as the terminal would scroll its first line into the scrollback at every
-	// redraw.
+	// "and N more", and the line the cursor rests on after it.
 	room := len(open)
 	if p.Height > 0 && room > p.Height-4 {
 		room = max(p.Height-4, 0)
@@ -84,23 +84,26 @@ func (p *Progress) Update(rows [][]string, pending []bool, summary string) {
 	p.redraw(lines)
 }
 
-// Final replaces the live view with the whole table and the summary; in plain
-// mode the history is already printed and it prints nothing.
+// Final leaves the live view and prints the whole table and the summary, each
+// line cut to the width (the message column last, so it is the one cut: a
+// wrapped final table is unreadable); in plain mode the history is already
+// printed and it prints nothing.
 func (p *Progress) Final(rows [][]string, summary string) {
 	if !p.live {
 		return
 	}
 	p.measure()
-	p.redraw(nil)
-	// Each line cut to the width (the message column last, so it is the one cut):
-	// a wrapped final table is unreadable.
+	var buf bytes.Buffer
+	if p.alt {
+		buf.WriteString("\x1b[?1049l") // back to the main screen, as it was
+		p.alt = false
+	}
 	var table bytes.Buffer
 	_ = Table(&table, p.header, rows)
-	for _, l := range strings.Split(strings.TrimSuffix(table.String(), "\n"), "\n") {
-		fmt.Fprintln(p.out, cut(l, p.Width))
+	for _, l := range append(strings.Split(strings.TrimSuffix(table.String(), "\n"), "\n"), summary) {
+		buf.WriteString(cut(l, p.Width) + "\n")
 	}
-	fmt.Fprintln(p.out, cut(summary, p.Width))
-	p.drawn = nil
+	_, _ = p.out.Write(buf.Bytes())
 }
 
 // measure reads the terminal's size again.
@@ -113,32 +116,20 @@ func (p *Progress) measure() {
 	}
 }
 
+// redraw draws lines from the top of the alternate screen, entered on the
+// first drawing, each line erased as it is written and what is below cleared.
 func (p *Progress) redraw(lines []string) {
 	var buf bytes.Buffer
-	if up := p.rows(p.drawn); up > 0 {
-		fmt.Fprintf(&buf, "\x1b[%dA\x1b[J", up) // up over the last drawing, clear to the end
+	if !p.alt {
+		buf.WriteString("\x1b[?1049h")
+		p.alt = true
 	}
-	p.drawn = p.drawn[:0]
+	buf.WriteString("\x1b[H")
 	for _, l := range lines {
-		l = cut(l, p.Width)
-		buf.WriteString(l + "\n")
-		p.drawn = append(p.drawn, utf8.RuneCountInString(l))
+		buf.WriteString("\x1b[2K" + cut(l, p.Width) + "\n")
 	}
+	buf.WriteString("\x1b[J")
 	_, _ = p.out.Write(buf.Bytes())
-}
-
-// rows is how many terminal rows lines of these lengths take at the current
-// width: after a resize to a narrower terminal, one that reflows wraps them.
-func (p *Progress) rows(lengths []int) int {
-	n := 0
-	for _, l := range lengths {
-		if p.Width > 0 && l > p.Width {
-			n += (l + p.Width - 1) / p.Width
-		} else {
-			n++
-		}
-	}
-	return n
 }
 
 // cut shortens a line to fit width columns (runes), so the terminal never wraps it.
