@@ -28,7 +28,7 @@ CLUSTERS ?= clusters
 PLATFORM := --env $(ENV) --dir $(CLUSTERS)
 
 .PHONY: all build test lint unit e2e vet bench demo sandbox-build sandbox-up sandbox-down sandbox-status clean help \
-        root wait resolve-groups vllm-up vllm-down doctor smoke test-deps dist dist-linux krew krew-index krew-tools vuln
+        root wait resolve-groups vllm-up vllm-down doctor smoke test-deps test-soak dist dist-linux krew krew-index krew-tools vuln
 
 all: build
 
@@ -123,6 +123,9 @@ krew-tools: ## Build krew and validate-krew-manifest $(KREW_VERSION) (cached)
 
 vuln: ## govulncheck against an offline database built from golang.org/x/vulndb
 	bash test/vuln.sh
+
+test-soak: build sandbox-build test-deps dist-linux krew-tools ## The e2e packages SOAK_ROUNDS times (3) with every CPU kept busy; failures per test
+	bash test/soak.sh
 
 bench: build ## Benchmarks: Go benchmarks and the comparison with kubectl
 	go test -run '^$$' -bench . -benchmem ./pkg/...
