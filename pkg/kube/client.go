@@ -129,14 +129,18 @@ func (c *Client) Resource(k Kind, namespace string) dynamic.ResourceInterface {
 // Preflight checks, before anything is written, that the cluster answers and that
 // Argo CD's CRDs are installed, with an error that says which.
 func (c *Client) Preflight(ctx context.Context, namespace string) error {
+	pctx := ctx
 	if c.Config.Timeout == 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, DefaultRequestTimeout)
+		pctx, cancel = context.WithTimeout(ctx, DefaultRequestTimeout)
 		defer cancel()
 	}
-	_, err := c.Resource(AppProjects, namespace).List(ctx, metav1.ListOptions{Limit: 1})
-	if err == nil {
+	_, err := c.Resource(AppProjects, namespace).List(pctx, metav1.ListOptions{Limit: 1})
+	switch {
+	case err == nil:
 		return nil
+	case ctx.Err() == nil && errors.Is(pctx.Err(), context.DeadlineExceeded):
+		return fmt.Errorf("cannot reach the cluster at %s (context %q): no answer in %s", c.Server, c.Context, DefaultRequestTimeout)
 	}
 	return c.Explain(err, AppProjects)
 }
@@ -159,7 +163,12 @@ func (c *Client) Explain(err error, k Kind) error {
 		return fmt.Errorf("%s (context %q) refused the credentials: %v", c.Server, c.Context, err)
 	case apierrors.IsForbidden(err):
 		return fmt.Errorf("not allowed on %s (context %q): %v", c.Server, c.Context, err)
-	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout()):
+	case errors.Is(err, context.Canceled):
+		// The command was interrupted, not the cluster unreachable.
+		return fmt.Errorf("interrupted before the cluster at %s (context %q) answered", c.Server, c.Context)
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("no answer from the cluster at %s (context %q) before the deadline (the command's --timeout, or --request-timeout)", c.Server, c.Context)
+	case errors.As(err, &netErr) && netErr.Timeout():
 		return fmt.Errorf("cannot reach the cluster at %s (context %q): no answer within the request timeout", c.Server, c.Context)
 	case errors.As(err, &urlErr):
 		return fmt.Errorf("cannot reach the cluster at %s (context %q): %v", c.Server, c.Context, urlErr.Err)

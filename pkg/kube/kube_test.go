@@ -58,7 +58,12 @@ func TestExplainSaysWhatIsWrong(t *testing.T) {
 			`https://fake.cluster:6443 (context "fake") refused the credentials: bad token`},
 		"forbidden": {apierrors.NewForbidden(gr, "", errors.New("no")), kube.AppProjects,
 			`not allowed on https://fake.cluster:6443 (context "fake"): appprojects.argoproj.io is forbidden: no`},
-		"timeout": {fmt.Errorf("get: %w", context.DeadlineExceeded), kube.AppProjects,
+		// The command's deadline (--timeout 1ns) is no unreachable cluster, nor is an interrupt.
+		"deadline": {fmt.Errorf("get: %w", context.DeadlineExceeded), kube.AppProjects,
+			`no answer from the cluster at https://fake.cluster:6443 (context "fake") before the deadline (the command's --timeout, or --request-timeout)`},
+		"interrupted": {fmt.Errorf("get: %w", context.Canceled), kube.AppProjects,
+			`interrupted before the cluster at https://fake.cluster:6443 (context "fake") answered`},
+		"request timeout": {&url.Error{Op: "Get", URL: "https://x", Err: timeoutErr{}}, kube.AppProjects,
 			`cannot reach the cluster at https://fake.cluster:6443 (context "fake"): no answer within the request timeout`},
 		"refused": {&url.Error{Op: "Get", URL: "https://x", Err: errors.New("connection refused")}, kube.AppProjects,
 			`cannot reach the cluster at https://fake.cluster:6443 (context "fake"): connection refused`},
@@ -260,3 +265,10 @@ func TestForwardServiceNamesTheHop(t *testing.T) {
 	}
 	(&kube.Forward{}).Close() // a Forward without a stream closes quietly
 }
+
+// timeoutErr is a net.Error that timed out, as the client's transport returns.
+type timeoutErr struct{}
+
+func (timeoutErr) Error() string   { return "i/o timeout" }
+func (timeoutErr) Timeout() bool   { return true }
+func (timeoutErr) Temporary() bool { return true }

@@ -151,6 +151,9 @@ func (o *ApplyOptions) Run(ctx context.Context) error {
 	checked := make([]*unstructured.Unstructured, len(objs))
 	for i, obj := range append([]*unstructured.Unstructured{last}, objs...) {
 		out, err := client.Apply(ctx, obj, FieldManager, true)
+		if err != nil && cli.Interrupted(ctx) {
+			return fmt.Errorf("interrupted during the server-side dry run, before anything was written; run the same apply again")
+		}
 		if err != nil {
 			return fmt.Errorf("nothing was written: the server-side dry run refused %s: %w", ref(obj), err)
 		}
@@ -164,6 +167,9 @@ func (o *ApplyOptions) Run(ctx context.Context) error {
 			if m := live[obj.GetKind()+"/"+obj.GetName()]; m != nil && m.GetDeletionTimestamp() != nil {
 				fmt.Fprintf(o.ErrOut, "%s is being deleted (an earlier prune); waiting until it is gone to create it again\n", ref(obj))
 				if err := o.waitGone(ctx, client, m); err != nil {
+					if cli.Interrupted(ctx) {
+						return fmt.Errorf("interrupted while waiting for %s to be deleted, before anything was written; run the same apply again", ref(obj))
+					}
 					return fmt.Errorf("nothing was written: %w", err)
 				}
 				delete(live, obj.GetKind()+"/"+obj.GetName())
@@ -180,7 +186,9 @@ func (o *ApplyOptions) Run(ctx context.Context) error {
 		}
 		if err != nil {
 			if cli.Interrupted(ctx) {
-				return fmt.Errorf("interrupted after applying %d of %d objects of profile %s; run the same apply again to finish", i, len(objs), p.Name)
+				// The request for this object was sent: it may have landed.
+				return fmt.Errorf("interrupted while applying %s: %d of %d objects of profile %s were applied before it, and it may have landed too; run the same apply again to finish",
+					ref(obj), i, len(objs), p.Name)
 			}
 			return fmt.Errorf("%w (applied %d of %d objects; the ApplySet still records the previous profile; run the same apply again to finish)", err, i, len(objs))
 		}
