@@ -33,8 +33,25 @@ type Snapshot map[string]*unstructured.Unstructured
 type Watcher struct {
 	C <-chan Snapshot
 
-	mu  sync.Mutex
-	err error
+	mu      sync.Mutex
+	err     error
+	trouble error // what the watch is riding out now (the server gone), nil once it hears again
+}
+
+// Trouble is what the watch is riding out now: the last failure to list or
+// watch since the last event (nil when the server answers). A wait that has
+// heard nothing for a while says it, rather than only what it last saw.
+func (w *Watcher) Trouble() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.trouble
+}
+
+// SetTrouble records (or, with nil, clears) what the watch is riding out.
+func (w *Watcher) SetTrouble(err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.trouble = err
 }
 
 // NewWatcher is a Watcher over sets another source sends on c (Argo CD's
@@ -103,10 +120,12 @@ func (c *Client) Watch(ctx context.Context, k Kind, namespace string, sel Select
 			cancel()
 			return
 		}
+		w.SetTrouble(c.Explain(err, k))
 		cache.DefaultWatchErrorHandler(hctx, r, err)
 	})
 	changed := make(chan struct{}, 1)
 	notify := func(any) {
+		w.SetTrouble(nil)
 		select {
 		case changed <- struct{}{}:
 		default:

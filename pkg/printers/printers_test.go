@@ -2,8 +2,11 @@ package printers
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 func TestProgressPlainPrintsOnlyChangedRows(t *testing.T) {
@@ -85,3 +88,54 @@ func TestProgressFollowsAResize(t *testing.T) {
 		}
 	}
 }
+
+// In a log, a wait where nothing changed for a while says it is still waiting,
+// with the summary; while rows change it says nothing more.
+func TestProgressPlainSaysItStillWaits(t *testing.T) {
+	var out bytes.Buffer
+	p := NewProgress(&out, false, []string{"APP", "SYNC"})
+	rows := [][]string{{"a", "OutOfSync"}}
+	p.Update(rows, []bool{true}, "0/1 ready, 1s")
+	p.Update(rows, []bool{true}, "0/1 ready, 2s")
+	p.printed = p.printed.Add(-Heartbeat)
+	p.Update(rows, []bool{true}, "0/1 ready, 6s; no word from the server: connection refused")
+	want := "a  OutOfSync\nstill waiting: 0/1 ready, 6s; no word from the server: connection refused\n"
+	if out.String() != want {
+		t.Errorf("%q\nwant %q", out.String(), want)
+	}
+}
+
+// A wait that hears nothing new says its last line again, with the time
+// waited so far; once stopped it says nothing more.
+func TestStatusLinesRepeatWhenNothingNewIsSaid(t *testing.T) {
+	var mu sync.Mutex
+	var out bytes.Buffer
+	w := writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return out.Write(p) })
+	n := 0
+	say, stop := statusLines(w, func(msg string) string { n++; return fmt.Sprintf("%s (%d)", msg, n) }, 50*time.Millisecond)
+	say("0/1 ready")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		got := out.String()
+		mu.Unlock()
+		if strings.Count(got, "0/1 ready") >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not repeated: %q", got)
+		}
+		time.Sleep(10 * time.Millisecond) // the repeats come from a timer: there is no event to wait on
+	}
+	stop()
+	mu.Lock()
+	after := out.String()
+	mu.Unlock()
+	if !strings.HasPrefix(after, "0/1 ready (1)\n0/1 ready (2)\n") {
+		t.Errorf("the repeats do not render the line anew: %q", after)
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

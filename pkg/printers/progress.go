@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/term"
@@ -30,7 +32,12 @@ type Progress struct {
 	Size func() (width, height int, err error)
 	last map[string]string // row key -> last printed row
 	alt  bool              // the live view is on the alternate screen
+	// printed is when plain mode last printed a line.
+	printed time.Time
 }
+
+// Heartbeat is how often, at least, a long wait says what it waits on.
+const Heartbeat = 5 * time.Second
 
 // NewProgress starts a progress display; live selects in-place redraws, sized to
 // out when it is a terminal.
@@ -46,6 +53,7 @@ func NewProgress(out io.Writer, live bool, header []string) *Progress {
 // pending[i] says row i is not done yet (the live view shows only those).
 func (p *Progress) Update(rows [][]string, pending []bool, summary string) {
 	if !p.live {
+		said := false
 		for _, r := range rows {
 			line := strings.Join(r, "  ")
 			if p.last[r[0]] == line {
@@ -53,6 +61,15 @@ func (p *Progress) Update(rows [][]string, pending []bool, summary string) {
 			}
 			p.last[r[0]] = line
 			fmt.Fprintln(p.out, line)
+			said = true
+		}
+		// Nothing changed for a while: a log still shows the wait is alive.
+		if !said && time.Since(p.printed) >= Heartbeat {
+			fmt.Fprintln(p.out, "still waiting: "+summary)
+			said = true
+		}
+		if said {
+			p.printed = time.Now()
 		}
 		return
 	}
@@ -150,4 +167,43 @@ func StatusLine(w io.Writer, line string) {
 		}
 	}
 	fmt.Fprintln(w, line)
+}
+
+// StatusLines prints what a wait waits on, a line each time it changes (as
+// StatusLine), and says the last one again when nothing new was said for
+// Heartbeat, so a wait that hears nothing is never silent; line renders a
+// message (with the time waited so far, say). stop ends the repeating.
+func StatusLines(w io.Writer, line func(msg string) string) (say func(msg string), stop func()) {
+	return statusLines(w, line, Heartbeat)
+}
+
+func statusLines(w io.Writer, line func(msg string) string, every time.Duration) (say func(msg string), stop func()) {
+	var mu sync.Mutex
+	last, said := "", time.Now()
+	done := make(chan struct{})
+	say = func(msg string) {
+		mu.Lock()
+		defer mu.Unlock()
+		last, said = msg, time.Now()
+		StatusLine(w, line(msg))
+	}
+	go func() {
+		tick := time.NewTicker(every / 5)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				mu.Lock()
+				if last != "" && time.Since(said) >= every {
+					said = time.Now()
+					StatusLine(w, line(last))
+				}
+				mu.Unlock()
+			}
+		}
+	}()
+	var once sync.Once
+	return say, func() { once.Do(func() { close(done) }) }
 }

@@ -372,6 +372,7 @@ func (c *Client) watch(ctx context.Context, k kind, project string) *kube.Watche
 		reached := false                        // a server never reached is not waited for
 		connected := func(snap kube.Snapshot) { // a fresh list: any outage is over
 			outage, delay, reached = nil, 250*time.Millisecond, true
+			w.SetTrouble(nil)
 			send(snap)
 		}
 		for {
@@ -388,6 +389,7 @@ func (c *Client) watch(ctx context.Context, k kind, project string) *kube.Watche
 				return
 			}
 			outage = err
+			w.SetTrouble(err)
 			klog.V(1).Infof("Argo CD at %s: %v; watching again in %s", c.server, err, delay)
 			select {
 			case <-ctx.Done():

@@ -92,9 +92,11 @@ func (o *DownOptions) Run(ctx context.Context) error {
 // their pods to go, and reports each gate: exit 1 when any failed. verb names
 // the command for what to run again after an interrupt.
 func closeGates(ctx context.Context, c *common, s *session, apps []platform.App, wait bool, verb string) error {
+	say, stop := printers.StatusLines(c.ErrOut, func(msg string) string { return msg })
 	results := s.gates.CloseAll(ctx, apps, wait,
 		func(ch costgate.Change) { report(c, ch) },
-		func(app, msg string) { printers.StatusLine(c.ErrOut, app+": "+msg) })
+		func(app, msg string) { say(app + ": " + msg) })
+	stop()
 	if cli.Interrupted(ctx) {
 		return interruptedClosing(apps, results, verb)
 	}

@@ -90,7 +90,9 @@ func (o *PauseOptions) Run(ctx context.Context) error {
 	if !o.Wait {
 		return nil
 	}
-	err = s.gates.WaitOpen(ctx, app, func(msg string) { printers.StatusLine(o.ErrOut, app.Name+": "+msg) })
+	say, stop := printers.StatusLines(o.ErrOut, func(msg string) string { return app.Name + ": " + msg })
+	err = s.gates.WaitOpen(ctx, app, say)
+	stop()
 	if err != nil && cli.Interrupted(ctx) {
 		return fmt.Errorf("interrupted after resuming %s while waiting for the InferenceService to be Ready: the gate is open; run kubectl costgate pause %s to close it", app.Name, app.Name)
 	}

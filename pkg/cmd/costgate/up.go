@@ -145,9 +145,11 @@ func (o *UpOptions) Run(ctx context.Context) error {
 		return nil
 	}
 	start := o.Now()
-	err = s.gates.WaitOpen(ctx, app, func(msg string) {
-		printers.StatusLine(o.ErrOut, fmt.Sprintf("%s: %s (%s)", app.Name, msg, o.Now().Sub(start).Round(time.Second)))
+	say, stop := printers.StatusLines(o.ErrOut, func(msg string) string {
+		return fmt.Sprintf("%s: %s (%s)", app.Name, msg, o.Now().Sub(start).Round(time.Second))
 	})
+	err = s.gates.WaitOpen(ctx, app, say)
+	stop()
 	switch {
 	case err == nil:
 		fmt.Fprintf(o.Out, "%s: up, costs $%.2f per hour\n", app.Name, app.Gate.CostPerHour)

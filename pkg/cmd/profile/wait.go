@@ -106,12 +106,16 @@ func (o *WaitOptions) Run(ctx context.Context) error {
 	tracker := argocd.NewTracker(targets, o.DegradedGrace)
 	tracker.AppSetGrace = o.AppSetGrace
 	progress := printers.NewProgress(o.Out, printers.IsTerminal(o.Out), []string{"APP", "LAYER", "GROUP", "SYNC", "HEALTH", "MESSAGE"})
+	var watcher, appsets *kube.Watcher
 	summary := func(r argocd.Result) string {
-		return fmt.Sprintf("%d/%d ready, %d gated, %s", r.Ready, r.Total, r.Gated, o.Now().Sub(start).Round(time.Second))
+		s := fmt.Sprintf("%d/%d ready, %d gated, %s", r.Ready, r.Total, r.Gated, o.Now().Sub(start).Round(time.Second))
+		if trouble := watcher.Trouble(); trouble != nil {
+			s += "; no word from the server: " + trouble.Error()
+		}
+		return s
 	}
 	// The ApplicationSets too: one that fails (an AppProject it names does
 	// not exist, a generator error) never creates its apps, and says why.
-	var watcher, appsets *kube.Watcher
 	if serverMode {
 		watcher = argo.Watch(ctx, env.Descriptor.Project)
 		appsets = argo.WatchApplicationSets(ctx, env.Descriptor.Project)
@@ -124,8 +128,15 @@ func (o *WaitOptions) Run(ctx context.Context) error {
 	var live kube.Snapshot
 	var graceTimer <-chan time.Time
 	var last argocd.Result
+	// A long wait says what it waits on at least this often, events or not.
+	heartbeat := time.NewTicker(printers.Heartbeat)
+	defer heartbeat.Stop()
 	for {
 		select {
+		case <-heartbeat.C:
+			if live == nil {
+				continue
+			}
 		case snap, ok := <-appsetC:
 			if !ok { // not readable (RBAC): the wait goes on with the Applications alone
 				if err := appsets.Err(); err != nil {
@@ -147,6 +158,9 @@ func (o *WaitOptions) Run(ctx context.Context) error {
 				}
 				if cli.Interrupted(ctx) {
 					return fmt.Errorf("interrupted while waiting for profile %s: %d of %d apps ready (nothing was changed; run the same wait again)", p.Name, last.Ready, last.Total)
+				}
+				if trouble := watcher.Trouble(); trouble != nil {
+					fmt.Fprintf(o.ErrOut, "profile %s: the server has not answered the watch since its last word: %v\n", p.Name, trouble)
 				}
 				return o.timedOut(p, last, o.Now().Sub(start))
 			}
