@@ -139,6 +139,34 @@ func (s *Sandbox) PluginInterrupted(t testing.TB, timeout time.Duration, after, 
 	return finished(t, ctx, timeout, r, err, name, args), interrupted
 }
 
+// PluginWhen runs a plugin (with env added to the sandbox's) and calls do, once,
+// as soon as its stdout or stderr contains after, while it goes on.
+func (s *Sandbox) PluginWhen(t testing.TB, timeout time.Duration, env []string, after string, do func(), name string, args ...string) Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(pluginDir, name), args...)
+	cmd.Env = append(append([]string{"KUBECONFIG=" + s.Kubeconfig}, os.Environ()...), env...)
+	w := &signalOnText{after: after, seen: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = w.writer(&w.out), w.writer(&w.errOut)
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting %s: %v", name, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var err error
+	select {
+	case <-w.seen:
+		do()
+		err = <-done
+	case err = <-done:
+	}
+	w.mu.Lock()
+	r := Result{Stdout: w.out.String(), Stderr: w.errOut.String()}
+	w.mu.Unlock()
+	return finished(t, ctx, timeout, r, err, name, args)
+}
+
 // signalOnText collects a process's output and closes seen once either stream
 // has shown the text.
 type signalOnText struct {

@@ -1,0 +1,54 @@
+package gates
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aidev-platform/kubectl-plugins/test/sandbox"
+)
+
+// Server mode survives what core mode survives: argocd costgate up, through
+// Argo CD's API alone, has opened raw-vllm and waits for its pod when
+// argocd-server restarts; it dials again, follows the resource tree again and
+// ends when the pod is Ready, not 2 s after the connection dropped.
+func TestServerModeUpSurvivesAnArgoCDServerRestart(t *testing.T) {
+	s := sandbox.Need(t, sb)
+	if _, err := s.SyncRepo(); err != nil {
+		t.Fatal(err)
+	}
+	platform := []string{"--env", "sandbox", "--dir", filepath.Join(s.RepoDir, "clusters")}
+	if r := s.Plugin(t, 5*time.Minute, "kubectl-profile", append([]string{"apply", "full"}, platform...)...); r.Code != 0 {
+		t.Fatalf("apply full: %s", r)
+	}
+	if r := s.Plugin(t, 5*time.Minute, "kubectl-profile", append([]string{"wait", "full"}, platform...)...); r.Code != 0 {
+		t.Fatalf("wait full: %s", r)
+	}
+	// Closed, or never synced (then up syncs first, and reads the Deployment
+	// once Argo CD's tree holds it).
+	if r := s.Plugin(t, 3*time.Minute, "kubectl-costgate", append([]string{"down", "raw-vllm"}, platform...)...); r.Code != 0 && !strings.Contains(r.Stderr, "does not exist") {
+		t.Fatalf("down raw-vllm first: %s", r)
+	}
+	t.Cleanup(func() { s.Plugin(t, 3*time.Minute, "kubectl-costgate", append([]string{"down", "raw-vllm"}, platform...)...) })
+	token, err := s.ArgoCDToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Without kwok no pod becomes Ready: up is still waiting when argocd-server goes.
+	if err := s.Component("stop", "kwok"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Component("start", "kwok") })
+	r := s.PluginWhen(t, 4*time.Minute, []string{"ARGOCD_AUTH_TOKEN=" + token, "ARGOCD_CONFIG_DIR=" + t.TempDir()}, "-> 1", func() {
+		if err := s.Component("restart", "argocd-server"); err != nil {
+			t.Error(err)
+		}
+		if err := s.Component("start", "kwok"); err != nil {
+			t.Error(err)
+		}
+	}, "argocd-costgate", append([]string{"up", "raw-vllm", "--timeout", "3m", "--server", s.Env["ARGOCD_SERVER"], "--plaintext"}, platform...)...)
+	if r.Code != 0 || !strings.Contains(r.Stdout, "raw-vllm: Deployment/serving/raw-vllm 0 -> 1") || !strings.Contains(r.Stdout, "raw-vllm: up, costs $") {
+		t.Fatalf("server-mode up across an argocd-server restart: %s", r)
+	}
+}
