@@ -30,7 +30,9 @@ func TestServerModeUpSurvivesAnArgoCDServerRestart(t *testing.T) {
 	if r := s.Plugin(t, 3*time.Minute, "kubectl-costgate", append([]string{"down", "raw-vllm"}, platform...)...); r.Code != 0 && !strings.Contains(r.Stderr, "does not exist") {
 		t.Fatalf("down raw-vllm first: %s", r)
 	}
-	t.Cleanup(func() { s.Plugin(t, 3*time.Minute, "kubectl-costgate", append([]string{"down", "raw-vllm"}, platform...)...) })
+	t.Cleanup(func() {
+		s.Plugin(t, 3*time.Minute, "kubectl-costgate", append([]string{"down", "raw-vllm"}, platform...)...)
+	})
 	token, err := s.ArgoCDToken()
 	if err != nil {
 		t.Fatal(err)
