@@ -165,6 +165,27 @@ func Infer(clustersDir, env, configPath string) (*Inference, error) {
 	return inf, nil
 }
 
+// walkEnv calls dir for each folder of the environment and yaml for each
+// YAML file, hidden folders left out.
+func (inf *Inference) walkEnv(dir func(string), yaml func(string) error) error {
+	return filepath.WalkDir(inf.EnvDir, func(p string, e fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case e.IsDir() && p != inf.EnvDir && strings.HasPrefix(e.Name(), "."):
+			return filepath.SkipDir
+		case e.IsDir():
+			if dir != nil {
+				dir(p)
+			}
+			return nil
+		case isYAML(e.Name()):
+			return yaml(p)
+		}
+		return nil
+	})
+}
+
 func rendersProject(objs []render.Object, name string) bool {
 	return slices.ContainsFunc(objs, func(o render.Object) bool {
 		return o.GroupVersionKind().Group == ArgoGroup && o.GetKind() == KindAppProject && o.GetName() == name
@@ -178,17 +199,8 @@ func rendersProject(objs []render.Object, name string) bool {
 // in the cluster already: init says so.
 func (inf *Inference) findProject(appsets, project string) error {
 	var dirs []string
-	err := filepath.WalkDir(inf.EnvDir, func(p string, e fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if e.IsDir() {
-			if p != inf.EnvDir && strings.HasPrefix(e.Name(), ".") {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !isYAML(e.Name()) || slices.Contains(dirs, filepath.Dir(p)) {
+	err := inf.walkEnv(nil, func(p string) error {
+		if slices.Contains(dirs, filepath.Dir(p)) {
 			return nil
 		}
 		objs, err := render.ReadFile(p)
@@ -244,20 +256,12 @@ func (inf *Inference) repoRel(p string) string {
 // holds them.
 func (inf *Inference) findAppSets() (string, []render.Object, error) {
 	var kustomizations, loose []string
-	err := filepath.WalkDir(inf.EnvDir, func(p string, e fs.DirEntry, err error) error {
-		if err != nil {
-			return err
+	err := inf.walkEnv(func(dir string) {
+		if render.KustomizationFile(dir) != "" {
+			kustomizations = append(kustomizations, dir)
 		}
-		if e.IsDir() {
-			if p != inf.EnvDir && strings.HasPrefix(e.Name(), ".") {
-				return filepath.SkipDir
-			}
-			if render.KustomizationFile(p) != "" {
-				kustomizations = append(kustomizations, p)
-			}
-			return nil
-		}
-		if !isYAML(e.Name()) || render.KustomizationFile(filepath.Dir(p)) == p {
+	}, func(p string) error {
+		if render.KustomizationFile(filepath.Dir(p)) == p {
 			return nil
 		}
 		objs, err := render.ReadFile(p)

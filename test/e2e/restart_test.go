@@ -1,10 +1,7 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -49,38 +46,17 @@ func TestServerModeWaitSurvivesAnArgoCDServerRestart(t *testing.T) {
 		[]byte(`{"status":{"sync":{"status":"OutOfSync"}}}`), metav1.PatchOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(filepath.Join(pluginBinDir(t), "argocd-profile"), append([]string{"wait", "full", "--timeout", "3m",
-		"--server", s.Env["ARGOCD_SERVER"], "--plaintext"}, platform...)...)
-	cmd.Env = append(os.Environ(), "ARGOCD_AUTH_TOKEN="+token, "ARGOCD_CONFIG_DIR="+t.TempDir())
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	lines := bufio.NewScanner(stdout)
-	var out strings.Builder
-	for lines.Scan() { // until it shows it waits on group-demos: it has listed and is watching
-		out.WriteString(lines.Text() + "\n")
-		if strings.HasPrefix(lines.Text(), "group-demos ") && strings.Contains(lines.Text(), "OutOfSync") {
-			break
-		}
-	}
-	if err := s.Component("restart", "argocd-server"); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Component("start", "argocd-application-controller"); err != nil {
-		t.Fatal(err)
-	}
-	for lines.Scan() {
-		out.WriteString(lines.Text() + "\n")
-	}
-	err = cmd.Wait()
-	if err != nil || !strings.Contains(out.String(), "profile full: 41 apps Synced and Healthy") {
-		t.Fatalf("server-mode wait across an argocd-server restart: %v\nstdout:\n%s\nstderr:\n%s", err, out.String(), stderr.String())
+	r := s.PluginWhen(t, 4*time.Minute, []string{"ARGOCD_AUTH_TOKEN=" + token, "ARGOCD_CONFIG_DIR=" + t.TempDir()},
+		"group-demos  demos  demos  OutOfSync", // it has listed and is watching
+		func() {
+			if err := s.Component("restart", "argocd-server"); err != nil {
+				t.Error(err)
+			}
+			if err := s.Component("start", "argocd-application-controller"); err != nil {
+				t.Error(err)
+			}
+		}, "argocd-profile", append([]string{"wait", "full", "--timeout", "3m", "--server", s.Env["ARGOCD_SERVER"], "--plaintext"}, platform...)...)
+	if r.Code != 0 || !strings.Contains(r.Stdout, "profile full: 41 apps Synced and Healthy") {
+		t.Fatalf("server-mode wait across an argocd-server restart: %s", r)
 	}
 }

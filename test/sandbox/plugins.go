@@ -112,37 +112,24 @@ func PluginDir() string { return pluginDir }
 // whether the signal was sent before the plugin ended by itself.
 func (s *Sandbox) PluginInterrupted(t testing.TB, timeout time.Duration, after, name string, args ...string) (r Result, interrupted bool) {
 	t.Helper()
-	if pluginDir == "" {
-		t.Fatal("plugins not built: call BuildPlugins in TestMain")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, filepath.Join(pluginDir, name), args...)
-	cmd.Env = append([]string{"KUBECONFIG=" + s.Kubeconfig}, os.Environ()...)
-	w := &signalOnText{after: after, seen: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = w.writer(&w.out), w.writer(&w.errOut)
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", name, err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	var err error
-	select {
-	case <-w.seen:
-		interrupted = cmd.Process.Signal(os.Interrupt) == nil
-		err = <-done
-	case err = <-done:
-	}
-	w.mu.Lock()
-	r = Result{Stdout: w.out.String(), Stderr: w.errOut.String()}
-	w.mu.Unlock()
-	return finished(t, ctx, timeout, r, err, name, args), interrupted
+	r = s.runUntil(t, timeout, nil, after, func(p *os.Process) { interrupted = p.Signal(os.Interrupt) == nil }, name, args...)
+	return r, interrupted
 }
 
 // PluginWhen runs a plugin (with env added to the sandbox's) and calls do, once,
 // as soon as its stdout or stderr contains after, while it goes on.
 func (s *Sandbox) PluginWhen(t testing.TB, timeout time.Duration, env []string, after string, do func(), name string, args ...string) Result {
 	t.Helper()
+	return s.runUntil(t, timeout, env, after, func(*os.Process) { do() }, name, args...)
+}
+
+// runUntil runs a plugin against the sandbox and calls do with its process
+// once its output contains after.
+func (s *Sandbox) runUntil(t testing.TB, timeout time.Duration, env []string, after string, do func(*os.Process), name string, args ...string) Result {
+	t.Helper()
+	if pluginDir == "" {
+		t.Fatal("plugins not built: call BuildPlugins in TestMain")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(pluginDir, name), args...)
@@ -157,7 +144,7 @@ func (s *Sandbox) PluginWhen(t testing.TB, timeout time.Duration, env []string, 
 	var err error
 	select {
 	case <-w.seen:
-		do()
+		do(cmd.Process)
 		err = <-done
 	case err = <-done:
 	}
