@@ -97,6 +97,11 @@ func (a ApplySet) GetParent(ctx context.Context, c *Client) (*unstructured.Unstr
 
 func toolName(tooling string) string { name, _, _ := strings.Cut(tooling, "/"); return name }
 
+// IsMember says whether a live object belongs to the set.
+func (a ApplySet) IsMember(o *unstructured.Unstructured) bool {
+	return o.GetLabels()[ApplySetPartOfLabel] == a.ID()
+}
+
 // Members lists the set's live objects of one kind: one LIST with a label selector.
 func (a ApplySet) Members(ctx context.Context, c *Client, k Kind) ([]unstructured.Unstructured, error) {
 	list, err := c.Resource(k, a.Namespace).List(ctx, metav1.ListOptions{LabelSelector: ApplySetPartOfLabel + "=" + a.ID()})

@@ -49,9 +49,34 @@ type Doctor struct {
 	Now             func() time.Time // nil: time.Now
 
 	apps *unstructured.UnstructuredList // one LIST, shared by the checks that read Applications
+	sets []*unstructured.Unstructured   // one LIST of the ApplicationSets, likewise (nil: not read yet)
 	// argoUnknown, when set, is why the checks that need Argo CD are skipped:
 	// its CRDs are missing or could not be read.
 	argoUnknown string
+}
+
+// applicationSets lists Argo CD's ApplicationSets once per run (through Argo
+// CD's API in server mode: those of the environment's project).
+func (d *Doctor) applicationSets(ctx context.Context) ([]*unstructured.Unstructured, error) {
+	if d.sets != nil {
+		return d.sets, nil
+	}
+	if d.Argo != nil {
+		sets, err := d.Argo.ApplicationSets(ctx, d.Env.Descriptor.Project)
+		if err == nil {
+			d.sets = append([]*unstructured.Unstructured{}, sets...)
+		}
+		return d.sets, err
+	}
+	list, err := d.Client.Resource(kube.ApplicationSets, d.Env.Config.Namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, d.Client.Explain(err, kube.ApplicationSets)
+	}
+	d.sets = []*unstructured.Unstructured{}
+	for i := range list.Items {
+		d.sets = append(d.sets, &list.Items[i])
+	}
+	return d.sets, nil
 }
 
 // applications lists Argo CD's Applications once per run.
@@ -256,12 +281,12 @@ func (d *Doctor) profileObjects(ctx context.Context) Check {
 	if _, err := d.Client.Resource(kube.AppProjects, ns).Get(ctx, d.Env.Descriptor.Project, metav1.GetOptions{}); err != nil {
 		missing = append(missing, "AppProject "+d.Env.Descriptor.Project)
 	}
-	sets, err := d.Client.Resource(kube.ApplicationSets, ns).List(ctx, metav1.ListOptions{})
+	sets, err := d.applicationSets(ctx)
 	if err != nil {
-		return fail("", "listing ApplicationSets: %v", d.Client.Explain(err, kube.ApplicationSets))
+		return fail("", "listing ApplicationSets: %v", err)
 	}
 	for _, l := range d.Profile.Layers {
-		if !slices.ContainsFunc(sets.Items, func(s unstructured.Unstructured) bool { return s.GetLabels()[platform.LayerLabel] == l }) {
+		if !slices.ContainsFunc(sets, func(s *unstructured.Unstructured) bool { return s.GetLabels()[platform.LayerLabel] == l }) {
 			name, err := d.Env.AppSetName(l)
 			if err != nil {
 				return fail("", "%v", err)
@@ -332,21 +357,9 @@ func (d *Doctor) profileApps(ctx context.Context) Check {
 // appSetErrors are the profile's ApplicationSets that report an error (none
 // when they cannot be read: the apps' check stands on its own then).
 func (d *Doctor) appSetErrors(ctx context.Context) []argocd.AppSetError {
-	var sets []*unstructured.Unstructured
-	if d.Argo != nil {
-		list, err := d.Argo.ApplicationSets(ctx, d.Env.Descriptor.Project)
-		if err != nil {
-			return nil
-		}
-		sets = list
-	} else {
-		list, err := d.Client.Resource(kube.ApplicationSets, d.Env.Config.Namespace).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return nil
-		}
-		for i := range list.Items {
-			sets = append(sets, &list.Items[i])
-		}
+	sets, err := d.applicationSets(ctx)
+	if err != nil {
+		return nil
 	}
 	var out []argocd.AppSetError
 	for _, l := range d.Profile.Layers {

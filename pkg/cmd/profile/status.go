@@ -128,24 +128,23 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 		if parent != nil {
 			st.AppliedProfile = parent.GetAnnotations()[appliedProfileAnnotation]
 		}
-		sets, err := set.Members(ctx, client, kube.ApplicationSets)
-		if err != nil {
-			return err
-		}
-		// The environment's ApplicationSets by name, whoever applied them (a
-		// kubectl apply -k of the same folder makes no ApplySet member).
+		// One LIST of the ApplicationSets: the set's members say which layers
+		// are live; the environment's by name, whoever applied them (kubectl
+		// apply -k of the same folder makes no member), say what fails.
 		all, err := client.Resource(kube.ApplicationSets, env.Config.Namespace).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return client.Explain(err, kube.ApplicationSets)
 		}
 		for i := range all.Items {
-			if e, failing := argocd.AppSetErrorOf(&all.Items[i], o.Now()); failing && env.IsAppSetName(all.Items[i].GetName()) {
+			s := &all.Items[i]
+			if e, failing := argocd.AppSetErrorOf(s, o.Now()); failing && env.IsAppSetName(s.GetName()) {
 				st.AppSetErrors = append(st.AppSetErrors, e)
 			}
 		}
 		for _, l := range env.LayerNames() {
-			for _, s := range sets {
-				if s.GetLabels()[platform.LayerLabel] == l && !slices.Contains(st.LiveLayers, l) {
+			for i := range all.Items {
+				s := &all.Items[i]
+				if set.IsMember(s) && s.GetLabels()[platform.LayerLabel] == l && !slices.Contains(st.LiveLayers, l) {
 					st.LiveLayers = append(st.LiveLayers, l)
 				}
 			}
