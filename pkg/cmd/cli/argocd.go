@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/argocd/rest"
@@ -222,13 +223,14 @@ func forArgoCD(cmd *cobra.Command) {
 	}
 }
 
-// RequestTimeout is kubectl's --request-timeout, which bounds the Argo CD
-// clients' calls too (0: their own default).
+// RequestTimeout is kubectl's --request-timeout, read as client-go reads it
+// (a bare number is seconds), which bounds the Argo CD clients' calls too (0:
+// their own default).
 func (f *Factory) RequestTimeout() (time.Duration, error) {
-	if f.KubeFlags.Timeout == nil || *f.KubeFlags.Timeout == "" || *f.KubeFlags.Timeout == "0" {
+	if f.KubeFlags.Timeout == nil || *f.KubeFlags.Timeout == "" {
 		return 0, nil
 	}
-	d, err := time.ParseDuration(*f.KubeFlags.Timeout)
+	d, err := clientcmd.ParseTimeout(*f.KubeFlags.Timeout)
 	if err != nil || d < 0 {
 		return 0, fmt.Errorf("--request-timeout %q: want a duration such as 30s", *f.KubeFlags.Timeout)
 	}

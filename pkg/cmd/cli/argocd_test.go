@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
@@ -108,5 +109,20 @@ func TestArgoCDErrorsNameArgoCD(t *testing.T) {
 	code, _, errOut = runAs("profile", nil, "apply", "--core", "--env", "sandbox", "--dir", "../../../clusters")
 	if code != 1 || !strings.Contains(errOut, "argocd profile list") {
 		t.Errorf("exit %d: %s", code, errOut)
+	}
+}
+
+// --request-timeout reads as client-go reads it: a duration, or seconds.
+func TestRequestTimeoutReadsAsClientGo(t *testing.T) {
+	f := cli.NewFactory("kubectl-costgate", genericiooptions.IOStreams{})
+	for in, want := range map[string]time.Duration{"": 0, "0": 0, "5": 5 * time.Second, "1m30s": 90 * time.Second} {
+		*f.KubeFlags.Timeout = in
+		if got, err := f.RequestTimeout(); err != nil || got != want {
+			t.Errorf("%q: %v %v, want %v", in, got, err, want)
+		}
+	}
+	*f.KubeFlags.Timeout = "soon"
+	if _, err := f.RequestTimeout(); err == nil || !strings.Contains(err.Error(), `--request-timeout "soon"`) {
+		t.Errorf("bad value: %v", err)
 	}
 }
