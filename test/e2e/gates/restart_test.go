@@ -16,24 +16,7 @@ import (
 // ends when the pod is Ready, not 2 s after the connection dropped.
 func TestServerModeUpSurvivesAnArgoCDServerRestart(t *testing.T) {
 	s := sandbox.Need(t, sb)
-	if _, err := s.SyncRepo(); err != nil {
-		t.Fatal(err)
-	}
-	platform := []string{"--env", "sandbox", "--dir", filepath.Join(s.RepoDir, "clusters")}
-	if r := s.Plugin(t, 5*time.Minute, "kubectl-profile", append([]string{"apply", "full"}, platform...)...); r.Code != 0 {
-		t.Fatalf("apply full: %s", r)
-	}
-	if r := s.Plugin(t, 5*time.Minute, "kubectl-profile", append([]string{"wait", "full"}, platform...)...); r.Code != 0 {
-		t.Fatalf("wait full: %s", r)
-	}
-	// Closed, or never synced (then up syncs first, and reads the Deployment
-	// once Argo CD's tree holds it).
-	if r := s.Plugin(t, 3*time.Minute, "kubectl-costgate", append([]string{"down", "raw-vllm"}, platform...)...); r.Code != 0 && !strings.Contains(r.Stderr, "does not exist") {
-		t.Fatalf("down raw-vllm first: %s", r)
-	}
-	t.Cleanup(func() {
-		s.Plugin(t, 3*time.Minute, "kubectl-costgate", append([]string{"down", "raw-vllm"}, platform...)...)
-	})
+	platform := withRawVLLMClosed(t, s)
 	token, err := s.ArgoCDToken()
 	if err != nil {
 		t.Fatal(err)
@@ -61,6 +44,26 @@ func TestServerModeUpSurvivesAnArgoCDServerRestart(t *testing.T) {
 // says the gate is up.
 func TestUpProgressFitsTheTerminal(t *testing.T) {
 	s := sandbox.Need(t, sb)
+	platform := withRawVLLMClosed(t, s)
+	pane := sandbox.NewTmuxPane(t, 80, 24, []string{"KUBECONFIG=" + s.Kubeconfig},
+		filepath.Join(sandbox.PluginDir(), "kubectl-costgate")+" up raw-vllm --timeout 4m "+strings.Join(platform, " "))
+	lines := pane.WaitFor("EXIT=", 5*time.Minute)
+	all := strings.Join(lines, "\n")
+	if !strings.Contains(all, "raw-vllm: up, costs $") || !strings.Contains(all, "EXIT=0") {
+		t.Fatalf("up did not end up:\n%s", all)
+	}
+	for i, l := range lines {
+		if n := utf8.RuneCountInString(l); n > 80 {
+			t.Errorf("line %d is %d columns wide in an 80-column terminal: %q", i, n, l)
+		}
+	}
+}
+
+// withRawVLLMClosed brings profile full up and raw-vllm closed (or never
+// synced: up then syncs first, and reads the Deployment once Argo CD's tree
+// holds it), closes it again after the test, and returns the --env/--dir flags.
+func withRawVLLMClosed(t *testing.T, s *sandbox.Sandbox) []string {
+	t.Helper()
 	if _, err := s.SyncRepo(); err != nil {
 		t.Fatal(err)
 	}
@@ -77,16 +80,5 @@ func TestUpProgressFitsTheTerminal(t *testing.T) {
 	t.Cleanup(func() {
 		s.Plugin(t, 3*time.Minute, "kubectl-costgate", append([]string{"down", "raw-vllm"}, platform...)...)
 	})
-	pane := sandbox.NewTmuxPane(t, 80, 24, []string{"KUBECONFIG=" + s.Kubeconfig},
-		filepath.Join(sandbox.PluginDir(), "kubectl-costgate")+" up raw-vllm --timeout 4m "+strings.Join(platform, " "))
-	lines := pane.WaitFor("EXIT=", 5*time.Minute)
-	all := strings.Join(lines, "\n")
-	if !strings.Contains(all, "raw-vllm: up, costs $") || !strings.Contains(all, "EXIT=0") {
-		t.Fatalf("up did not end up:\n%s", all)
-	}
-	for i, l := range lines {
-		if n := utf8.RuneCountInString(l); n > 80 {
-			t.Errorf("line %d is %d columns wide in an 80-column terminal: %q", i, n, l)
-		}
-	}
+	return platform
 }
