@@ -3,6 +3,7 @@
 package argocd
 
 import (
+	"errors"
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -80,3 +81,10 @@ func (s AppStatus) OperationInProgress() bool {
 func (s AppStatus) OperationFailed() bool {
 	return s.OperationPhase == "Failed" || s.OperationPhase == "Error"
 }
+
+// ErrPermissionDenied is what a client of Argo CD's API returns, wrapped,
+// when Argo CD's RBAC refuses a request.
+var ErrPermissionDenied = errors.New("permission denied by Argo CD RBAC")
+
+// IsPermissionDenied says whether err is Argo CD's RBAC refusing a request.
+func IsPermissionDenied(err error) bool { return errors.Is(err, ErrPermissionDenied) }

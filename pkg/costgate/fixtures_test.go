@@ -101,7 +101,7 @@ func authorize(f *kubetest.Fake, deny ...string) {
 }
 
 func gates(f *kubetest.Fake) *Gates {
-	return &Gates{Client: f.Client, Namespace: "argocd", Now: func() time.Time { return now }}
+	return &Gates{Backend: &KubeBackend{Client: f.Client, Namespace: "argocd"}, Namespace: "argocd", Now: func() time.Time { return now }}
 }
 
 func reviewAttributes(o runtime.Object) *authv1.ResourceAttributes {

@@ -6,46 +6,15 @@ import (
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
 )
 
-// ReadLive makes one LIST per kind: the Applications in Argo CD's namespace, and
-// Deployments and InferenceServices in every namespace (in server mode: the
-// Applications, and the targets of gates, one read each). KServe not installed
-// means every InferenceService is absent, not an error.
+// ReadLive reads the Applications and the workloads of the gates, in the
+// backend's fewest reads.
 func (g *Gates) ReadLive(ctx context.Context, gates []platform.App) (Live, error) {
-	if g.API != nil {
-		return g.readLiveAPI(ctx, gates)
-	}
-	live := Live{Apps: map[string]*unstructured.Unstructured{}, Deployments: map[string]*unstructured.Unstructured{}, InferenceServices: map[string]*unstructured.Unstructured{}}
-	apps, err := g.Client.Resource(kube.Applications, g.Namespace).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return live, g.Client.Explain(err, kube.Applications)
-	}
-	for i := range apps.Items {
-		live.Apps[apps.Items[i].GetName()] = &apps.Items[i]
-	}
-	for _, k := range []struct {
-		kind kube.Kind
-		into map[string]*unstructured.Unstructured
-	}{{kube.Deployments, live.Deployments}, {kube.InferenceServices, live.InferenceServices}} {
-		list, err := g.Client.Dynamic.Resource(k.kind.GVR).List(ctx, metav1.ListOptions{})
-		if kube.IsMissingKind(err) {
-			continue
-		}
-		if err != nil {
-			return live, g.Client.Explain(err, k.kind)
-		}
-		for i := range list.Items {
-			o := &list.Items[i]
-			k.into[o.GetNamespace()+"/"+o.GetName()] = o
-		}
-	}
-	return live, nil
+	return g.Backend.Live(ctx, Workloads(gates))
 }
 
 // OpenGates returns the scale and pause gates that are open (up or starting) now.
@@ -113,19 +82,9 @@ func (g *Gates) CloseAll(ctx context.Context, apps []platform.App, wait bool, re
 // Application reads a gate's live Application; a missing one says which layer
 // to apply.
 func (g *Gates) Application(ctx context.Context, app platform.App) (*unstructured.Unstructured, error) {
-	if g.API != nil {
-		live, err := g.API.Application(ctx, app.Name)
-		if apierrors.IsNotFound(err) {
-			return nil, fmt.Errorf("Application %s does not exist: apply a profile that holds layer %s (profile apply)", app.Name, app.Layer)
-		}
-		return live, err
-	}
-	live, err := g.Client.Resource(kube.Applications, g.Namespace).Get(ctx, app.Name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) && !kube.IsMissingKind(err) {
+	live, err := g.Backend.Application(ctx, app.Name)
+	if apierrors.IsNotFound(err) {
 		return nil, fmt.Errorf("Application %s does not exist: apply a profile that holds layer %s (kubectl profile apply)", app.Name, app.Layer)
 	}
-	if err != nil {
-		return nil, g.Client.Explain(err, kube.Applications)
-	}
-	return live, nil
+	return live, err
 }

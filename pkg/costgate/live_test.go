@@ -42,7 +42,7 @@ func liveCluster() []runtime.Object {
 func TestReadLiveAndObserveEveryState(t *testing.T) {
 	env := sandbox(t)
 	f := kubetest.NewClient(liveCluster()...)
-	live, err := gates(f).ReadLive(context.Background(), nil)
+	live, err := gates(f).ReadLive(context.Background(), Gated(env))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,12 +63,13 @@ func TestReadLiveAndObserveEveryState(t *testing.T) {
 }
 
 func TestReadLiveWithoutKServeAndWhenForbidden(t *testing.T) {
+	gated := Gated(sandbox(t))
 	f := kubetest.NewClient(application("raw-vllm", "Synced", "Healthy", nil, ""))
 	f.Dynamic.PrependReactor("list", "inferenceservices", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, apierrors.NewNotFound(schema.GroupResource{Group: "serving.kserve.io", Resource: "inferenceservices"}, "")
 	})
-	live, err := gates(f).ReadLive(context.Background(), nil)
-	if err != nil || len(live.Apps) != 1 || len(live.InferenceServices) != 0 {
+	live, err := gates(f).ReadLive(context.Background(), gated)
+	if err != nil || len(live.Apps) != 1 || len(live.Workloads) != 0 {
 		t.Errorf("KServe not installed is no error: %v %+v", err, live)
 	}
 
@@ -76,7 +77,7 @@ func TestReadLiveWithoutKServeAndWhenForbidden(t *testing.T) {
 	f.Dynamic.PrependReactor("list", "deployments", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "apps", Resource: "deployments"}, "", errors.New(`User "viewer" cannot list resource "deployments"`))
 	})
-	_, err = gates(f).ReadLive(context.Background(), nil)
+	_, err = gates(f).ReadLive(context.Background(), gated)
 	want := `not allowed on https://fake.cluster:6443 (context "fake"): deployments.apps is forbidden: User "viewer" cannot list resource "deployments"`
 	if err == nil || err.Error() != want {
 		t.Errorf("got %v\nwant %s", err, want)

@@ -3,7 +3,6 @@ package costgate
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -11,10 +10,8 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
@@ -27,22 +24,13 @@ const FieldManager = "kubectl-costgate"
 // ScaledObjects is KEDA's kind; optional in a cluster.
 var ScaledObjects = kube.Kind{GVR: schema.GroupVersionResource{Group: "keda.sh", Version: "v1alpha1", Resource: "scaledobjects"}, Kind: "ScaledObject", Namespaced: true}
 
-// Gates opens and closes gates on one cluster.
+// Gates opens and closes gates on one cluster, through one Backend: the
+// mode is the backend's, decided once per invocation.
 type Gates struct {
-	Client    *kube.Client
+	Backend   Backend
 	Namespace string // Argo CD's, where the Applications are
 	Now       func() time.Time
-	// API, when set, is server mode: everything goes through Argo CD's API
-	// (Client is unused), under Argo CD's RBAC for Project's apps.
-	API     ArgoAPI
-	Project string
 }
-
-var (
-	getOptions   = metav1.GetOptions{}
-	patchOptions = metav1.PatchOptions{FieldManager: FieldManager}
-	mergePatch   = types.MergePatchType
-)
 
 // Change is what an open or close did.
 type Change struct {
@@ -87,24 +75,10 @@ func (g *Gates) CheckSafe(ctx context.Context, app platform.App, liveApp *unstru
 	return nil
 }
 
-// scaledObjects lists the KEDA ScaledObjects in the gate's namespace (through
-// its app in server mode); none when KEDA is not installed.
+// scaledObjects lists the KEDA ScaledObjects beside the gate's workload;
+// none when KEDA is not installed.
 func (g *Gates) scaledObjects(ctx context.Context, app platform.App) ([]*unstructured.Unstructured, error) {
-	if g.API != nil {
-		return g.scaledObjectsAPI(ctx, app)
-	}
-	list, err := g.Client.Resource(ScaledObjects, app.Gate.Target.Namespace).List(ctx, metav1.ListOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, g.Client.Explain(err, ScaledObjects)
-	}
-	out := make([]*unstructured.Unstructured, len(list.Items))
-	for i := range list.Items {
-		out[i] = &list.Items[i]
-	}
-	return out, nil
+	return g.Backend.Beside(ctx, WorkloadOf(app), ScaledObjects)
 }
 
 // OpenOptions say how far to open a scale gate.
@@ -163,16 +137,8 @@ func (g *Gates) Open(ctx context.Context, app platform.App, opts OpenOptions) (C
 // that deploys the Application does not see it as drift.
 func (g *Gates) MarkOpened(ctx context.Context, app platform.App) error {
 	ann := map[string]any{OpenedAtAnnotation: g.Now().UTC().Format(time.RFC3339)}
-	if g.API != nil {
-		if err := g.API.AnnotateApplication(ctx, app.Name, ann); err != nil {
-			return fmt.Errorf("recording when %s was opened: %w", app.Name, err)
-		}
-		return nil
-	}
-	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": ann}})
-	_, err := g.Client.Resource(kube.Applications, g.Namespace).Patch(ctx, app.Name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager})
-	if err != nil {
-		return fmt.Errorf("recording when %s was opened: %w", app.Name, g.Client.Explain(err, kube.Applications))
+	if err := g.Backend.AnnotateApplication(ctx, app.Name, ann); err != nil {
+		return fmt.Errorf("recording when %s was opened: %w", app.Name, err)
 	}
 	return nil
 }
@@ -194,82 +160,65 @@ func (g *Gates) Close(ctx context.Context, app platform.App) (Change, error) {
 	return Change{}, fmt.Errorf("%s is a sync gate: nothing scales; it stays as synced (remove it with a profile that does not hold layer %s)", app.Name, app.Layer)
 }
 
-// scale patches replicas and annotations, computed from the live Deployment.
+// scale patches replicas and annotations, computed from the live workload.
 func (g *Gates) scale(ctx context.Context, app platform.App, decide func(d *unstructured.Unstructured, current int64) (int64, map[string]any, error)) (Change, error) {
-	t := *app.Gate.Target
-	ch := Change{App: app.Name, Target: t.String()}
-	err := retryOnConflict(ctx, "Deployment "+t.Namespace+"/"+t.Name, func() error {
-		d, err := g.get(ctx, app, kube.Deployments, t.Namespace, t.Name)
-		if apierrors.IsNotFound(err) {
-			return fmt.Errorf("Deployment %s/%s does not exist: sync the app first (kubectl costgate sync %s)", t.Namespace, t.Name, app.Name)
-		}
+	ch := Change{App: app.Name, Target: app.Gate.Target.String()}
+	err := g.write(ctx, app, func(live *unstructured.Unstructured) (map[string]any, error) {
+		current, _, _ := unstructured.NestedInt64(live.Object, "spec", "replicas")
+		want, ann, err := decide(live, current)
 		if err != nil {
-			return g.explain(ctx, err, kube.Deployments)
-		}
-		current, _, _ := unstructured.NestedInt64(d.Object, "spec", "replicas")
-		want, ann, err := decide(d, current)
-		if err != nil {
-			return err
+			return nil, err
 		}
 		ch.From, ch.To, ch.Replicas = strconv.FormatInt(current, 10), strconv.FormatInt(want, 10), want
-		if current == want && !needsAnnotations(d, ann) {
-			ch.Changed = false
-			return nil
+		if current == want && !needsAnnotations(live, ann) {
+			return nil, nil
 		}
-		patch, _ := json.Marshal(map[string]any{
-			"metadata": map[string]any{"resourceVersion": d.GetResourceVersion(), "annotations": ann},
-			"spec":     map[string]any{"replicas": want},
-		})
-		err = g.patch(ctx, app, kube.Deployments, t.Namespace, t.Name, patch)
-		ch.Changed = err == nil
-		return g.explain(ctx, err, kube.Deployments)
-	})
+		return map[string]any{"metadata": map[string]any{"annotations": ann}, "spec": map[string]any{"replicas": want}}, nil
+	}, &ch.Changed)
 	return ch, err
 }
 
-// explain says what a failed request means; a conflict stays one, for the
-// retry, and a request cut by the command's own deadline or an interrupt says
-// so rather than "cannot reach the cluster".
-func (g *Gates) explain(ctx context.Context, err error, k kube.Kind) error {
-	switch {
-	case err == nil || apierrors.IsConflict(err):
-		return err
-	case ctx.Err() != nil && errors.Is(err, ctx.Err()): // says already what it waited on
-		return err
-	case ctx.Err() != nil:
-		return ctx.Err()
-	case g.API != nil: // explained by the API client already
-		return err
-	}
-	return g.Client.Explain(err, k)
+// annotate sets or removes the stop annotation of a pause gate's workload.
+func (g *Gates) annotate(ctx context.Context, app platform.App, ann map[string]any, from, to string) (Change, error) {
+	ch := Change{App: app.Name, Target: app.Gate.Target.String(), From: from, To: to}
+	err := g.write(ctx, app, func(live *unstructured.Unstructured) (map[string]any, error) {
+		stopped := strings.EqualFold(live.GetAnnotations()[StopAnnotation], "true")
+		if stopped == (to == "paused") {
+			ch.From = to
+			return nil, nil
+		}
+		return map[string]any{"metadata": map[string]any{"annotations": ann}}, nil
+	}, &ch.Changed)
+	return ch, err
 }
 
-// annotate patches an InferenceService's annotations.
-func (g *Gates) annotate(ctx context.Context, app platform.App, ann map[string]any, from, to string) (Change, error) {
-	t := *app.Gate.Target
-	ch := Change{App: app.Name, Target: t.String(), From: from, To: to}
-	err := retryOnConflict(ctx, "InferenceService "+t.Namespace+"/"+t.Name, func() error {
-		obj, err := g.get(ctx, app, kube.InferenceServices, t.Namespace, t.Name)
-		if kube.IsMissingKind(err) && g.API == nil {
-			return g.Client.Explain(err, kube.InferenceServices)
-		}
+// write reads the gate's workload, asks change for a merge patch (nil: as
+// wanted already), and patches it guarded by the read's resourceVersion; a
+// conflict (someone else changed it) starts again from a fresh read.
+func (g *Gates) write(ctx context.Context, app platform.App, change func(live *unstructured.Unstructured) (map[string]any, error), changed *bool) error {
+	w := WorkloadOf(app)
+	return retryOnConflict(ctx, w.String(), func() error {
+		*changed = false
+		live, err := g.Backend.Workload(ctx, w)
 		if apierrors.IsNotFound(err) {
-			return fmt.Errorf("InferenceService %s/%s does not exist: sync the app first (kubectl costgate sync %s)", t.Namespace, t.Name, app.Name)
+			return fmt.Errorf("%s does not exist: sync the app first (kubectl costgate sync %s)", w, app.Name)
 		}
 		if err != nil {
-			return g.explain(ctx, err, kube.InferenceServices)
+			return cutOr(ctx, err)
 		}
-		stopped := strings.EqualFold(obj.GetAnnotations()[StopAnnotation], "true")
-		if stopped == (to == "paused") {
-			ch.From, ch.Changed = to, false
-			return nil
+		patch, err := change(live)
+		if err != nil || patch == nil {
+			return err
 		}
-		patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"resourceVersion": obj.GetResourceVersion(), "annotations": ann}})
-		err = g.patch(ctx, app, kube.InferenceServices, t.Namespace, t.Name, patch)
-		ch.Changed = err == nil
-		return g.explain(ctx, err, kube.InferenceServices)
+		meta, _ := patch["metadata"].(map[string]any)
+		meta["resourceVersion"] = live.GetResourceVersion()
+		body, _ := json.Marshal(patch)
+		if err := g.Backend.PatchWorkload(ctx, w, body); err != nil {
+			return cutOr(ctx, err)
+		}
+		*changed = true
+		return nil
 	})
-	return ch, err
 }
 
 // needsAnnotations says whether applying ann would change d's annotations.

@@ -101,12 +101,18 @@ func Find(env *platform.Env, name string) (platform.App, error) {
 	return platform.App{}, fmt.Errorf("unknown app %q in environment %s; gated apps: %s", name, env.Name, strings.Join(names, ", "))
 }
 
-// Live is what one LIST per kind returned, keyed "namespace/name".
+// Live is what a backend read of the Applications and the gates' workloads.
 type Live struct {
-	Apps              map[string]*unstructured.Unstructured // by name, in Argo CD's namespace
-	Deployments       map[string]*unstructured.Unstructured
-	InferenceServices map[string]*unstructured.Unstructured
+	Apps      map[string]*unstructured.Unstructured // by name, in Argo CD's namespace
+	Workloads map[string]*unstructured.Unstructured // by Workload.key
 }
+
+func newLive() Live {
+	return Live{Apps: map[string]*unstructured.Unstructured{}, Workloads: map[string]*unstructured.Unstructured{}}
+}
+
+// Workload is the live workload, nil when it does not exist.
+func (l Live) Workload(w Workload) *unstructured.Unstructured { return l.Workloads[w.key()] }
 
 // Observe computes every gate's status from the live objects.
 func Observe(gates []platform.App, live Live, now time.Time) []Status {
@@ -132,8 +138,8 @@ func observe(a platform.App, live Live, now time.Time) Status {
 	s.Sync, s.Health = printers.Dash(st.Sync), printers.Dash(st.Health)
 	switch g.Kind {
 	case platform.GateScale:
-		d, ok := live.Deployments[g.Target.Namespace+"/"+g.Target.Name]
-		if !ok {
+		d := live.Workload(WorkloadOf(a))
+		if d == nil {
 			s.State, s.Reason = StateAbsent, "not deployed yet: kubectl costgate sync "+a.Name
 			return s
 		}
@@ -149,8 +155,8 @@ func observe(a platform.App, live Live, now time.Time) Status {
 		}
 		s.UpSince = openedAt(d, s.State)
 	case platform.GatePause:
-		isvc, ok := live.InferenceServices[g.Target.Namespace+"/"+g.Target.Name]
-		if !ok {
+		isvc := live.Workload(WorkloadOf(a))
+		if isvc == nil {
 			s.State, s.Reason = StateAbsent, "not deployed yet: kubectl costgate sync "+a.Name
 			return s
 		}

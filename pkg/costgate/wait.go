@@ -2,13 +2,13 @@ package costgate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
@@ -28,22 +28,7 @@ func (g *Gates) WaitClosed(ctx context.Context, app platform.App, progress func(
 }
 
 func (g *Gates) waitTarget(ctx context.Context, app platform.App, progress func(string), open bool) error {
-	if g.API != nil {
-		return g.waitTargetAPI(ctx, app, progress, open)
-	}
-	t := *app.Gate.Target
-	kind := kube.Deployments
-	podSelector := ""
-	if app.Gate.Kind == platform.GatePause {
-		kind = kube.InferenceServices
-		podSelector = "serving.kserve.io/inferenceservice=" + t.Name
-	}
-	targetWatch := g.Client.Watch(ctx, kind, t.Namespace, kube.Named(t.Name))
-	targets := targetWatch.C
-	var podWatch *kube.Watcher
-	var pods <-chan kube.Snapshot
-	var target *unstructured.Unstructured
-	var podSnap kube.Snapshot
+	w := WorkloadOf(app)
 	last := ""
 	say := func(msg string) {
 		if msg != last && progress != nil {
@@ -51,56 +36,23 @@ func (g *Gates) waitTarget(ctx context.Context, app platform.App, progress func(
 		}
 		last = msg
 	}
-	for {
-		select {
-		case snap, ok := <-targets:
-			if !ok {
-				if err := targetWatch.Err(); err != nil {
-					return err
-				}
-				return fmt.Errorf("%s: %w (last: %s)", app.Name, ctx.Err(), last)
+	err := g.Backend.WatchWorkload(ctx, w, func(live *unstructured.Unstructured, pods kube.Snapshot) (bool, error) {
+		if live == nil {
+			if open {
+				say(fmt.Sprintf("%s does not exist yet", app.Gate.Target))
 			}
-			target = snap[t.Name]
-			if target == nil {
-				if open {
-					say(fmt.Sprintf("%s does not exist yet", t))
-					continue
-				}
-				return nil
-			}
-			if pods == nil {
-				if podSelector == "" {
-					podSelector = deploymentSelector(target)
-				}
-				podWatch = g.Client.Watch(ctx, kube.Pods, t.Namespace, kube.Selector{Labels: podSelector})
-				pods = podWatch.C
-			}
-		case snap, ok := <-pods:
-			if !ok {
-				if err := podWatch.Err(); err != nil {
-					return err
-				}
-				return fmt.Errorf("%s: %w (last: %s)", app.Name, ctx.Err(), last)
-			}
-			podSnap = snap
+			return !open, nil
 		}
-		if target == nil || podSnap == nil {
-			continue
+		done, msg, err := evaluate(app, live, pods, open)
+		if err == nil {
+			say(msg)
 		}
-		done, msg, err := evaluate(app, target, podSnap, open)
-		if err != nil {
-			return err
-		}
-		say(msg)
-		if done {
-			return nil
-		}
+		return done, err
+	})
+	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return fmt.Errorf("%s: %w (last: %s)", app.Name, ctx.Err(), last)
 	}
-}
-
-func deploymentSelector(d *unstructured.Unstructured) string {
-	m, _, _ := unstructured.NestedStringMap(d.Object, "spec", "selector", "matchLabels")
-	return labels.SelectorFromSet(m).String()
+	return err
 }
 
 // evaluate says whether the wait is over, and what it is waiting on. A gate

@@ -8,8 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/aidev-platform/kubectl-plugins/pkg/argocd"
-	"github.com/aidev-platform/kubectl-plugins/pkg/argocd/server"
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli"
 	"github.com/aidev-platform/kubectl-plugins/pkg/costgate"
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
@@ -60,13 +58,14 @@ costgate.aidev.io/* annotations; nothing is hard-coded.`,
 	return root
 }
 
-// session is a loaded environment and a connection: to the Kubernetes API
-// (client), or to Argo CD's (server mode: srv, and gates through it).
+// session is a loaded environment and the gates, reached in the
+// invocation's one mode (the backend's).
 type session struct {
-	env    *platform.Env
+	env   *platform.Env
+	gates *costgate.Gates
+	// client is the Kubernetes API in core mode (nil in server mode), for
+	// what only it reaches: a Service through the API server's proxy.
 	client *kube.Client
-	srv    *server.Syncer
-	gates  *costgate.Gates
 }
 
 func (c *common) open(ctx context.Context) (*session, error) {
@@ -80,14 +79,21 @@ func (c *common) open(ctx context.Context) (*session, error) {
 // connect reaches the gates in the invocation's one mode (cli.ArgoCDFlags.ServerMode):
 // every verb, sync included, then goes through that mode alone.
 func (c *common) connect(ctx context.Context, env *platform.Env) (*session, error) {
-	if c.ArgoCD.ServerMode() {
-		return c.serverSession(env)
+	s := &session{env: env, gates: &costgate.Gates{Namespace: env.Config.Namespace, Now: c.Now}}
+	if c.ArgoCD.ServerMode() { // Argo CD's API: no Kubernetes credentials are read
+		api, err := c.argoCD()
+		if err != nil {
+			return nil, err
+		}
+		s.gates.Backend = &costgate.ArgoCDBackend{API: api, Project: env.Descriptor.Project}
+		return s, nil
 	}
 	client, err := c.Connect(ctx, env.Config.Namespace)
 	if err != nil {
 		return nil, err
 	}
-	return &session{env: env, client: client, gates: &costgate.Gates{Client: client, Namespace: env.Config.Namespace, Now: c.Now}}, nil
+	s.client, s.gates.Backend = client, &costgate.KubeBackend{Client: client, Namespace: env.Config.Namespace}
+	return s, nil
 }
 
 // openApp finds a gated app, then connects: a name that is not a gate is
@@ -109,24 +115,6 @@ func (c *common) gate(name string) (*platform.Env, platform.App, error) {
 	}
 	app, err := costgate.Find(env, name)
 	return env, app, err
-}
-
-// serverSession reaches everything through Argo CD's API: no Kubernetes
-// credentials are read.
-func (c *common) serverSession(env *platform.Env) (*session, error) {
-	srv, err := c.argoCD()
-	if err != nil {
-		return nil, err
-	}
-	return &session{env: env, srv: srv, gates: &costgate.Gates{API: srv, Namespace: env.Config.Namespace, Project: env.Descriptor.Project, Now: c.Now}}, nil
-}
-
-// syncer syncs in the session's mode.
-func (s *session) syncer() (argocd.Syncer, string) {
-	if s.srv != nil {
-		return s.srv, "server"
-	}
-	return &argocd.Core{Client: s.client, Namespace: s.env.Config.Namespace, Initiator: costgate.FieldManager}, "core"
 }
 
 func appArg(cmd *cobra.Command, args []string) error {

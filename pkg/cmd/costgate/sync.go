@@ -68,7 +68,6 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	syncer, mode := s.syncer()
 	opens := false
 	if app.Gate.Kind == platform.GateSync {
 		live, err := s.gates.Application(ctx, app)
@@ -77,7 +76,8 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 		}
 		opens = costgate.SyncGateState(argocd.StatusOf(live)) == costgate.StateDown
 	}
-	result, err := syncWith(ctx, o.common, syncer, mode, app.Name)
+	fmt.Fprintf(o.ErrOut, "%s: syncing (%s mode)\n", app.Name, s.gates.Backend.Mode())
+	result, err := s.gates.Backend.Sync(ctx, app.Name, syncProgress(o.ErrOut, app.Name))
 	if err != nil {
 		return err
 	}
@@ -99,20 +99,19 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 	return nil
 }
 
-// syncWith syncs through syncer, printing progress to stderr.
-func syncWith(ctx context.Context, c *common, syncer argocd.Syncer, mode, app string) (*argocd.SyncResult, error) {
-	fmt.Fprintf(c.ErrOut, "%s: syncing (%s mode)\n", app, mode)
+// syncProgress prints a sync's progress to w, a line each time it changes.
+func syncProgress(w io.Writer, app string) func(argocd.AppStatus) {
 	last := ""
-	return syncer.Sync(ctx, app, func(st argocd.AppStatus) {
+	return func(st argocd.AppStatus) {
 		line := fmt.Sprintf("%s: %s %s", app, printers.Dash(st.Sync), printers.Dash(st.Health))
 		if st.OperationPhase != "" {
 			line += ", operation " + st.OperationPhase
 		}
 		if line != last {
-			fmt.Fprintln(c.ErrOut, line)
+			fmt.Fprintln(w, line)
 			last = line
 		}
-	})
+	}
 }
 
 func printResult(out io.Writer, r *argocd.SyncResult) {

@@ -68,24 +68,16 @@ Interrupted (Ctrl-C), it says what it had done; the same up, run again, finishes
 	return cmd
 }
 
-// Run opens the gate. Everything that needs no cluster is checked first, then
-// everything that needs no write (the live app, the gate's safety, the
-// permissions), so a refused up has changed nothing.
+// Run opens the gate (costgate.Gates.Up). Everything that needs no cluster
+// is checked before connecting; Up checks everything that needs no write.
 func (o *UpOptions) Run(ctx context.Context) error {
 	env, app, err := o.gate(o.App)
 	if err != nil {
 		return err
 	}
-	if app.Gate.Kind == platform.GateSync {
-		return fmt.Errorf("%s is a sync gate: open it with kubectl costgate sync %s", app.Name, app.Name)
-	}
-	if o.Replicas > 0 && app.Gate.Kind != platform.GateScale {
-		return fmt.Errorf("--replicas: %s is a %s gate, it has no replicas", app.Name, app.Gate.Kind)
-	}
-	if o.Replicas > 0 {
-		if err := costgate.CheckReplicas(app, int64(o.Replicas), fmt.Sprintf("--replicas %d", o.Replicas), o.Force); err != nil {
-			return err
-		}
+	opts := costgate.UpOptions{OpenOptions: costgate.OpenOptions{Replicas: o.Replicas, Force: o.Force}, Wait: o.Wait}
+	if err := costgate.CheckUp(app, opts); err != nil {
+		return err
 	}
 	s, err := o.connect(ctx, env)
 	if err != nil {
@@ -93,75 +85,57 @@ func (o *UpOptions) Run(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-
-	liveApp, err := s.gates.Application(ctx, app)
-	if err != nil {
-		return err
-	}
-	st := argocd.StatusOf(liveApp)
-	needSync := st.Sync != argocd.Synced || st.Health == argocd.Missing
-	perms := costgate.GatePermissions(app, o.Wait)
-	syncer, mode := s.syncer()
-	if needSync {
-		// Checked where the sync is authorized: the Kubernetes API in core
-		// mode, Argo CD's RBAC in server mode.
-		perms = append(costgate.SyncPermissions(s.env.Config.Namespace, app), perms...)
-	}
-	// Every permission first, so a user who lacks several learns all of them at
-	// once; then the safety reads (which need some of them).
-	if err := s.gates.Authorize(ctx, perms); err != nil {
-		return fmt.Errorf("refusing to open %s, nothing changed: %w", app.Name, err)
-	}
-	if err := s.gates.CheckSafe(ctx, app, liveApp); err != nil {
-		return err
-	}
-
-	if needSync {
-		fmt.Fprintf(o.ErrOut, "%s: %s/%s, syncing first\n", app.Name, printers.Dash(st.Sync), printers.Dash(st.Health))
-		result, err := syncWith(ctx, o.common, syncer, mode, app.Name)
-		if err != nil {
-			if cli.Interrupted(ctx) {
-				return fmt.Errorf("interrupted while syncing %s: the sync goes on in Argo CD and the gate is not open yet; run the same up again to finish", app.Name)
-			}
-			return err
-		}
-		if !result.Succeeded() {
-			printResult(o.ErrOut, result)
-			return fmt.Errorf("sync of %s %s: %s", app.Name, result.Phase, result.Message)
-		}
-	}
-	ch, err := s.gates.Open(ctx, app, costgate.OpenOptions{Replicas: o.Replicas, Force: o.Force})
-	if err != nil {
-		switch {
-		case cli.Interrupted(ctx) && needSync:
-			return fmt.Errorf("interrupted after syncing %s; the gate is not open yet: run the same up again to finish", app.Name)
-		case cli.Interrupted(ctx):
-			return fmt.Errorf("interrupted before %s was opened: nothing changed", app.Name)
-		}
-		return err
-	}
-	report(o.common, ch)
-	if !o.Wait {
-		return nil
-	}
 	start := o.Now()
 	say, stop := printers.StatusLines(o.ErrOut, func(msg string) string {
 		return fmt.Sprintf("%s: %s (%s)", app.Name, msg, o.Now().Sub(start).Round(time.Second))
 	})
-	err = s.gates.WaitOpen(ctx, app, say)
+	defer stop()
+	_, err = s.gates.Up(ctx, app, opts, costgate.UpReport{
+		Syncing: func(st argocd.AppStatus) {
+			fmt.Fprintf(o.ErrOut, "%s: %s/%s, syncing first\n", app.Name, printers.Dash(st.Sync), printers.Dash(st.Health))
+			fmt.Fprintf(o.ErrOut, "%s: syncing (%s mode)\n", app.Name, s.gates.Backend.Mode())
+		},
+		Progress: syncProgress(o.ErrOut, app.Name),
+		Opened:   func(ch costgate.Change) { report(o.common, ch); start = o.Now() },
+		Waiting:  say,
+	})
 	stop()
-	switch {
-	case err == nil:
-		fmt.Fprintf(o.Out, "%s: up, costs $%.2f per hour\n", app.Name, app.Gate.CostPerHour)
+	if err == nil {
+		if o.Wait {
+			fmt.Fprintf(o.Out, "%s: up, costs $%.2f per hour\n", app.Name, app.Gate.CostPerHour)
+		}
 		return nil
-	case cli.Interrupted(ctx):
-		return fmt.Errorf("interrupted after opening %s while waiting for %s: the gate is open; run kubectl costgate down %s to close it or up again to wait",
-			opened(ch), waitingFor(app, ch), app.Name)
-	case errors.Is(err, context.DeadlineExceeded):
-		return fmt.Errorf("%s is open but not ready: %w", app.Name, err)
 	}
-	// What was written stands whatever the wait met (a lost server included).
-	return fmt.Errorf("%s was opened (%s %s -> %s), then waiting for it failed: %w", app.Name, ch.Target, ch.From, ch.To, err)
+	return o.upFailed(ctx, app, err)
+}
+
+// upFailed says how far a failed up got, and what to run next.
+func (o *UpOptions) upFailed(ctx context.Context, app platform.App, err error) error {
+	var up *costgate.UpError
+	if !errors.As(err, &up) {
+		return err
+	}
+	interrupted := cli.Interrupted(ctx)
+	switch {
+	case up.Stage == costgate.UpSyncing && interrupted:
+		return fmt.Errorf("interrupted while syncing %s: the sync goes on in Argo CD and the gate is not open yet; run the same up again to finish", app.Name)
+	case up.Stage == costgate.UpSyncing && up.Result != nil:
+		printResult(o.ErrOut, up.Result)
+	case up.Stage == costgate.UpOpening && interrupted && up.Synced:
+		return fmt.Errorf("interrupted after syncing %s; the gate is not open yet: run the same up again to finish", app.Name)
+	case up.Stage == costgate.UpOpening && interrupted:
+		return fmt.Errorf("interrupted before %s was opened: nothing changed", app.Name)
+	case up.Stage == costgate.UpWaiting && interrupted:
+		return fmt.Errorf("interrupted after opening %s while waiting for %s: the gate is open; run kubectl costgate down %s to close it or up again to wait",
+			opened(up.Change), waitingFor(app, up.Change), app.Name)
+	case up.Stage == costgate.UpWaiting && errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%s is open but not ready: %w", app.Name, up.Err)
+	case up.Stage == costgate.UpWaiting:
+		// What was written stands whatever the wait met (a lost server included).
+		ch := up.Change
+		return fmt.Errorf("%s was opened (%s %s -> %s), then waiting for it failed: %w", app.Name, ch.Target, ch.From, ch.To, up.Err)
+	}
+	return up.Err
 }
 
 // opened names an open gate and how far it is open: "raw-vllm (replicas 1)".

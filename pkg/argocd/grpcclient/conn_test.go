@@ -1,4 +1,4 @@
-package server
+package grpcclient
 
 import (
 	"context"
@@ -21,7 +21,7 @@ import (
 // A connection that went away is made again; a refusal, a config that cannot
 // work and a server that never answers are not.
 func TestLostTellsAGoneConnectionFromARefusal(t *testing.T) {
-	s := &Syncer{opts: Options{Server: "argocd:443"}}
+	s := &Client{opts: Options{Server: "argocd:443"}}
 	refused := &net.OpError{Op: "dial", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
 	for err, want := range map[error]bool{
 		status.Error(codes.Unavailable, "connection closed"): true,
@@ -41,7 +41,7 @@ func TestLostTellsAGoneConnectionFromARefusal(t *testing.T) {
 
 // A server never reached is not waited for: the first failure is the answer.
 func TestRetryWaitsOnlyForAServerItReached(t *testing.T) {
-	s := &Syncer{opts: Options{Server: "argocd:443"}}
+	s := &Client{opts: Options{Server: "argocd:443"}}
 	calls := 0
 	gone := status.Error(codes.Unavailable, "connection refused")
 	err := s.retry(context.Background(), "listing", true, func() error { calls++; return gone })

@@ -1,4 +1,4 @@
-package server
+package grpcclient
 
 import (
 	"context"
@@ -14,15 +14,14 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
-	"github.com/aidev-platform/kubectl-plugins/pkg/costgate"
 )
 
-// The Syncer is also costgate.ArgoAPI: the gates' objects through Argo CD.
+// The objects an Application deploys, read, patched and watched through it.
 
 var applications = schema.GroupResource{Group: "argoproj.io", Resource: "applications"}
 
 // Applications lists the Applications the token may see.
-func (s *Syncer) Applications(ctx context.Context) ([]*unstructured.Unstructured, error) {
+func (s *Client) Applications(ctx context.Context) ([]*unstructured.Unstructured, error) {
 	var list *v1alpha1.ApplicationList
 	err := s.call(ctx, "listing the Applications", true, func(ctx context.Context, apps applicationpkg.ApplicationServiceClient) (err error) {
 		list, err = apps.List(ctx, &applicationpkg.ApplicationQuery{})
@@ -51,7 +50,7 @@ func resourceRequest(app string, gvk schema.GroupVersionKind, namespace, name st
 
 // Resource reads the live object app deploys; apierrors NotFound when the app
 // holds no such object.
-func (s *Syncer) Resource(ctx context.Context, app string, gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, error) {
+func (s *Client) Resource(ctx context.Context, app string, gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, error) {
 	var res *applicationpkg.ApplicationResourceResponse
 	err := s.call(ctx, "reading "+gvk.Kind+" "+namespace+"/"+name, true, func(ctx context.Context, apps applicationpkg.ApplicationServiceClient) (err error) {
 		res, err = apps.GetResource(ctx, resourceRequest(app, gvk, namespace, name))
@@ -67,7 +66,7 @@ func (s *Syncer) Resource(ctx context.Context, app string, gvk schema.GroupVersi
 // update, or its fine-grained update/<group>/<kind>/<namespace>/<name>). A
 // resourceVersion in the patch is the precondition it is for the API server:
 // a conflict comes back as apierrors Conflict.
-func (s *Syncer) PatchResource(ctx context.Context, app string, gvk schema.GroupVersionKind, namespace, name string, mergePatch []byte) error {
+func (s *Client) PatchResource(ctx context.Context, app string, gvk schema.GroupVersionKind, namespace, name string, mergePatch []byte) error {
 	patch, patchType := string(mergePatch), "application/merge-patch+json"
 	r := resourceRequest(app, gvk, namespace, name)
 	// Made again on a new connection: the resourceVersion in the patch makes a
@@ -83,7 +82,7 @@ func (s *Syncer) PatchResource(ctx context.Context, app string, gvk schema.Group
 
 // ResourcesOf reads the live objects of one kind in app's resource tree
 // (Pods included: the tree holds what the app's objects own).
-func (s *Syncer) ResourcesOf(ctx context.Context, app string, gvk schema.GroupVersionKind, namespace string) ([]*unstructured.Unstructured, error) {
+func (s *Client) ResourcesOf(ctx context.Context, app string, gvk schema.GroupVersionKind, namespace string) ([]*unstructured.Unstructured, error) {
 	var tree *v1alpha1.ApplicationTree
 	err := s.call(ctx, "reading "+app+"'s resource tree", true, func(ctx context.Context, apps applicationpkg.ApplicationServiceClient) (err error) {
 		tree, err = apps.ResourceTree(ctx, &applicationpkg.ResourcesQuery{ApplicationName: &app})
@@ -111,7 +110,7 @@ func (s *Syncer) ResourcesOf(ctx context.Context, app string, gvk schema.GroupVe
 
 // WatchTree calls changed now and at each change of app's resource tree; the
 // watch is opened again when its connection is lost, until ctx ends.
-func (s *Syncer) WatchTree(ctx context.Context, app string, changed func() (bool, error)) error {
+func (s *Client) WatchTree(ctx context.Context, app string, changed func() (bool, error)) error {
 	if done, err := changed(); done || err != nil {
 		return err
 	}
@@ -142,7 +141,7 @@ func (s *Syncer) WatchTree(ctx context.Context, app string, changed func() (bool
 }
 
 // CanI asks Argo CD's RBAC whether the token may do action on resource object.
-func (s *Syncer) CanI(ctx context.Context, resource, action, object string) (bool, error) {
+func (s *Client) CanI(ctx context.Context, resource, action, object string) (bool, error) {
 	var res *accountpkg.CanIResponse
 	err := s.retry(ctx, "asking can-i", true, func() error {
 		acc, err := s.account(ctx)
@@ -165,7 +164,7 @@ func (s *Syncer) CanI(ctx context.Context, resource, action, object string) (boo
 
 // objectError turns what the API says about one object into the Kubernetes
 // API's errors where the gates act on them (absent, conflict).
-func (s *Syncer) objectError(err error, gvk schema.GroupVersionKind, name string) error {
+func (s *Client) objectError(err error, gvk schema.GroupVersionKind, name string) error {
 	if err == nil {
 		return nil
 	}
@@ -193,4 +192,3 @@ func decodeManifest(manifest string) (*unstructured.Unstructured, error) {
 	return u, nil
 }
 
-var _ costgate.ArgoAPI = (*Syncer)(nil)

@@ -1,8 +1,9 @@
-// Package server is the argocd.Syncer over Argo CD's own API (gRPC or gRPC-web,
-// bearer token): server mode, for users behind SSO with Argo CD RBAC but no
-// Kubernetes write access. Only kubectl-costgate imports it, so the other plugins
-// do not carry the Argo CD client.
-package server
+// Package grpcclient is a client of Argo CD's own API (gRPC or gRPC-web,
+// bearer token), for server mode: users behind SSO with Argo CD RBAC and no
+// Kubernetes credentials. It syncs, and reaches the objects an Application
+// deploys through that Application. Only kubectl-costgate imports it, so the
+// other plugins do not carry the argo-cd module.
+package grpcclient
 
 import (
 	"context"
@@ -44,8 +45,8 @@ type Options struct {
 	ConnectTimeout, RequestTimeout time.Duration
 }
 
-// Syncer syncs through the Argo CD API.
-type Syncer struct {
+// Client syncs through the Argo CD API.
+type Client struct {
 	opts     Options
 	co       *apiclient.ClientOptions
 	client   apiclient.Client
@@ -61,7 +62,7 @@ type Syncer struct {
 
 // New connects (lazily, on the first call) to the Argo CD API. Without a token it uses the argocd
 // CLI's config file (~/.config/argocd/config), as the CLI does.
-func New(opts Options) (*Syncer, error) {
+func New(opts Options) (*Client, error) {
 	co := &apiclient.ClientOptions{
 		ServerAddr: opts.Server, AuthToken: opts.AuthToken, GRPCWeb: opts.GRPCWeb, GRPCWebRootPath: opts.GRPCWebRootPath,
 		Insecure: opts.Insecure, PlainText: opts.PlainText, Context: opts.Context, UserAgent: opts.UserAgent,
@@ -97,7 +98,7 @@ func New(opts Options) (*Syncer, error) {
 	if opts.RequestTimeout <= 0 {
 		opts.RequestTimeout = DefaultRequestTimeout
 	}
-	return &Syncer{opts: opts, co: co}, nil
+	return &Client{opts: opts, co: co}, nil
 }
 
 // The bounds of a connection and of a call when the flags set none.
@@ -111,7 +112,7 @@ const (
 // reads the app with a hard refresh, so health is not the stale pre-sync one.
 // The sync request is made once; the watch is opened again when the
 // connection is lost (the server restarting) until ctx ends.
-func (s *Syncer) Sync(ctx context.Context, name string, progress func(argocd.AppStatus)) (*argocd.SyncResult, error) {
+func (s *Client) Sync(ctx context.Context, name string, progress func(argocd.AppStatus)) (*argocd.SyncResult, error) {
 	var app *v1alpha1.Application
 	err := s.call(ctx, "reading "+name, true, func(ctx context.Context, apps applicationpkg.ApplicationServiceClient) (err error) {
 		app, err = apps.Get(ctx, &applicationpkg.ApplicationQuery{Name: &name})
@@ -190,7 +191,7 @@ func (s *Syncer) Sync(ctx context.Context, name string, progress func(argocd.App
 
 // Application reads an Application through the API (Argo CD RBAC:
 // applications, get).
-func (s *Syncer) Application(ctx context.Context, name string) (*unstructured.Unstructured, error) {
+func (s *Client) Application(ctx context.Context, name string) (*unstructured.Unstructured, error) {
 	var app *v1alpha1.Application
 	notFound := false
 	err := s.call(ctx, "reading "+name, true, func(ctx context.Context, apps applicationpkg.ApplicationServiceClient) (err error) {
@@ -212,7 +213,7 @@ func (s *Syncer) Application(ctx context.Context, name string) (*unstructured.Un
 // AnnotateApplication merges annotations into an Application's metadata (a
 // nil value removes one; Argo CD RBAC: applications, update). Made again on
 // a new connection: the same merge patch twice is the same result.
-func (s *Syncer) AnnotateApplication(ctx context.Context, name string, annotations map[string]any) error {
+func (s *Client) AnnotateApplication(ctx context.Context, name string, annotations map[string]any) error {
 	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": annotations}})
 	if err != nil {
 		return err

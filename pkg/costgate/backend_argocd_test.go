@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/aidev-platform/kubectl-plugins/pkg/argocd"
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
 )
 
@@ -28,6 +30,8 @@ type fakeAPI struct {
 	// changes (a busy application controller, right after a sync)
 	lagging map[string]int
 	reads   int // Resource calls
+	// meanwhile runs once, before the next patch lands: another writer
+	meanwhile func()
 }
 
 func key(app string, gvk schema.GroupVersionKind, ns, name string) string {
@@ -65,19 +69,47 @@ func (f *fakeAPI) Resource(_ context.Context, app string, gvk schema.GroupVersio
 func (f *fakeAPI) PatchResource(_ context.Context, app string, gvk schema.GroupVersionKind, ns, name string, patch []byte) error {
 	k := key(app, gvk, ns, name)
 	if f.denied[k] {
-		return fmt.Errorf("Argo CD denied the request: %w", ErrPermissionDenied)
+		return fmt.Errorf("Argo CD denied the request: %w", argocd.ErrPermissionDenied)
 	}
 	o, ok := f.objects[k]
 	if !ok {
 		return apierrors.NewNotFound(schema.GroupResource{Resource: gvk.Kind}, name)
 	}
+	if f.meanwhile != nil {
+		f.meanwhile()
+		f.meanwhile = nil
+	}
 	f.patches = append(f.patches, k+" "+string(patch))
+	return mergeWithPrecondition(o, patch, schema.GroupResource{Resource: gvk.Kind})
+}
+
+// mergeWithPrecondition merge-patches o as the API server does: a
+// resourceVersion in the patch that is not o's is a Conflict, and a write
+// that lands gives o a new resourceVersion.
+func mergeWithPrecondition(o *unstructured.Unstructured, patch []byte, gr schema.GroupResource) error {
+	var p struct {
+		Metadata struct {
+			ResourceVersion string `json:"resourceVersion"`
+		} `json:"metadata"`
+	}
+	if err := json.Unmarshal(patch, &p); err != nil {
+		return apierrors.NewBadRequest(err.Error())
+	}
+	rv := o.GetResourceVersion()
+	if p.Metadata.ResourceVersion != "" && p.Metadata.ResourceVersion != rv {
+		return apierrors.NewConflict(gr, o.GetName(), fmt.Errorf("the object has been modified; please apply your changes to the latest version and try again"))
+	}
 	data, _ := json.Marshal(o.Object)
 	merged, err := jsonMergePatch(data, patch)
 	if err != nil {
 		return err
 	}
-	return o.UnmarshalJSON(merged)
+	if err := o.UnmarshalJSON(merged); err != nil {
+		return err
+	}
+	n, _ := strconv.Atoi(rv)
+	o.SetResourceVersion(strconv.Itoa(n + 1))
+	return nil
 }
 
 func (f *fakeAPI) ResourcesOf(context.Context, string, schema.GroupVersionKind, string) ([]*unstructured.Unstructured, error) {
@@ -104,12 +136,17 @@ func (f *fakeAPI) WatchTree(_ context.Context, _ string, changed func() (bool, e
 	}
 }
 
+func (f *fakeAPI) Sync(_ context.Context, app string, _ func(argocd.AppStatus)) (*argocd.SyncResult, error) {
+	f.patches = append(f.patches, app+" sync")
+	return &argocd.SyncResult{App: app, Phase: "Succeeded"}, nil
+}
+
 func (f *fakeAPI) CanI(_ context.Context, _, action, object string) (bool, error) {
 	return f.canI[action+" "+object], nil
 }
 
-func serverGates(api *fakeAPI) *Gates {
-	return &Gates{API: api, Namespace: "argocd", Project: "platform", Now: func() time.Time { return time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC) }}
+func serverGates(api ArgoAPI) *Gates {
+	return &Gates{Backend: &ArgoCDBackend{API: api, Project: "platform"}, Namespace: "argocd", Now: func() time.Time { return time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC) }}
 }
 
 var deploymentGVK = schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}
@@ -133,7 +170,7 @@ func TestServerModeOpensAndClosesThroughTheApp(t *testing.T) {
 	}
 	want := []string{
 		`raw-vllm Deployment serving/raw-vllm {"metadata":{"annotations":{"costgate.aidev.io/opened-at":"2026-11-26T12:00:00Z","costgate.aidev.io/previous-replicas":null},"resourceVersion":"41"},"spec":{"replicas":2}}`,
-		`raw-vllm Deployment serving/raw-vllm {"metadata":{"annotations":{"costgate.aidev.io/opened-at":null,"costgate.aidev.io/previous-replicas":"2"},"resourceVersion":"41"},"spec":{"replicas":0}}`,
+		`raw-vllm Deployment serving/raw-vllm {"metadata":{"annotations":{"costgate.aidev.io/opened-at":null,"costgate.aidev.io/previous-replicas":"2"},"resourceVersion":"42"},"spec":{"replicas":0}}`,
 	}
 	if got := strings.Join(api.patches, "\n"); got != strings.Join(want, "\n") {
 		t.Errorf("patches:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
@@ -185,8 +222,8 @@ func TestServerModeReadLive(t *testing.T) {
 		t.Fatal(err)
 	}
 	statuses := Observe([]platform.App{raw, chat}, live, time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
-	if statuses[0].State != StateUp || statuses[1].State != StateAbsent || len(live.Deployments) != 1 {
-		t.Errorf("states %s %s, deployments %d", statuses[0].State, statuses[1].State, len(live.Deployments))
+	if statuses[0].State != StateUp || statuses[1].State != StateAbsent || len(live.Workloads) != 1 {
+		t.Errorf("states %s %s, workloads %d", statuses[0].State, statuses[1].State, len(live.Workloads))
 	}
 }
 
@@ -223,8 +260,8 @@ func TestServerModeReadsAfterTheSyncOnceTheTreeHoldsTheTarget(t *testing.T) {
 	// list right after the sync reads it too.
 	api.lagging[k] = 2
 	live, err := serverGates(api).ReadLive(context.Background(), []platform.App{app})
-	if err != nil || live.Deployments["serving/raw-vllm"] == nil {
-		t.Fatalf("list after a lagging tree: %v %v", live.Deployments, err)
+	if err != nil || live.Workload(WorkloadOf(app)) == nil {
+		t.Fatalf("list after a lagging tree: %v %v", live.Workloads, err)
 	}
 
 	// An app whose last sync did not apply the Deployment is not waited on: the
@@ -244,7 +281,7 @@ func TestServerModeTreeThatNeverHoldsTheTargetEndsWithTheDeadline(t *testing.T) 
 	api := &blockingTreeAPI{fakeAPI{apps: map[string]*unstructured.Unstructured{"raw-vllm": syncedApp("raw-vllm", "serving/raw-vllm")}}}
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	_, err := serverGates(&api.fakeAPI).withAPI(api).Open(ctx, app, OpenOptions{})
+	_, err := serverGates(api).Open(ctx, app, OpenOptions{})
 	want := "Deployment serving/raw-vllm, applied by raw-vllm's last sync, is not in Argo CD's resource tree of raw-vllm yet: context deadline exceeded"
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("got %v, want %s", err, want)
@@ -262,6 +299,31 @@ func (b *blockingTreeAPI) WatchTree(ctx context.Context, _ string, changed func(
 	return ctx.Err()
 }
 
-func (g *Gates) withAPI(api ArgoAPI) *Gates { g.API = api; return g }
-
 func jsonMergePatch(doc, patch []byte) ([]byte, error) { return jsonpatch.MergePatch(doc, patch) }
+
+// A write that loses a race in server mode (another writer changed the
+// Deployment between the read and the patch) is read again and decided anew:
+// the API server's Conflict comes back through Argo CD as apierrors Conflict.
+func TestServerModeRetriesALostRaceFromAFreshRead(t *testing.T) {
+	env := sandbox(t)
+	app := gate(t, env, "raw-vllm")
+	k := key("raw-vllm", deploymentGVK, "serving", "raw-vllm")
+	d := liveDeployment("serving", "raw-vllm", 0, 0, nil)
+	d.SetResourceVersion("7")
+	api := &fakeAPI{objects: map[string]*unstructured.Unstructured{k: d}}
+	api.meanwhile = func() { // someone opens it to 3 first
+		_ = unstructured.SetNestedField(d.Object, int64(3), "spec", "replicas")
+		d.SetResourceVersion("8")
+	}
+	ch, err := serverGates(api).Open(context.Background(), app, OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The second read sees 3 open: an open gate is kept as it is, not lowered.
+	if ch.From != "3" || ch.To != "3" || ch.Changed || len(api.patches) != 1 {
+		t.Errorf("after the conflict: %+v, patches %q", ch, api.patches)
+	}
+	if got, _, _ := unstructured.NestedInt64(d.Object, "spec", "replicas"); got != 3 {
+		t.Errorf("replicas %d, want the other writer's 3", got)
+	}
+}

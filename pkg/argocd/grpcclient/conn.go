@@ -1,4 +1,4 @@
-package server
+package grpcclient
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/klog/v2"
 
-	"github.com/aidev-platform/kubectl-plugins/pkg/costgate"
+	"github.com/aidev-platform/kubectl-plugins/pkg/argocd"
 	"github.com/aidev-platform/kubectl-plugins/pkg/printers"
 )
 
@@ -26,7 +26,7 @@ import (
 
 // applications is the application service on the kept connection, dialled
 // on first use and after reset.
-func (s *Syncer) applications(ctx context.Context) (applicationpkg.ApplicationServiceClient, error) {
+func (s *Client) applications(ctx context.Context) (applicationpkg.ApplicationServiceClient, error) {
 	return kept(ctx, s, &s.apps, func(c apiclient.Client, dctx context.Context) (applicationpkg.ApplicationServiceClient, error) {
 		_, apps, err := c.NewApplicationClientWithContext(dctx) // closed with the process
 		return apps, err
@@ -34,7 +34,7 @@ func (s *Syncer) applications(ctx context.Context) (applicationpkg.ApplicationSe
 }
 
 // account is the account service (can-i), kept like applications.
-func (s *Syncer) account(ctx context.Context) (accountpkg.AccountServiceClient, error) {
+func (s *Client) account(ctx context.Context) (accountpkg.AccountServiceClient, error) {
 	return kept(ctx, s, &s.acc, func(c apiclient.Client, dctx context.Context) (accountpkg.AccountServiceClient, error) {
 		_, acc, err := c.NewAccountClientWithContext(dctx) // closed with the process
 		return acc, err
@@ -42,7 +42,7 @@ func (s *Syncer) account(ctx context.Context) (accountpkg.AccountServiceClient, 
 }
 
 // kept returns the service in slot, dialling it (bounded) when there is none.
-func kept[T comparable](ctx context.Context, s *Syncer, slot *T, open func(apiclient.Client, context.Context) (T, error)) (T, error) {
+func kept[T comparable](ctx context.Context, s *Client, slot *T, open func(apiclient.Client, context.Context) (T, error)) (T, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var none T
@@ -67,7 +67,7 @@ func kept[T comparable](ctx context.Context, s *Syncer, slot *T, open func(apicl
 
 // reset drops the kept connections: apiclient's connection reuses the socket
 // it dialled, so once the server has gone it never comes back by itself.
-func (s *Syncer) reset() {
+func (s *Client) reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.apps, s.acc = nil, nil
@@ -78,7 +78,7 @@ func (s *Syncer) reset() {
 // past a deadline, a log.Fatal of its own: so it runs on a context nothing
 // cancels, and is left behind when ctx ends or the connect timeout passes
 // (the process ends soon after).
-func (s *Syncer) apiClient(ctx context.Context) (apiclient.Client, error) {
+func (s *Client) apiClient(ctx context.Context) (apiclient.Client, error) {
 	if s.client != nil {
 		return s.client, nil
 	}
@@ -108,7 +108,7 @@ func (s *Syncer) apiClient(ctx context.Context) (apiclient.Client, error) {
 }
 
 // dial runs one connection attempt bounded by ctx and the connect timeout.
-func (s *Syncer) dial(ctx context.Context, connect func(context.Context) error) error {
+func (s *Client) dial(ctx context.Context, connect func(context.Context) error) error {
 	dctx, cancel := context.WithTimeout(ctx, s.opts.ConnectTimeout)
 	defer cancel()
 	err := connect(dctx)
@@ -127,7 +127,7 @@ func (s *Syncer) dial(ctx context.Context, connect func(context.Context) error) 
 // lost connection (the server restarting, a dropped socket) is dialled anew
 // and the call made again, with backoff, until ctx ends; idempotent says the
 // call may be made twice (reads, and writes guarded by a resourceVersion).
-func (s *Syncer) call(ctx context.Context, doing string, idempotent bool, fn func(context.Context, applicationpkg.ApplicationServiceClient) error) error {
+func (s *Client) call(ctx context.Context, doing string, idempotent bool, fn func(context.Context, applicationpkg.ApplicationServiceClient) error) error {
 	return s.retry(ctx, doing, idempotent, func() error {
 		apps, err := s.applications(ctx)
 		if err != nil {
@@ -143,15 +143,15 @@ func (s *Syncer) call(ctx context.Context, doing string, idempotent bool, fn fun
 	})
 }
 
-// reached says whether a call has succeeded on this Syncer.
-func (s *Syncer) reached() bool {
+// reached says whether a call has succeeded on this Client.
+func (s *Client) reached() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.answered
 }
 
 // retry makes attempt again while it fails in a way a new connection cures.
-func (s *Syncer) retry(ctx context.Context, doing string, again bool, attempt func() error) error {
+func (s *Client) retry(ctx context.Context, doing string, again bool, attempt func() error) error {
 	delay := 250 * time.Millisecond
 	for {
 		err := attempt()
@@ -203,19 +203,19 @@ type noAnswerError struct{ error }
 
 func (n *noAnswerError) Unwrap() error { return n.error }
 
-func (s *Syncer) noAnswer(after time.Duration, doing string) error {
+func (s *Client) noAnswer(after time.Duration, doing string) error {
 	return &noAnswerError{fmt.Errorf("Argo CD at %s took the connection and did not answer in %s while %s (a stuck server or a half-open load balancer; --request-timeout sets how long to wait)",
 		s.opts.Server, after, doing)}
 }
 
 // ended is a call cut short by the command itself: its --timeout or an interrupt.
-func (s *Syncer) ended(ctx context.Context, doing string) error {
+func (s *Client) ended(ctx context.Context, doing string) error {
 	return fmt.Errorf("stopped while %s (Argo CD at %s): %w", doing, s.opts.Server, context.Cause(ctx))
 }
 
 // explain turns gRPC errors into what went wrong for the user, without the
 // token; errors of our own making pass as they are.
-func (s *Syncer) explain(err error) error {
+func (s *Client) explain(err error) error {
 	var p *permanent
 	var hung *noAnswerError
 	var api apierrors.APIStatus // absent, conflict: the gates act on them
@@ -231,7 +231,7 @@ func (s *Syncer) explain(err error) error {
 	case codes.Unauthenticated:
 		return fmt.Errorf("Argo CD at %s refused the token (401 Unauthenticated): %s", s.opts.Server, msg)
 	case codes.PermissionDenied:
-		return fmt.Errorf("Argo CD at %s denied the request (403 PermissionDenied: check Argo CD RBAC): %s: %w", s.opts.Server, msg, costgate.ErrPermissionDenied)
+		return fmt.Errorf("Argo CD at %s denied the request (403 PermissionDenied: check Argo CD RBAC): %s: %w", s.opts.Server, msg, argocd.ErrPermissionDenied)
 	case codes.NotFound:
 		return fmt.Errorf("Argo CD at %s: %s", s.opts.Server, msg)
 	case codes.Unavailable, codes.DeadlineExceeded:
@@ -244,7 +244,7 @@ func (s *Syncer) explain(err error) error {
 // next says done; a stream lost with its connection is opened again (with
 // backoff) until ctx ends. Each opening starts from the server's current
 // state, so nothing is missed between two streams.
-func (s *Syncer) watch(ctx context.Context, doing string, open func(applicationpkg.ApplicationServiceClient) (next func() (bool, error), err error)) error {
+func (s *Client) watch(ctx context.Context, doing string, open func(applicationpkg.ApplicationServiceClient) (next func() (bool, error), err error)) error {
 	return s.retry(ctx, doing, true, func() error {
 		apps, err := s.applications(ctx)
 		if err != nil {

@@ -1,0 +1,65 @@
+package costgate
+
+import (
+	"context"
+	"errors"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/aidev-platform/kubectl-plugins/pkg/argocd"
+	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
+)
+
+// Backend is how the gates reach the cluster, chosen once per invocation:
+// the Kubernetes API (core mode, KubeBackend) or Argo CD's API (server mode,
+// ArgoCDBackend). Both report a missing object and a resourceVersion conflict
+// as the Kubernetes API's errors (apierrors), so the gates have one logic;
+// every other error comes back explained for a person.
+type Backend interface {
+	// Mode names the backend in messages: "core" or "server".
+	Mode() string
+	// Live reads the Applications and the workloads that exist.
+	Live(ctx context.Context, workloads []Workload) (Live, error)
+	// Application reads one Application (NotFound when it does not exist).
+	Application(ctx context.Context, name string) (*unstructured.Unstructured, error)
+	// AnnotateApplication merges annotations into an Application (nil removes one).
+	AnnotateApplication(ctx context.Context, name string, annotations map[string]any) error
+	// Workload reads the live workload (NotFound when it does not exist).
+	Workload(ctx context.Context, w Workload) (*unstructured.Unstructured, error)
+	// PatchWorkload merge-patches the workload; a resourceVersion in the
+	// patch is a precondition, its failure a Conflict.
+	PatchWorkload(ctx context.Context, w Workload, mergePatch []byte) error
+	// Beside lists the objects of kind k in the workload's namespace (through
+	// its app in server mode); none when the kind is not served.
+	Beside(ctx context.Context, w Workload, k kube.Kind) ([]*unstructured.Unstructured, error)
+	// WatchWorkload calls changed with the workload (nil when absent) and its
+	// pods each time either changes, until changed says done, fails, or ctx ends.
+	WatchWorkload(ctx context.Context, w Workload, changed func(live *unstructured.Unstructured, pods kube.Snapshot) (bool, error)) error
+	// Sync syncs an Application and waits for the operation to finish.
+	Sync(ctx context.Context, app string, progress func(argocd.AppStatus)) (*argocd.SyncResult, error)
+	// Authorize checks, before any write, that every request in perms is
+	// allowed, and names every one that is not.
+	Authorize(ctx context.Context, perms []Permission) error
+}
+
+// cut says what a request the command's own deadline or an interrupt cut
+// short met, rather than "cannot reach the cluster"; nil when ctx is live.
+func cut(ctx context.Context, err error) error {
+	switch {
+	case ctx.Err() == nil:
+		return nil
+	case errors.Is(err, ctx.Err()): // says already what it waited on
+		return err
+	}
+	return ctx.Err()
+}
+
+// cutOr is err, or what cut it short; a conflict stays one, for the retry.
+func cutOr(ctx context.Context, err error) error {
+	if c := cut(ctx, err); c != nil && !apierrors.IsConflict(err) {
+		return c
+	}
+	return err
+}
