@@ -13,7 +13,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-
 )
 
 // The objects an Application deploys, read, patched and watched through it.
@@ -191,4 +190,3 @@ func decodeManifest(manifest string) (*unstructured.Unstructured, error) {
 	}
 	return u, nil
 }
-
