@@ -9,7 +9,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"sync"
 	"time"
 
@@ -17,7 +16,6 @@ import (
 	accountpkg "github.com/argoproj/argo-cd/v3/pkg/apiclient/account"
 	applicationpkg "github.com/argoproj/argo-cd/v3/pkg/apiclient/application"
 	"github.com/argoproj/argo-cd/v3/pkg/apis/application/v1alpha1"
-	"github.com/argoproj/argo-cd/v3/util/localconfig"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -25,27 +23,13 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/argocd"
+	"github.com/aidev-platform/kubectl-plugins/pkg/argocd/connection"
 )
 
-// Options say how to reach Argo CD, like the argocd CLI's flags.
-type Options struct {
-	Server          string // host:port; "" for the argocd CLI config's context
-	AuthToken       string // never printed
-	GRPCWeb         bool
-	GRPCWebRootPath string
-	Insecure        bool   // skip TLS verification
-	PlainText       bool   // no TLS at all
-	Context         string // the argocd CLI config's context ("" for its current one)
-	ConfigPath      string // the argocd CLI config ("" for the default)
-	UserAgent       string
-	ServerFlag      string // the running CLI's flag for Server, for messages (default --server)
-	// ConnectTimeout bounds reaching the server: the dial, the TLS handshake
-	// and the first answer (default 10s). RequestTimeout bounds each call that
-	// is no stream (kubectl's --request-timeout; default 30s).
-	ConnectTimeout, RequestTimeout time.Duration
-}
+// Options say how to reach Argo CD: read once for both Argo CD clients.
+type Options = connection.Settings
 
-// Client syncs through the Argo CD API.
+// Client talks to one Argo CD API server.
 type Client struct {
 	opts     Options
 	co       *apiclient.ClientOptions
@@ -60,52 +44,31 @@ type Client struct {
 	acc  accountpkg.AccountServiceClient
 }
 
-// New connects (lazily, on the first call) to the Argo CD API. Without a token it uses the argocd
-// CLI's config file (~/.config/argocd/config), as the CLI does.
-func New(opts Options) (*Client, error) {
+// New resolves the server and token (flags, ARGOCD_*, then the argocd
+// CLI's config, as the CLI reads them) and returns a client that connects on
+// its first call.
+func New(opts Options, getenv func(string) string) (*Client, error) {
+	opts, err := opts.Resolve(getenv)
+	if err != nil {
+		return nil, err
+	}
 	co := &apiclient.ClientOptions{
 		ServerAddr: opts.Server, AuthToken: opts.AuthToken, GRPCWeb: opts.GRPCWeb, GRPCWebRootPath: opts.GRPCWebRootPath,
-		Insecure: opts.Insecure, PlainText: opts.PlainText, Context: opts.Context, UserAgent: opts.UserAgent,
-	}
-	if opts.ServerFlag == "" {
-		opts.ServerFlag = "--server"
+		Insecure: opts.Insecure, PlainText: opts.PlainText, UserAgent: opts.UserAgent,
 	}
 	if co.UserAgent == "" {
 		co.UserAgent = "kubectl-costgate"
 	}
-	// Like the argocd CLI: what the flags and ARGOCD_* leave open comes from
-	// the config `argocd login` wrote, when there is one.
-	path := opts.ConfigPath
-	if path == "" {
-		if p, err := localconfig.DefaultLocalConfigPath(); err == nil {
-			path = p
-		}
-	}
-	if _, err := os.Stat(path); err == nil && path != "" {
-		co.ConfigPath = path
-	} else if opts.ConfigPath != "" {
-		return nil, fmt.Errorf("argocd config %s: %v", opts.ConfigPath, err)
-	}
-	if co.ConfigPath == "" && (opts.AuthToken == "" || opts.Server == "") {
-		return nil, fmt.Errorf("no Argo CD server or token: pass %s and --auth-token (or ARGOCD_SERVER and ARGOCD_AUTH_TOKEN), or run `argocd login` first", opts.ServerFlag)
-	}
-	if opts.Server == "" {
-		opts.Server = "the argocd CLI config's server"
-	}
-	if opts.ConnectTimeout <= 0 {
-		opts.ConnectTimeout = DefaultConnectTimeout
-	}
-	if opts.RequestTimeout <= 0 {
-		opts.RequestTimeout = DefaultRequestTimeout
+	if opts.TokenFromConfig {
+		// The argo-cd client reads the same context's token itself, and
+		// refreshes an expired SSO token the way the argocd CLI does.
+		co.AuthToken, co.ConfigPath, co.Context = "", opts.ConfigRead, opts.Context
 	}
 	return &Client{opts: opts, co: co}, nil
 }
 
-// The bounds of a connection and of a call when the flags set none.
-const (
-	DefaultConnectTimeout = 10 * time.Second
-	DefaultRequestTimeout = 30 * time.Second
-)
+// Settings are what the client was resolved to.
+func (s *Client) Settings() connection.Settings { return s.opts }
 
 // Sync asks Argo CD to sync app with the spec's syncOptions and retry, refusing
 // when an operation is running, then watches it until the operation ends and

@@ -2,7 +2,7 @@
 // services the argocd CLI calls), for what profile and smoke need in server
 // mode: list and watch Applications, the server's version, who the token is.
 // It does not import the argo-cd module, so those plugins stay small and start
-// fast; costgate, which acts on gates, uses pkg/argocd/server.
+// fast; costgate, which acts on gates, uses pkg/argocd/grpcclient.
 package rest
 
 import (
@@ -14,40 +14,18 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
-	"sigs.k8s.io/yaml"
 
+	"github.com/aidev-platform/kubectl-plugins/pkg/argocd/connection"
 	"github.com/aidev-platform/kubectl-plugins/pkg/printers"
 )
 
-// Options say how to reach Argo CD, like the argocd CLI's flags; what they
-// leave empty comes from the argocd CLI's config (argocd login).
-type Options struct {
-	Server     string
-	AuthToken  string // never printed
-	PlainText  bool
-	Insecure   bool
-	RootPath   string // Argo CD served under a path (--grpc-web-root-path)
-	Context    string
-	ConfigPath string
-	UserAgent  string
-	ServerFlag string // the running CLI's flag for Server, for messages (default --server)
-	// RequestTimeout bounds each call that is no stream (default 30s).
-	RequestTimeout time.Duration
-}
-
-func serverFlag(f string) string {
-	if f == "" {
-		return "--server"
-	}
-	return f
-}
+// Options say how to reach Argo CD: read once for both Argo CD clients.
+type Options = connection.Settings
 
 // Client calls Argo CD's API over HTTP.
 type Client struct {
@@ -57,79 +35,23 @@ type Client struct {
 	http   *http.Client
 	agent  string
 	// timeout bounds each call that is no stream.
-	timeout time.Duration
+	timeout  time.Duration
+	settings connection.Settings
 }
 
-// localConfig is the part of ~/.config/argocd/config (what argocd login
-// writes) the plugins read.
-type localConfig struct {
-	CurrentContext string `json:"current-context"`
-	Contexts       []struct {
-		Name, Server, User string
-	} `json:"contexts"`
-	Servers []struct {
-		Server          string `json:"server"`
-		PlainText       bool   `json:"plain-text"`
-		Insecure        bool   `json:"insecure"`
-		GRPCWebRootPath string `json:"grpc-web-root-path"`
-	} `json:"servers"`
-	Users []struct {
-		Name      string `json:"name"`
-		AuthToken string `json:"auth-token"`
-	} `json:"users"`
-}
-
-// DefaultConfigPath is where the argocd CLI keeps its config: $ARGOCD_CONFIG_DIR,
-// else ~/.config/argocd (or the legacy ~/.argocd when that exists).
-func DefaultConfigPath(getenv func(string) string) string {
-	if dir := getenv("ARGOCD_CONFIG_DIR"); dir != "" {
-		return filepath.Join(dir, "config")
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return ""
-	}
-	if _, err := os.Stat(filepath.Join(home, ".argocd")); err == nil {
-		return filepath.Join(home, ".argocd", "config")
-	}
-	xdg := getenv("XDG_CONFIG_HOME")
-	if xdg == "" {
-		xdg = filepath.Join(home, ".config")
-	}
-	return filepath.Join(xdg, "argocd", "config")
-}
-
-// New resolves the server and token (flags, then the argocd config's context)
-// and returns a client; nothing is sent yet.
+// New resolves the server and token (flags, ARGOCD_*, then the argocd
+// config's context) and returns a client; nothing is sent yet.
 func New(opts Options, getenv func(string) string) (*Client, error) {
-	path := opts.ConfigPath
-	if path == "" {
-		path = DefaultConfigPath(getenv)
-	}
-	if opts.Server == "" || opts.AuthToken == "" {
-		data, err := os.ReadFile(path)
-		switch {
-		case err == nil:
-			var cfg localConfig
-			if err := yaml.Unmarshal(data, &cfg); err != nil {
-				return nil, fmt.Errorf("argocd config %s: %v", path, err)
-			}
-			if err := cfg.fill(&opts); err != nil {
-				return nil, fmt.Errorf("argocd config %s: %v", path, err)
-			}
-		case opts.ConfigPath != "":
-			return nil, fmt.Errorf("argocd config %s: %v", path, err)
-		}
-	}
-	if opts.Server == "" || opts.AuthToken == "" {
-		return nil, fmt.Errorf("no Argo CD server or token: pass %s and --auth-token (or ARGOCD_SERVER and ARGOCD_AUTH_TOKEN), or run `argocd login` first", serverFlag(opts.ServerFlag))
+	opts, err := opts.Resolve(getenv)
+	if err != nil {
+		return nil, err
 	}
 	scheme := "https"
 	if opts.PlainText {
 		scheme = "http"
 	}
 	base := scheme + "://" + strings.TrimSuffix(opts.Server, "/")
-	if root := strings.Trim(opts.RootPath, "/"); root != "" {
+	if root := strings.Trim(opts.GRPCWebRootPath, "/"); root != "" {
 		base += "/" + root
 	}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
@@ -140,14 +62,12 @@ func New(opts Options, getenv func(string) string) (*Client, error) {
 	if agent == "" {
 		agent = "kubectl-plugins"
 	}
-	if opts.RequestTimeout <= 0 {
-		opts.RequestTimeout = DefaultRequestTimeout
-	}
-	return &Client{base: base, server: opts.Server, token: opts.AuthToken, http: &http.Client{Transport: transport}, agent: agent, timeout: opts.RequestTimeout}, nil
+	return &Client{base: base, server: opts.Server, token: opts.AuthToken, http: &http.Client{Transport: transport}, agent: agent,
+		timeout: opts.RequestTimeout, settings: opts}, nil
 }
 
-// DefaultRequestTimeout bounds a call that is no stream when the flags set none.
-const DefaultRequestTimeout = 30 * time.Second
+// Settings are what the client was resolved to.
+func (c *Client) Settings() connection.Settings { return c.settings }
 
 // statusError is an answer of Argo CD's that refuses the request: asking again
 // cannot help.
@@ -180,41 +100,6 @@ type cancelOnClose struct {
 }
 
 func (b cancelOnClose) Close() error { defer b.cancel(); return b.ReadCloser.Close() }
-
-// fill takes what opts leave open from the config's context.
-func (c *localConfig) fill(opts *Options) error {
-	name := opts.Context
-	if name == "" {
-		name = c.CurrentContext
-	}
-	for _, ctx := range c.Contexts {
-		if ctx.Name != name {
-			continue
-		}
-		if opts.Server == "" {
-			opts.Server = ctx.Server
-		}
-		for _, s := range c.Servers {
-			if s.Server == opts.Server {
-				opts.PlainText = opts.PlainText || s.PlainText
-				opts.Insecure = opts.Insecure || s.Insecure
-				if opts.RootPath == "" {
-					opts.RootPath = s.GRPCWebRootPath
-				}
-			}
-		}
-		for _, u := range c.Users {
-			if u.Name == ctx.User && opts.AuthToken == "" {
-				opts.AuthToken = u.AuthToken
-			}
-		}
-		return nil
-	}
-	if opts.Context != "" {
-		return fmt.Errorf("no context %q", opts.Context)
-	}
-	return nil
-}
 
 // Server is the address the client talks to.
 func (c *Client) Server() string { return c.server }

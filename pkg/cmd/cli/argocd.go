@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 
+	"github.com/aidev-platform/kubectl-plugins/pkg/argocd/connection"
 	"github.com/aidev-platform/kubectl-plugins/pkg/argocd/rest"
 	"github.com/aidev-platform/kubectl-plugins/pkg/printers"
 )
@@ -112,22 +113,6 @@ func (a *ArgoCDFlags) CoreHint() string {
 	return "drop --argocd-server"
 }
 
-// Resolved fills the address and token from ARGOCD_SERVER and
-// ARGOCD_AUTH_TOKEN when the flags leave them empty (the argocd CLI's config
-// supplies what is still empty).
-func (a ArgoCDFlags) Resolved(getenv func(string) string) ArgoCDFlags {
-	if a.Server == "" {
-		a.Server = getenv("ARGOCD_SERVER")
-	}
-	if a.AuthToken == "" {
-		a.AuthToken = getenv("ARGOCD_AUTH_TOKEN")
-	}
-	if a.GRPCWebRootPath != "" {
-		a.GRPCWeb = true
-	}
-	return a
-}
-
 // Modes of a command, for argocd's server mode: ModeOffline needs no cluster,
 // ModeServer works through Argo CD's API. A command without the annotation
 // needs the Kubernetes API (--core under argocd).
@@ -160,7 +145,7 @@ func (f *Factory) checkMode(cmd *cobra.Command) error {
 		return nil
 	}
 	if slices.Contains(modes, ModeServer) {
-		klog.V(1).Infof("%s runs in server mode: Argo CD's API at %s", cmd.CommandPath(), printers.Dash(f.ArgoCD.Resolved(f.Getenv).Server))
+		klog.V(1).Infof("%s runs in server mode: Argo CD's API at %s", cmd.CommandPath(), printers.Dash(f.ArgoCD.settings().WithEnv(f.Getenv).Server))
 		return nil
 	}
 	kube := "--kubeconfig, --context, --server"
@@ -237,6 +222,24 @@ func (f *Factory) RequestTimeout() (time.Duration, error) {
 	return d, nil
 }
 
+// settings are the flags as Argo CD connection settings.
+func (a *ArgoCDFlags) settings() connection.Settings {
+	return connection.Settings{
+		Server: a.Server, AuthToken: a.AuthToken, GRPCWeb: a.GRPCWeb, GRPCWebRootPath: a.GRPCWebRootPath,
+		PlainText: a.PlainText, Insecure: a.Insecure, Context: a.Context, ConfigPath: a.ConfigPath, ServerFlag: a.ServerFlag(),
+	}
+}
+
+// ArgoSettings say how to reach Argo CD's API in server mode: the flags and
+// --request-timeout (ARGOCD_* and the argocd CLI config fill the rest when a
+// client resolves them). Both Argo CD clients are made from them.
+func (f *Factory) ArgoSettings() (connection.Settings, error) {
+	timeout, err := f.RequestTimeout()
+	s := f.ArgoCD.settings()
+	s.RequestTimeout, s.UserAgent = timeout, UserAgent(f.Plugin)
+	return s, err
+}
+
 // ArgoREST is Argo CD's HTTP API when the plugin runs in server mode (ok
 // false otherwise): what profile and smoke use there, without the argo-cd
 // module.
@@ -244,16 +247,10 @@ func (f *Factory) ArgoREST() (*rest.Client, bool, error) {
 	if !f.ArgoCD.ServerMode() {
 		return nil, false, nil
 	}
-	timeout, err := f.RequestTimeout()
+	s, err := f.ArgoSettings()
 	if err != nil {
 		return nil, true, err
 	}
-	a := f.ArgoCD.Resolved(f.Getenv)
-	c, err := rest.New(rest.Options{
-		RequestTimeout: timeout,
-		Server:         a.Server, AuthToken: a.AuthToken, PlainText: a.PlainText, Insecure: a.Insecure,
-		RootPath: a.GRPCWebRootPath, Context: a.Context, ConfigPath: a.ConfigPath, UserAgent: UserAgent(f.Plugin),
-		ServerFlag: a.ServerFlag(),
-	}, f.Getenv)
+	c, err := rest.New(s, f.Getenv)
 	return c, true, err
 }
