@@ -13,6 +13,7 @@ import (
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli"
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
+	"github.com/aidev-platform/kubectl-plugins/pkg/profile"
 )
 
 // DiffOptions shows what apply would change.
@@ -45,7 +46,7 @@ func (o *DiffOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return &cli.ExitError{Code: 2, Err: err}
 	}
-	objs, err := desired(env, p)
+	objs, err := profile.Desired(env, p)
 	if err != nil {
 		return &cli.ExitError{Code: 2, Err: err}
 	}
@@ -60,7 +61,7 @@ func (o *DiffOptions) Run(ctx context.Context) error {
 		if err != nil && !apierrors.IsNotFound(err) {
 			return &cli.ExitError{Code: 2, Err: client.Explain(err, k)}
 		}
-		after, err := client.Apply(ctx, obj, FieldManager, true)
+		after, err := client.Apply(ctx, obj, profile.FieldManager, true)
 		if err != nil {
 			return &cli.ExitError{Code: 2, Err: err}
 		}
@@ -70,7 +71,7 @@ func (o *DiffOptions) Run(ctx context.Context) error {
 		}
 		if d := diffText(before, comparable(after)); d != "" {
 			changed++
-			fmt.Fprintf(o.Out, "--- %s (live)\n+++ %s (after apply)\n%s", ref(obj), ref(obj), d)
+			fmt.Fprintf(o.Out, "--- %s (live)\n+++ %s (after apply)\n%s", profile.Ref(obj), profile.Ref(obj), d)
 		}
 	}
 	if changed == 0 {

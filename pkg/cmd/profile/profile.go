@@ -5,24 +5,12 @@ package profile
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli"
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
-	"github.com/aidev-platform/kubectl-plugins/pkg/version"
-)
-
-// FieldManager owns the fields kubectl profile applies.
-const FieldManager = "kubectl-profile"
-
-// Annotations on the ApplySet parent that record what was applied last.
-const (
-	appliedProfileAnnotation = "profile.aidev.io/profile"
-	appliedLayersAnnotation  = "profile.aidev.io/layers"
 )
 
 // common is what every verb shares: the factory's streams, flags and clients.
@@ -65,16 +53,6 @@ For an existing tree, kubectl profile init infers platform.yaml from the rest.`,
 	return root
 }
 
-// applySet is the set of objects kubectl profile owns in an environment.
-func applySet(env *platform.Env) kube.ApplySet {
-	return kube.ApplySet{
-		Name:      "kubectl-profile-" + env.Name,
-		Namespace: env.Config.Namespace,
-		Tooling:   FieldManager + "/" + version.Version,
-		Kinds:     []kube.Kind{kube.AppProjects, kube.ApplicationSets},
-	}
-}
-
 // loadProfile loads the environment and resolves a profile name.
 func (c *common) loadProfile(name string) (*platform.Env, platform.Profile, error) {
 	env, err := c.Env()
@@ -83,45 +61,6 @@ func (c *common) loadProfile(name string) (*platform.Env, platform.Profile, erro
 	}
 	p, err := env.Profile(name)
 	return env, p, err
-}
-
-// desired renders what a profile applies, labelled as members of the ApplySet and
-// namespaced, after checking that the generated files mean what the config says
-// (a stale overlay would apply the wrong repoURL). The appsets folder is
-// rendered once per command (the Env keeps it).
-func desired(env *platform.Env, p platform.Profile) ([]*unstructured.Unstructured, error) {
-	// kustomize runs while the generated files are compared (they share nothing);
-	// its result is used only when they are fresh.
-	type result struct {
-		objs []*unstructured.Unstructured
-		err  error
-	}
-	rendered := make(chan result, 1)
-	go func() {
-		objs, err := env.ProfileObjects(p)
-		rendered <- result{objs, err}
-	}()
-	stale, err := env.StaleFiles()
-	r := <-rendered
-	if err != nil {
-		return nil, err
-	}
-	if len(stale) > 0 {
-		return nil, fmt.Errorf("%s is stale against %s: run `kubectl profile resolve --env %s` and commit the result",
-			strings.Join(platform.Paths(stale), ", "), env.ConfigPath(), env.Name)
-	}
-	objs, err := r.objs, r.err
-	if err != nil {
-		return nil, err
-	}
-	set := applySet(env)
-	for _, o := range objs {
-		if o.GetNamespace() == "" {
-			o.SetNamespace(env.Config.Namespace)
-		}
-		set.Label(o)
-	}
-	return objs, nil
 }
 
 // connect returns the client once the cluster answered and runs Argo CD.

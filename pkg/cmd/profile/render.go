@@ -5,6 +5,7 @@ import (
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli"
 	"github.com/aidev-platform/kubectl-plugins/pkg/printers"
+	"github.com/aidev-platform/kubectl-plugins/pkg/profile"
 )
 
 // RenderOptions prints what a profile applies.
@@ -49,7 +50,7 @@ func (o *RenderOptions) Run() error {
 	if err != nil {
 		return err
 	}
-	objs, err := desired(env, p)
+	objs, err := profile.Desired(env, p)
 	if err != nil {
 		return err
 	}
