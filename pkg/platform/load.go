@@ -39,7 +39,6 @@ type Env struct {
 	Config      Config
 	Apps        []App // the catalog's Applications, in layer and group order
 
-	groupLayer map[string]string    // group -> layer
 	workloads  map[string]*workload // git source folders, rendered once (see workload)
 	layoutOnly bool                 // loaded without the catalog (LoadLayout)
 	appsets    *AppSets             // the rendered appsets folder, once read (see AppSets)
@@ -270,7 +269,7 @@ func (e *Env) validateDescriptor() error {
 	if len(d.Layers) == 0 {
 		return bad("layers", "must list at least one layer")
 	}
-	e.groupLayer = map[string]string{}
+	groupLayer := map[string]string{}
 	features := map[string]string{}
 	layers := map[string]bool{}
 	for i, l := range d.Layers {
@@ -291,10 +290,10 @@ func (e *Env) validateDescriptor() error {
 			if err := dnsLabel(g.Name); err != nil {
 				return bad(gfield+".name", "%v", err)
 			}
-			if other, dup := e.groupLayer[g.Name]; dup {
+			if other, dup := groupLayer[g.Name]; dup {
 				return bad(gfield+".name", "group %q is listed twice (also in layer %q)", g.Name, other)
 			}
-			e.groupLayer[g.Name] = l.Name
+			groupLayer[g.Name] = l.Name
 			if g.Core {
 				if g.Feature != "" {
 					return bad(gfield+".feature", "core group %q is always on and takes no feature", g.Name)
@@ -527,9 +526,6 @@ func (e *Env) CatalogDir(group string) string {
 func (e *Env) RepoPath(rel ...string) string {
 	return filepath.ToSlash(filepath.Join(append([]string{filepath.Base(e.ClustersDir), e.Name}, rel...)...))
 }
-
-// LayerOf returns the layer a group is in.
-func (e *Env) LayerOf(group string) string { return e.groupLayer[group] }
 
 func (e *Env) loadCatalog() error {
 	// The catalog files are read in parallel (parsing YAML is most of a load),
