@@ -7,12 +7,32 @@ import (
 	"strings"
 )
 
+// fieldError makes the error of one descriptor field: the file, the field's
+// path (layers[0].name) and what is wrong.
+type fieldError func(field, format string, args ...any) error
+
+// validateDescriptor checks platform.yaml and fills in its defaults.
 func (e *Env) validateDescriptor() error {
-	d := &e.Descriptor
 	file := e.path(DescriptorFile)
 	bad := func(field, format string, args ...any) error {
 		return fmt.Errorf("%s: %s: %s", file, field, fmt.Sprintf(format, args...))
 	}
+	if err := e.validateTopLevel(bad); err != nil {
+		return err
+	}
+	if err := e.validateLayers(bad); err != nil {
+		return err
+	}
+	if err := e.validateSettings(bad); err != nil {
+		return err
+	}
+	return e.validateProfiles(bad)
+}
+
+// validateTopLevel checks the descriptor's own fields and fills in the
+// defaults of the optional ones.
+func (e *Env) validateTopLevel(bad fieldError) error {
+	d := &e.Descriptor
 	if d.APIVersion != descriptorAPIVersion || d.Kind != descriptorKind {
 		return bad("apiVersion/kind", "want %s %s, got %q %q", descriptorAPIVersion, descriptorKind, d.APIVersion, d.Kind)
 	}
@@ -36,6 +56,13 @@ func (e *Env) validateDescriptor() error {
 	if d.Config == "" {
 		d.Config = ConfigFile
 	}
+	return nil
+}
+
+// validateLayers checks the layers and their groups, each name once in the
+// environment, and gives each switchable group its feature (default: its name).
+func (e *Env) validateLayers(bad fieldError) error {
+	d := &e.Descriptor
 	if len(d.Layers) == 0 {
 		return bad("layers", "must list at least one layer")
 	}
@@ -64,27 +91,41 @@ func (e *Env) validateDescriptor() error {
 				return bad(gfield+".name", "group %q is listed twice (also in layer %q)", g.Name, other)
 			}
 			groupLayer[g.Name] = l.Name
-			if g.Core {
-				if g.Feature != "" {
-					return bad(gfield+".feature", "core group %q is always on and takes no feature", g.Name)
-				}
-				continue
+			if err := validateFeature(g, gfield, features, bad); err != nil {
+				return err
 			}
-			if g.Feature == "" {
-				g.Feature = g.Name
-			}
-			if other, dup := features[g.Feature]; dup {
-				return bad(gfield+".feature", "feature %q already switches group %q", g.Feature, other)
-			}
-			features[g.Feature] = g.Name
 		}
 	}
-	if err := e.validateSettings(bad); err != nil {
-		return err
+	return nil
+}
+
+// validateFeature checks a group's feature against the others' (features:
+// feature -> group) and defaults it to the group's name.
+func validateFeature(g *Group, field string, features map[string]string, bad fieldError) error {
+	if g.Core {
+		if g.Feature != "" {
+			return bad(field+".feature", "core group %q is always on and takes no feature", g.Name)
+		}
+		return nil
 	}
+	if g.Feature == "" {
+		g.Feature = g.Name
+	}
+	if other, dup := features[g.Feature]; dup {
+		return bad(field+".feature", "feature %q already switches group %q", g.Feature, other)
+	}
+	features[g.Feature] = g.Name
+	return nil
+}
+
+// validateProfiles checks the profiles' names, layers and extends, once the
+// layers are known to be valid.
+func (e *Env) validateProfiles(bad fieldError) error {
+	d := &e.Descriptor
 	if len(d.Profiles) == 0 {
 		return bad("profiles", "must list at least one profile")
 	}
+	layers := e.LayerNames()
 	profiles := map[string]int{}
 	for i, p := range d.Profiles {
 		field := fmt.Sprintf("profiles[%d]", i)
@@ -96,8 +137,8 @@ func (e *Env) validateDescriptor() error {
 		}
 		profiles[p.Name] = i
 		for _, l := range p.Layers {
-			if !layers[l] {
-				return bad(field+".layers", "unknown layer %q (known: %s)", l, strings.Join(e.LayerNames(), ", "))
+			if !slices.Contains(layers, l) {
+				return bad(field+".layers", "unknown layer %q (known: %s)", l, strings.Join(layers, ", "))
 			}
 		}
 	}
@@ -115,6 +156,7 @@ func (e *Env) validateDescriptor() error {
 	return nil
 }
 
+// validateConfig checks the config file and fills in its defaults.
 func (e *Env) validateConfig() error {
 	c := &e.Config
 	file := e.ConfigPath()
