@@ -86,8 +86,48 @@ func (inf *Inference) findProject(appsets, project string) error {
 // does (the overlay, not its base), else the one folder of YAML files that
 // holds them.
 func (inf *Inference) findAppSets() (string, []render.Object, error) {
-	var kustomizations, loose []string
-	err := inf.walkEnv(func(dir string) {
+	kustomizations, loose, err := inf.scanForAppSets()
+	if err != nil {
+		return "", nil, err
+	}
+	candidates, mixed, failed := inf.renderAppSetKustomizations(kustomizations)
+	// A kustomization another one builds on (a base of an overlay) is not
+	// what Argo CD is given.
+	var from []string
+	for _, c := range candidates {
+		from = append(from, c.dir)
+	}
+	included := includedKustomizations(kustomizations, from)
+	var top []renderedDir
+	for _, c := range candidates {
+		if !included[c.dir] {
+			top = append(top, c)
+		}
+	}
+	switch {
+	case len(top) == 1:
+		return top[0].dir, top[0].objs, nil
+	case len(top) > 1:
+		var dirs []string
+		for _, c := range top {
+			dirs = append(dirs, inf.repoRel(c.dir))
+		}
+		return "", nil, fmt.Errorf("several kustomizations render ApplicationSets (%s): init cannot tell which one is the environment's; "+
+			"write %s by hand with appsets: <the folder>", strings.Join(dirs, ", "), inf.repoRel(inf.Path))
+	}
+	return inf.looseAppSetsFolder(loose, mixed, failed)
+}
+
+// renderedDir is a folder and what it renders.
+type renderedDir struct {
+	dir  string
+	objs []render.Object
+}
+
+// scanForAppSets lists the environment's kustomization folders, and the YAML
+// files outside a kustomization.yaml that hold an ApplicationSet.
+func (inf *Inference) scanForAppSets() (kustomizations, loose []string, err error) {
+	err = inf.walkEnv(func(dir string) {
 		if render.KustomizationFile(dir) != "" {
 			kustomizations = append(kustomizations, dir)
 		}
@@ -104,16 +144,15 @@ func (inf *Inference) findAppSets() (string, []render.Object, error) {
 		}
 		return nil
 	})
-	if err != nil {
-		return "", nil, err
-	}
-	type candidate struct {
-		dir  string
-		objs []render.Object
-	}
-	var candidates []candidate
-	var failed, mixed []string
-	for _, dir := range kustomizations {
+	return kustomizations, loose, err
+}
+
+// renderAppSetKustomizations builds each kustomization: candidates render
+// ApplicationSets (and AppProjects) only; mixed render them among other kinds,
+// which an appsets folder may not hold; failed do not build. The last two are
+// for the message when no folder fits.
+func (inf *Inference) renderAppSetKustomizations(dirs []string) (candidates []renderedDir, mixed, failed []string) {
+	for _, dir := range dirs {
 		objs, err := render.Dir(dir)
 		if err != nil {
 			failed = append(failed, err.Error())
@@ -134,33 +173,15 @@ func (inf *Inference) findAppSets() (string, []render.Object, error) {
 		case len(others) > 0:
 			mixed = append(mixed, fmt.Sprintf("%s (also %s)", inf.repoRel(dir), strings.Join(others, ", ")))
 		default:
-			candidates = append(candidates, candidate{dir, objs})
+			candidates = append(candidates, renderedDir{dir, objs})
 		}
 	}
-	// A kustomization another one builds on (a base of an overlay) is not
-	// what Argo CD is given.
-	var from []string
-	for _, c := range candidates {
-		from = append(from, c.dir)
-	}
-	included := includedKustomizations(kustomizations, from)
-	var top []candidate
-	for _, c := range candidates {
-		if !included[c.dir] {
-			top = append(top, c)
-		}
-	}
-	switch {
-	case len(top) == 1:
-		return top[0].dir, top[0].objs, nil
-	case len(top) > 1:
-		var dirs []string
-		for _, c := range top {
-			dirs = append(dirs, inf.repoRel(c.dir))
-		}
-		return "", nil, fmt.Errorf("several kustomizations render ApplicationSets (%s): init cannot tell which one is the environment's; "+
-			"write %s by hand with appsets: <the folder>", strings.Join(dirs, ", "), inf.repoRel(inf.Path))
-	}
+	return candidates, mixed, failed
+}
+
+// looseAppSetsFolder is the one folder that holds the loose ApplicationSet
+// files, when no kustomization renders them.
+func (inf *Inference) looseAppSetsFolder(loose, mixed, failed []string) (string, []render.Object, error) {
 	dirs := map[string]bool{}
 	for _, f := range loose {
 		dirs[filepath.Dir(f)] = true
@@ -197,6 +218,7 @@ func isYAML(name string) bool {
 	return strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")
 }
 
+// isAppSet checks the API group too: another tool may have a kind of that name.
 func isAppSet(obj map[string]any) bool {
 	apiVersion, _ := obj["apiVersion"].(string)
 	return obj["kind"] == KindApplicationSet && strings.HasPrefix(apiVersion, ArgoGroup+"/")

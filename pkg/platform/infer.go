@@ -73,59 +73,16 @@ func Infer(clustersDir, env, configPath string) (*Inference, error) {
 	if fi, err := os.Stat(inf.EnvDir); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("no environment folder %s", inf.EnvDir)
 	}
-	d := &inf.Descriptor
-	*d = Descriptor{APIVersion: descriptorAPIVersion, Kind: descriptorKind, Name: env}
+	inf.Descriptor = Descriptor{APIVersion: descriptorAPIVersion, Kind: descriptorKind, Name: env}
 
-	// The config: what the features say.
-	if configPath == "" {
-		configPath = filepath.Join(inf.EnvDir, ConfigFile)
-	}
-	if configPath, err = filepath.Abs(configPath); err != nil {
-		return nil, err
-	}
-	var config Config
-	if err := readYAML(configPath, &config, false); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("no config file %s: pass --config with the file that holds repoURL, revision, namespace and features", configPath)
-		}
-		return nil, err
-	}
-	if rel := inf.envRel(configPath); rel != ConfigFile {
-		d.Config = rel
-	}
-	inf.Read = append(inf.Read, inf.repoRel(configPath))
-
-	// The ApplicationSets: the folder that renders them, each one's layer,
-	// the groups file its generator reads, the project of its Applications.
-	folder, objs, err := inf.findAppSets()
+	config, configPath, err := inf.readConfig(configPath)
 	if err != nil {
 		return nil, err
 	}
-	d.AppSets = inf.envRel(folder)
-	generated := false
-	if k := render.KustomizationFile(folder); k != "" {
-		inf.Read = append(inf.Read, inf.repoRel(k))
-		data, err := os.ReadFile(k)
-		if err != nil {
-			return nil, err
-		}
-		generated = IsGenerated(data)
-	}
-	if isDefault := filepath.Clean(d.AppSets) == filepath.Clean(DefaultAppSets); generated != isDefault {
-		d.AppSetsGenerated = &generated
-	}
-	groupsFile, project, err := inf.readAppSets(folder, objs)
+	groupsFile, err := inf.inferAppSets()
 	if err != nil {
 		return nil, err
 	}
-	d.Project = project
-	if !rendersProject(objs, project) {
-		if err := inf.findProject(folder, project); err != nil {
-			return nil, err
-		}
-	}
-	d.GroupsFile = inf.envRel(groupsFile)
-	inf.Read = append(inf.Read, inf.repoRel(groupsFile))
 
 	// The groups file: layers, groups, enabled, catalog paths.
 	records, err := readGroupRecords(groupsFile)
@@ -135,7 +92,7 @@ func Infer(clustersDir, env, configPath string) (*Inference, error) {
 	if err := inf.inferLayers(records); err != nil {
 		return nil, err
 	}
-	if d.Catalog, err = inf.inferCatalog(records); err != nil {
+	if inf.Descriptor.Catalog, err = inf.inferCatalog(records); err != nil {
 		return nil, err
 	}
 	if err := inf.inferGroups(records, config.Features, configPath); err != nil {
@@ -151,6 +108,67 @@ func Infer(clustersDir, env, configPath string) (*Inference, error) {
 		return nil, err
 	}
 	return inf, nil
+}
+
+// readConfig reads the config file (configPath, else the environment's
+// config.yaml), for what its features say; it returns the file's absolute path.
+func (inf *Inference) readConfig(configPath string) (Config, string, error) {
+	var config Config
+	if configPath == "" {
+		configPath = filepath.Join(inf.EnvDir, ConfigFile)
+	}
+	configPath, err := filepath.Abs(configPath)
+	if err != nil {
+		return config, "", err
+	}
+	if err := readYAML(configPath, &config, false); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return config, "", fmt.Errorf("no config file %s: pass --config with the file that holds repoURL, revision, namespace and features", configPath)
+		}
+		return config, "", err
+	}
+	if rel := inf.envRel(configPath); rel != ConfigFile {
+		inf.Descriptor.Config = rel
+	}
+	inf.Read = append(inf.Read, inf.repoRel(configPath))
+	return config, configPath, nil
+}
+
+// inferAppSets finds the folder that renders the ApplicationSets and reads
+// each one's layer, the groups file its generator reads and the project of its
+// Applications; it returns the groups file.
+func (inf *Inference) inferAppSets() (groupsFile string, err error) {
+	d := &inf.Descriptor
+	folder, objs, err := inf.findAppSets()
+	if err != nil {
+		return "", err
+	}
+	d.AppSets = inf.envRel(folder)
+	generated := false
+	if k := render.KustomizationFile(folder); k != "" {
+		inf.Read = append(inf.Read, inf.repoRel(k))
+		data, err := os.ReadFile(k)
+		if err != nil {
+			return "", err
+		}
+		generated = IsGenerated(data)
+	}
+	if isDefault := filepath.Clean(d.AppSets) == filepath.Clean(DefaultAppSets); generated != isDefault {
+		d.AppSetsGenerated = &generated
+	}
+	groupsFile, project, err := inf.readAppSets(folder, objs)
+	if err != nil {
+		return "", err
+	}
+	d.Project = project
+	if !rendersProject(objs, project) {
+		if err := inf.findProject(folder, project); err != nil {
+			return "", err
+		}
+	}
+	d.GroupsFile = inf.envRel(groupsFile)
+	inf.Read = append(inf.Read, inf.repoRel(groupsFile))
+	return groupsFile, nil
 }
 
 // envRel is a path relative to the environment folder, with slashes.
@@ -274,57 +292,7 @@ func (inf *Inference) inferCatalog(records []groupRecord) (string, error) {
 // feature that can only be its own) is switched by that feature; a group the
 // config does not mention is core when enabled now, else off by default.
 func (inf *Inference) inferGroups(records []groupRecord, features map[string]bool, configPath string) error {
-	feature := map[string]string{} // group -> feature
-	used := map[string]bool{}
-	for _, r := range records {
-		if _, ok := features[r.Name]; ok {
-			feature[r.Name], used[r.Name] = r.Name, true
-		}
-	}
-	var left []string
-	for f := range features {
-		if !used[f] {
-			left = append(left, f)
-		}
-	}
-	sort.Strings(left)
-	var unmatched []string
-	for _, f := range left {
-		var candidates []groupRecord
-		for _, exact := range []bool{true, false} { // the same words first, then a run of them
-			for _, r := range records {
-				if _, taken := feature[r.Name]; !taken && similar(f, r.Name, exact) {
-					candidates = append(candidates, r)
-				}
-			}
-			if len(candidates) > 0 {
-				break
-			}
-		}
-		if len(candidates) > 1 { // prefer the groups the feature's value agrees with
-			var agree []groupRecord
-			for _, r := range candidates {
-				if r.Enabled == features[f] {
-					agree = append(agree, r)
-				}
-			}
-			if len(agree) > 0 {
-				candidates = agree
-			}
-		}
-		switch len(candidates) {
-		case 1:
-			feature[candidates[0].Name], used[f] = f, true
-		case 0:
-			unmatched = append(unmatched, f)
-		default:
-			var names []string
-			for _, r := range candidates {
-				names = append(names, r.Name)
-			}
-			unmatched = append(unmatched, fmt.Sprintf("%s (could be %s)", f, strings.Join(names, " or ")))
-		}
-	}
+	feature, unmatched := matchFeatures(records, features)
 	if len(unmatched) > 0 {
 		var free []string
 		for _, r := range records {
@@ -356,6 +324,68 @@ func (inf *Inference) inferGroups(records []groupRecord, features map[string]boo
 			"if the config should be able to switch one off, replace its core: true with default: true in platform.yaml", strings.Join(core, ", ")))
 	}
 	return nil
+}
+
+// matchFeatures says which feature of the config switches which group (group
+// -> feature): a feature named after a group is that group's; any other is
+// the one group left whose name is the same words, else a run of them.
+// unmatched lists the features that match no group, or several.
+func matchFeatures(records []groupRecord, features map[string]bool) (feature map[string]string, unmatched []string) {
+	feature = map[string]string{}
+	var left []string
+	for f := range features {
+		if slices.ContainsFunc(records, func(r groupRecord) bool { return r.Name == f }) {
+			feature[f] = f
+		} else {
+			left = append(left, f)
+		}
+	}
+	sort.Strings(left)
+	for _, f := range left {
+		candidates := featureCandidates(f, features[f], records, feature)
+		switch len(candidates) {
+		case 1:
+			feature[candidates[0].Name] = f
+		case 0:
+			unmatched = append(unmatched, f)
+		default:
+			var names []string
+			for _, r := range candidates {
+				names = append(names, r.Name)
+			}
+			unmatched = append(unmatched, fmt.Sprintf("%s (could be %s)", f, strings.Join(names, " or ")))
+		}
+	}
+	return feature, unmatched
+}
+
+// featureCandidates are the groups no feature switches yet (taken: group ->
+// feature) whose names are the same words as feature f, else a run of them;
+// of several, those whose state agrees with f's value (on) when any do.
+func featureCandidates(f string, on bool, records []groupRecord, taken map[string]string) []groupRecord {
+	var candidates []groupRecord
+	for _, exact := range []bool{true, false} {
+		for _, r := range records {
+			if _, switched := taken[r.Name]; !switched && similar(f, r.Name, exact) {
+				candidates = append(candidates, r)
+			}
+		}
+		if len(candidates) > 0 {
+			break
+		}
+	}
+	if len(candidates) > 1 {
+		var agree []groupRecord
+		for _, r := range candidates {
+			if r.Enabled == on {
+				agree = append(agree, r)
+			}
+		}
+		if len(agree) > 0 {
+			candidates = agree
+		}
+	}
+	return candidates
 }
 
 var tokenSep = regexp.MustCompile(`[-_. ]+`)

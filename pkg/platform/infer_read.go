@@ -37,52 +37,21 @@ func (inf *Inference) readAppSets(folder string, objs []render.Object) (groupsFi
 		if !isAppSet(o.Object) {
 			continue
 		}
-		name := o.GetName()
-		where := "ApplicationSet " + name
-		if o.File != "" {
-			where = inf.repoRel(o.File) + ": " + where
+		set, file, problem := inf.readLayerAppSet(o)
+		if other, dup := byLayer[set.Layer]; problem == "" && dup {
+			problem = fmt.Sprintf("layer %s has another ApplicationSet, %s: a layer has one", set.Layer, other.Name)
 		}
-		layer := o.GetLabels()[LayerLabel]
-		if layer == "" {
-			if sel := selectedLayers(o.Unstructured); len(sel) == 1 {
-				layer = sel[0]
-			}
+		if problem == "" {
+			set.Wave, problem = syncWave(o)
 		}
-		files := gitFiles(o.Unstructured)
-		switch {
-		case len(files) == 0:
-			bad = append(bad, where+": no git generator reads a groups file (spec.generators[].git.files[].path)")
-			continue
-		case len(files) > 1:
-			bad = append(bad, fmt.Sprintf("%s: its git generators read several files (%s): a layer's ApplicationSet reads one groups file", where, strings.Join(files, ", ")))
-			continue
-		case layer == "":
-			bad = append(bad, fmt.Sprintf("%s: its selector names no layer (selector: {matchLabels: {layer: <layer>}}) and it has no %s label", where, LayerLabel))
-			continue
-		case strings.ContainsAny(files[0], "*?[{"):
-			bad = append(bad, fmt.Sprintf("%s: its git generator reads %q, a pattern: a layer's ApplicationSet reads one groups file", where, files[0]))
+		if problem != "" {
+			bad = append(bad, inf.describeAppSet(o)+": "+problem)
 			continue
 		}
-		if other, dup := byLayer[layer]; dup {
-			bad = append(bad, fmt.Sprintf("%s: layer %s has another ApplicationSet, %s: a layer has one", where, layer, other.Name))
-			continue
-		}
-		set := InferredAppSet{Layer: layer, Name: name}
-		if o.File != "" {
-			set.File = inf.repoRel(o.File)
-		}
-		if w, ok := o.GetAnnotations()[SyncWaveAnnotation]; ok {
-			n, err := strconv.Atoi(strings.TrimSpace(w))
-			if err != nil {
-				bad = append(bad, fmt.Sprintf("%s: annotation %s: %q is not a whole number", where, SyncWaveAnnotation, w))
-				continue
-			}
-			set.Wave = &n
-		}
-		byLayer[layer] = set
-		groupsFiles[files[0]] = append(groupsFiles[files[0]], name)
+		byLayer[set.Layer] = set
+		groupsFiles[file] = append(groupsFiles[file], set.Name)
 		p, _, _ := unstructured.NestedString(o.Object, "spec", "template", "spec", "project")
-		projects[p] = append(projects[p], name)
+		projects[p] = append(projects[p], set.Name)
 	}
 	if len(bad) > 0 {
 		return "", "", fmt.Errorf("%s renders ApplicationSets init cannot read as one layer's each:\n  %s", inf.repoRel(folder), strings.Join(bad, "\n  "))
@@ -93,17 +62,8 @@ func (inf *Inference) readAppSets(folder string, objs []render.Object) (groupsFi
 	if len(groupsFiles) > 1 {
 		return "", "", fmt.Errorf("the ApplicationSets of %s read different groups files (%s): an environment has one", inf.repoRel(folder), describeUses(groupsFiles))
 	}
-	if len(projects) > 1 {
-		return "", "", fmt.Errorf("the ApplicationSets of %s generate Applications of different projects (%s): an environment has one", inf.repoRel(folder), describeUses(projects))
-	}
-	for p := range projects {
-		switch {
-		case p == "":
-			return "", "", fmt.Errorf("the ApplicationSets of %s do not set spec.template.spec.project", inf.repoRel(folder))
-		case strings.Contains(p, "{{"):
-			return "", "", fmt.Errorf("the ApplicationSets of %s template their project (%q): init needs the AppProject's name", inf.repoRel(folder), p)
-		}
-		project = p
+	if project, err = inf.oneProject(folder, projects); err != nil {
+		return "", "", err
 	}
 	for f := range groupsFiles {
 		groupsFile = filepath.Join(inf.RepoRoot, filepath.FromSlash(path.Clean(f)))
@@ -114,7 +74,74 @@ func (inf *Inference) readAppSets(folder string, objs []render.Object) (groupsFi
 	return groupsFile, project, nil
 }
 
-// describeUses writes "a (x, y), b (z)" from value -> users, sorted.
+// describeAppSet names an ApplicationSet in messages, with its file when known.
+func (inf *Inference) describeAppSet(o render.Object) string {
+	if o.File != "" {
+		return inf.repoRel(o.File) + ": ApplicationSet " + o.GetName()
+	}
+	return "ApplicationSet " + o.GetName()
+}
+
+// readLayerAppSet reads an ApplicationSet as a layer's: the layer its label or
+// its selector names, and the one groups file its git generator reads. problem
+// says why it cannot be one.
+func (inf *Inference) readLayerAppSet(o render.Object) (set InferredAppSet, groupsFile, problem string) {
+	set = InferredAppSet{Layer: o.GetLabels()[LayerLabel], Name: o.GetName()}
+	if set.Layer == "" {
+		if sel := selectedLayers(o.Unstructured); len(sel) == 1 {
+			set.Layer = sel[0]
+		}
+	}
+	if o.File != "" {
+		set.File = inf.repoRel(o.File)
+	}
+	files := gitFiles(o.Unstructured)
+	switch {
+	case len(files) == 0:
+		return set, "", "no git generator reads a groups file (spec.generators[].git.files[].path)"
+	case len(files) > 1:
+		return set, "", fmt.Sprintf("its git generators read several files (%s): a layer's ApplicationSet reads one groups file", strings.Join(files, ", "))
+	case set.Layer == "":
+		return set, "", fmt.Sprintf("its selector names no layer (selector: {matchLabels: {layer: <layer>}}) and it has no %s label", LayerLabel)
+	case strings.ContainsAny(files[0], "*?[{"):
+		return set, "", fmt.Sprintf("its git generator reads %q, a pattern: a layer's ApplicationSet reads one groups file", files[0])
+	}
+	return set, files[0], ""
+}
+
+// syncWave is an ApplicationSet's sync wave, nil when it has none.
+func syncWave(o render.Object) (wave *int, problem string) {
+	w, ok := o.GetAnnotations()[SyncWaveAnnotation]
+	if !ok {
+		return nil, ""
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(w))
+	if err != nil {
+		return nil, fmt.Sprintf("annotation %s: %q is not a whole number", SyncWaveAnnotation, w)
+	}
+	return &n, ""
+}
+
+// oneProject is the AppProject the ApplicationSets' Applications use
+// (projects: project -> ApplicationSets): one, and named, not templated.
+func (inf *Inference) oneProject(folder string, projects map[string][]string) (string, error) {
+	if len(projects) > 1 {
+		return "", fmt.Errorf("the ApplicationSets of %s generate Applications of different projects (%s): an environment has one", inf.repoRel(folder), describeUses(projects))
+	}
+	var project string
+	for p := range projects {
+		switch {
+		case p == "":
+			return "", fmt.Errorf("the ApplicationSets of %s do not set spec.template.spec.project", inf.repoRel(folder))
+		case strings.Contains(p, "{{"):
+			return "", fmt.Errorf("the ApplicationSets of %s template their project (%q): init needs the AppProject's name", inf.repoRel(folder), p)
+		}
+		project = p
+	}
+	return project, nil
+}
+
+// describeUses writes value -> users as `"a" by x, y; "b" by z`, sorted.
 func describeUses(m map[string][]string) string {
 	var parts []string
 	for v, users := range m {
