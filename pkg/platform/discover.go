@@ -10,8 +10,9 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/aidev-platform/kubectl-plugins/pkg/render"
 	"sigs.k8s.io/yaml"
+
+	"github.com/aidev-platform/kubectl-plugins/pkg/render"
 )
 
 // walkEnv calls dir for each folder of the environment and yaml for each

@@ -12,9 +12,10 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/aidev-platform/kubectl-plugins/pkg/render"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
+
+	"github.com/aidev-platform/kubectl-plugins/pkg/render"
 )
 
 // groupRecord is one record of a groups file as the team wrote it.
