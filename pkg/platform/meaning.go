@@ -46,16 +46,6 @@ func compare(have, want []byte) (fresh bool, diff string) {
 	return false, LineDiff(canon.String(), string(want))
 }
 
-// SameMeaning says whether two YAML texts hold the same data.
-func SameMeaning(a, b []byte) bool {
-	x, err := parseDocs(a)
-	if err != nil {
-		return false
-	}
-	y, err := parseDocs(b)
-	return err == nil && sameData(x, y)
-}
-
 // parseDocs reads every non-empty document of a YAML text as plain data.
 func parseDocs(data []byte) ([]any, error) {
 	var out []any

@@ -1,11 +1,3 @@
-// Package platform is the platform model read from clusters/<env>/: layers in
-// bring-up order, additive profiles, capability groups switched by config.yaml
-// features, and the catalog's Argo CD Applications with their cost gates.
-//
-// Everything here is data: no layer, profile, group, ApplicationSet or app name
-// is known to the code; the names are read from the tree, the ApplicationSets'
-// templates included. The package reads (and renders) files and nothing else
-// (no cluster, no network).
 package platform
 
 // Descriptor is clusters/<env>/platform.yaml: the shape of one environment.

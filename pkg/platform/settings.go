@@ -101,7 +101,7 @@ func (c Condition) String() string {
 }
 
 // validateSettings checks the settings and every condition that uses them.
-func (e *Env) validateSettings(bad func(field, format string, args ...any) error) error {
+func (e *Env) validateSettings(bad fieldError) error {
 	seen := map[string]bool{}
 	for i, s := range e.Descriptor.Settings {
 		field := fmt.Sprintf("settings[%d]", i)
