@@ -28,7 +28,7 @@ CLUSTERS ?= clusters
 PLATFORM := --env $(ENV) --dir $(CLUSTERS)
 
 .PHONY: all build test lint unit e2e vet bench demo sandbox-build sandbox-up sandbox-down sandbox-status clean help \
-        root wait resolve-groups vllm-up vllm-down doctor smoke test-deps test-soak dist dist-linux krew krew-index krew-tools vuln
+        root wait resolve-groups vllm-up vllm-down doctor smoke test-deps test-soak dist dist-linux krew krew-index krew-tools vuln docs
 
 all: build
 
@@ -120,6 +120,9 @@ krew-tools: ## Build krew and validate-krew-manifest $(KREW_VERSION) (cached)
 	  echo "building krew $(KREW_VERSION)"; mkdir -p $(KREW_BIN); \
 	  GOTOOLCHAIN=auto GOBIN=$(KREW_BIN) go install sigs.k8s.io/krew/cmd/krew@$(KREW_VERSION) \
 	    sigs.k8s.io/krew/cmd/validate-krew-manifest@$(KREW_VERSION); }
+
+docs: ## Generate the command reference docs/commands from the commands (a unit test fails when it is stale)
+	go run ./hack/gendocs -out docs/commands
 
 vuln: ## govulncheck against an offline database built from golang.org/x/vulndb
 	bash test/vuln.sh
