@@ -5,16 +5,15 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/aidev-platform/kubectl-plugins/pkg/access"
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
 )
 
-// Permission is one request a verb makes, as RBAC grants it.
+// Permission is one request a verb makes, as RBAC grants it, and what it
+// acts on, for server mode.
 type Permission struct {
-	Verb      string
-	Group     string
-	Resource  string
-	Namespace string
+	access.Request
 	// App is the gate's Application the request is for, Object and Name the
 	// object it acts on: server mode asks Argo CD's RBAC (see ArgoCDBackend.Authorize).
 	App    string    `json:"-"`
@@ -22,27 +21,18 @@ type Permission struct {
 	Name   string    `json:"-"`
 }
 
-// String reads the way kubectl auth can-i is asked: "patch deployments.apps in serving".
-func (p Permission) String() string {
-	r := p.Resource
-	if p.Group != "" {
-		r += "." + p.Group
-	}
-	return p.Verb + " " + r + " in " + p.Namespace
-}
-
 func permissions(k kube.Kind, namespace string, verbs ...string) []Permission {
 	out := make([]Permission, 0, len(verbs))
 	for _, v := range verbs {
-		out = append(out, Permission{Verb: v, Group: k.GVR.Group, Resource: k.GVR.Resource, Namespace: namespace})
+		out = append(out, Permission{Request: access.Request{Verb: v, Group: k.GVR.Group, Resource: k.GVR.Resource, Namespace: namespace}})
 	}
 	return out
 }
 
-// SyncPermissions is what a core-mode sync needs once it has read the
-// Application: set .operation and the refresh annotation, and watch the app.
+// SyncPermissions is what a core-mode sync needs: read the Application, set
+// .operation and the refresh annotation, and watch the app.
 func SyncPermissions(argoNamespace string, app platform.App) []Permission {
-	out := permissions(kube.Applications, argoNamespace, "patch", "list", "watch")
+	out := permissions(kube.Applications, argoNamespace, "get", "patch", "list", "watch")
 	for i := range out {
 		out[i].App, out[i].Object, out[i].Name = app.Name, kube.Applications, app.Name
 	}

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/aidev-platform/kubectl-plugins/pkg/access"
 	"github.com/aidev-platform/kubectl-plugins/pkg/argocd"
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
@@ -41,8 +42,11 @@ type Doctor struct {
 	Client *kube.Client
 	// Argo, when set, is server mode: the checks go through Argo CD's API
 	// (Client is nil), and those that need the Kubernetes API are skipped.
-	Argo    ArgoAPI
-	Env     *platform.Env
+	Argo ArgoAPI
+	Env  *platform.Env
+	// Needs are what the other plugins' verbs send (profile.Needs,
+	// costgate.Needs), for the rbac check.
+	Needs   []access.Need
 	Profile *platform.Profile // nil: the checks that need one are skipped
 	// ReconcileWindow: an Application reconciled within it proves the controller runs.
 	ReconcileWindow time.Duration

@@ -17,9 +17,11 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/aidev-platform/kubectl-plugins/pkg/costgate"
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube/kubetest"
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform/platformtest"
+	"github.com/aidev-platform/kubectl-plugins/pkg/profile"
 	"github.com/aidev-platform/kubectl-plugins/pkg/smoke/smoketest"
 )
 
@@ -30,15 +32,24 @@ var now = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 
 // newDoctor is a doctor of the sandbox over a fake cluster holding objs, with
 // a fixed clock; profile "" checks no profile.
-func newDoctor(t *testing.T, profile string, objs ...runtime.Object) (*Doctor, *kubetest.Fake) {
+func newDoctor(t *testing.T, profileName string, objs ...runtime.Object) (*Doctor, *kubetest.Fake) {
 	t.Helper()
 	env := smoketest.Sandbox(t, clusters)
 	fake := kubetest.NewClient(objs...)
 	d := &Doctor{Client: fake.Client, Env: env, ReconcileWindow: 10 * time.Minute, Now: func() time.Time { return now }}
-	if profile != "" {
-		p := smoketest.Profile(t, env, profile)
-		d.Profile = &p
+	scope := platform.Profile{Layers: env.LayerNames()}
+	if profileName != "" {
+		p := smoketest.Profile(t, env, profileName)
+		d.Profile, scope = &p, p
 	}
+	// What the other plugins declare, as pkg/cmd/smoke passes it.
+	var gates []platform.App
+	for _, a := range env.CatalogApps(scope) {
+		if a.Gate != nil {
+			gates = append(gates, a)
+		}
+	}
+	d.Needs = append(profile.Needs(env.Config.Namespace), costgate.Needs(env.Config.Namespace, costgate.Configured(env), gates)...)
 	return d, fake
 }
 
@@ -165,7 +176,7 @@ func TestRBACSeverity(t *testing.T) {
 		status  string
 		message string
 	}{
-		{"all allowed", smoketest.AllowAll, Pass, "allowed all 31 requests of 8 commands"},
+		{"all allowed", smoketest.AllowAll, Pass, "allowed all 32 requests of 8 commands"},
 		{"preflight denied", func(ra authv1.ResourceAttributes) bool { return ra.Resource != "appprojects" || ra.Verb != "list" }, Fail,
 			"not allowed: every command's preflight: list appprojects.argoproj.io in argocd; profile apply: list appprojects.argoproj.io in argocd"},
 		{"wait denied", func(ra authv1.ResourceAttributes) bool { return ra.Verb != "watch" || ra.Resource != "applications" }, Fail,
@@ -174,7 +185,7 @@ func TestRBACSeverity(t *testing.T) {
 			"the profile verbs are allowed; optional commands are not: profile apply --prune: delete applicationsets.argoproj.io in argocd"},
 		{"scale denied in one namespace", func(ra authv1.ResourceAttributes) bool {
 			return ra.Namespace != "coding-assistant" || ra.Group != "apps"
-		}, Warn, "the profile verbs are allowed; optional commands are not: costgate up/down: get/list/watch/patch deployments.apps in coding-assistant"},
+		}, Warn, "the profile verbs are allowed; optional commands are not: costgate up/down: get/patch/list/watch deployments.apps in coding-assistant"},
 		{"chat denied", func(ra authv1.ResourceAttributes) bool { return ra.Resource != "secrets" && ra.Resource != "services" }, Warn,
 			"the profile verbs are allowed; optional commands are not: smoke chat: get services in serving, get secrets in serving"},
 	} {
@@ -205,17 +216,17 @@ func TestRBACAsksForTheProfilesNamespaces(t *testing.T) {
 			var got []string
 			for _, n := range d.commandNeeds() {
 				var namespaces []string
-				for _, r := range n.requests {
-					if r.namespace != "" && r.namespace != d.Env.Config.Namespace && !slices.Contains(namespaces, r.namespace) {
-						namespaces = append(namespaces, r.namespace)
+				for _, r := range n.Requests {
+					if r.Namespace != "" && r.Namespace != d.Env.Config.Namespace && !slices.Contains(namespaces, r.Namespace) {
+						namespaces = append(namespaces, r.Namespace)
 					}
 				}
 				if len(namespaces) == 0 {
-					got = append(got, n.command)
+					got = append(got, n.Command)
 					continue
 				}
 				slices.Sort(namespaces)
-				got = append(got, n.command+": "+strings.Join(namespaces, " "))
+				got = append(got, n.Command+": "+strings.Join(namespaces, " "))
 			}
 			if g := strings.Join(got, "; "); g != want {
 				t.Errorf("got  %s\nwant %s", g, want)

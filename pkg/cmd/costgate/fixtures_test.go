@@ -23,6 +23,7 @@ import (
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli/clitest"
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/costgate"
 	pcostgate "github.com/aidev-platform/kubectl-plugins/pkg/costgate"
+	"github.com/aidev-platform/kubectl-plugins/pkg/access"
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube/kubetest"
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
@@ -147,7 +148,7 @@ func authorize(h *clitest.Harness, deny ...string) {
 	h.Fake.Typed.PrependReactor("create", "selfsubjectaccessreviews", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		review := a.(k8stesting.CreateAction).GetObject().(*authv1.SelfSubjectAccessReview).DeepCopy()
 		ra := review.Spec.ResourceAttributes
-		p := pcostgate.Permission{Verb: ra.Verb, Group: ra.Group, Resource: ra.Resource, Namespace: ra.Namespace}
+		p := pcostgate.Permission{Request: access.Request{Verb: ra.Verb, Group: ra.Group, Resource: ra.Resource, Namespace: ra.Namespace}}
 		review.Status.Allowed = true
 		for _, d := range deny {
 			if d == p.String() {

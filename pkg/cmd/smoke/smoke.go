@@ -7,9 +7,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/aidev-platform/kubectl-plugins/pkg/access"
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli"
+	"github.com/aidev-platform/kubectl-plugins/pkg/costgate"
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
+	"github.com/aidev-platform/kubectl-plugins/pkg/profile"
 	"github.com/aidev-platform/kubectl-plugins/pkg/smoke"
 )
 
@@ -44,13 +47,15 @@ kubectl smoke run does both. The exit code is 0 only when every check passes.`,
 // doctor builds the doctor for an environment and optional profile.
 func (c *common) doctor(env *platform.Env, profile string) (*smoke.Doctor, error) {
 	d := &smoke.Doctor{Env: env, ReconcileWindow: 10 * time.Minute}
+	scope := platform.Profile{Layers: env.LayerNames()}
 	if profile != "" {
 		p, err := env.Profile(profile)
 		if err != nil {
 			return nil, err
 		}
-		d.Profile = &p
+		d.Profile, scope = &p, p
 	}
+	d.Needs = Needs(env, scope)
 	d.Now = c.Now
 	if argo, ok, err := c.ArgoREST(); ok || err != nil {
 		d.Argo = argo
@@ -72,4 +77,16 @@ func summary(checks []smoke.Check) (failed int) {
 		}
 	}
 	return failed
+}
+
+// Needs is what the profile and costgate verbs send for env's apps in scope:
+// what doctor's rbac check asks, declared by those verbs' own packages.
+func Needs(env *platform.Env, scope platform.Profile) []access.Need {
+	var gates []platform.App
+	for _, a := range env.CatalogApps(scope) {
+		if a.Gate != nil {
+			gates = append(gates, a)
+		}
+	}
+	return append(profile.Needs(env.Config.Namespace), costgate.Needs(env.Config.Namespace, costgate.Configured(env), gates)...)
 }

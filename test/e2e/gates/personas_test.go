@@ -73,7 +73,7 @@ func gatedState(t *testing.T, s *sandbox.Sandbox) string {
 func installPersonas(t *testing.T, s *sandbox.Sandbox) map[string]string {
 	t.Helper()
 	ctx := context.Background()
-	for _, ns := range []string{personaNamespace, "serving", "coding-assistant", "kserve"} {
+	for _, ns := range []string{personaNamespace, "serving", "coding-assistant", "kserve", "kserve-demo"} {
 		_, err := s.Kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
 		if err != nil && !apierrors.IsAlreadyExists(err) {
 			t.Fatal(err)
