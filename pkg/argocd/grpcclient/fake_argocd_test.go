@@ -36,14 +36,14 @@ const patience = 30 * time.Second
 type fakeApps struct {
 	applicationpkg.UnimplementedApplicationServiceServer
 
-	mu         sync.Mutex
-	apps       map[string]*v1alpha1.Application
-	gets       []*applicationpkg.ApplicationQuery
-	syncs      []*applicationpkg.ApplicationSyncRequest
-	patches    []*applicationpkg.ApplicationPatchRequest
-	resources  []*applicationpkg.ApplicationResourceRequest
-	resPatches []*applicationpkg.ApplicationResourcePatchRequest
-	watches    int // Watch streams opened
+	mu          sync.Mutex
+	apps        map[string]*v1alpha1.Application
+	gets        []*applicationpkg.ApplicationQuery
+	syncs       []*applicationpkg.ApplicationSyncRequest
+	patches     []*applicationpkg.ApplicationPatchRequest
+	resources   []*applicationpkg.ApplicationResourceRequest
+	resPatches  []*applicationpkg.ApplicationResourcePatchRequest
+	watches     int // Watch streams opened
 	treeWatches int // WatchResourceTree streams opened
 
 	get           func(context.Context, *applicationpkg.ApplicationQuery) (*v1alpha1.Application, error)
