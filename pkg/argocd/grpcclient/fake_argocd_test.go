@@ -46,6 +46,7 @@ type fakeApps struct {
 	watches     int // Watch streams opened
 	treeWatches int // WatchResourceTree streams opened
 
+	syncErr       error // what Sync answers, when set
 	get           func(context.Context, *applicationpkg.ApplicationQuery) (*v1alpha1.Application, error)
 	watch         func(n int, q *applicationpkg.ApplicationQuery, stream applicationpkg.ApplicationService_WatchServer) error
 	tree          func(*applicationpkg.ResourcesQuery) (*v1alpha1.ApplicationTree, error)
@@ -96,7 +97,11 @@ func (f *fakeApps) Patch(_ context.Context, r *applicationpkg.ApplicationPatchRe
 func (f *fakeApps) Sync(_ context.Context, r *applicationpkg.ApplicationSyncRequest) (*v1alpha1.Application, error) {
 	f.mu.Lock()
 	f.syncs = append(f.syncs, r)
+	err := f.syncErr
 	f.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
 	return f.app(r.GetName())
 }
 
