@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	applicationpkg "github.com/argoproj/argo-cd/v3/pkg/apiclient/application"
 	"github.com/argoproj/argo-cd/v3/pkg/apis/application/v1alpha1"
@@ -155,5 +156,46 @@ func TestWatchTreeEndsWithItsContext(t *testing.T) {
 	}
 	if apierrors.IsNotFound(err) || calls.Load() != 2 {
 		t.Errorf("%d calls, %v", calls.Load(), err)
+	}
+}
+
+// A watch read to its end is closed, on the server too: a stream left open
+// would hold a watch on Argo CD's API server until the command ends.
+func TestAFinishedWatchEndsItsStream(t *testing.T) {
+	ended := make(chan string, 1)
+	apps := syncFake(func(n int, q *applicationpkg.ApplicationQuery, stream applicationpkg.ApplicationService_WatchServer) error {
+		if err := stream.Send(event(withOperation(syncedApp(), "Succeeded", time.Now()))); err != nil {
+			return err
+		}
+		<-stream.Context().Done()
+		ended <- "the sync's watch"
+		return nil
+	})
+	apps.watchTree = func(n int, stream applicationpkg.ApplicationService_WatchResourceTreeServer) error {
+		if err := sendTrees(stream, 1); err != nil {
+			return err
+		}
+		<-stream.Context().Done()
+		ended <- "the tree's watch"
+		return nil
+	}
+	srv := startFake(t, apps, nil)
+	c := connect(t, srv.addr)
+	// A context that outlasts the waits below: only closing the stream ends it.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*patience)
+	defer cancel()
+
+	if _, err := c.Sync(ctx, "web", nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := within(t, ended, "the end of the finished sync's stream"); got != "the sync's watch" {
+		t.Errorf("%s ended", got)
+	}
+	calls := 0
+	if err := c.WatchTree(ctx, "web-app", func() (bool, error) { calls++; return calls == 2, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got := within(t, ended, "the end of the finished tree watch's stream"); got != "the tree's watch" {
+		t.Errorf("%s ended", got)
 	}
 }
