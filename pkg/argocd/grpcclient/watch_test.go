@@ -162,7 +162,7 @@ func TestWatchTreeEndsWithItsContext(t *testing.T) {
 // A watch read to its end is closed, on the server too: a stream left open
 // would hold a watch on Argo CD's API server until the command ends.
 func TestAFinishedWatchEndsItsStream(t *testing.T) {
-	ended := make(chan string, 1)
+	ended := make(chan string, 2)
 	apps := syncFake(func(n int, q *applicationpkg.ApplicationQuery, stream applicationpkg.ApplicationService_WatchServer) error {
 		if err := stream.Send(event(withOperation(syncedApp(), "Succeeded", time.Now()))); err != nil {
 			return err
