@@ -108,7 +108,7 @@ func (s *Client) Sync(ctx context.Context, name string, progress func(argocd.App
 	}
 	requested := time.Now()
 	var result *argocd.SyncResult
-	err = s.watch(ctx, "watching the sync of "+name, func(apps applicationpkg.ApplicationServiceClient) (func() (bool, error), error) {
+	err = s.watch(ctx, "watching the sync of "+name, func(ctx context.Context, apps applicationpkg.ApplicationServiceClient) (func() (bool, error), error) {
 		stream, err := apps.Watch(ctx, &applicationpkg.ApplicationQuery{Name: &name})
 		if err != nil {
 			return nil, err

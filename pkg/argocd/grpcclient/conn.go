@@ -243,14 +243,18 @@ func (s *Client) explain(err error) error {
 // watch opens a stream with open and reads it with the next it returns until
 // next says done; a stream lost with its connection is opened again (with
 // backoff) until ctx ends. Each opening starts from the server's current
-// state, so nothing is missed between two streams.
-func (s *Client) watch(ctx context.Context, doing string, open func(applicationpkg.ApplicationServiceClient) (next func() (bool, error), err error)) error {
+// state, so nothing is missed between two streams. open's context ends with
+// the attempt: a stream read to done or abandoned is closed, on the server
+// too, not left open until ctx ends.
+func (s *Client) watch(ctx context.Context, doing string, open func(context.Context, applicationpkg.ApplicationServiceClient) (next func() (bool, error), err error)) error {
 	return s.retry(ctx, doing, true, func() error {
 		apps, err := s.applications(ctx)
 		if err != nil {
 			return err
 		}
-		next, err := open(apps)
+		sctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		next, err := open(sctx, apps)
 		if err != nil {
 			return err
 		}

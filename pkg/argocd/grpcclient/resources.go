@@ -113,7 +113,7 @@ func (s *Client) WatchTree(ctx context.Context, app string, changed func() (bool
 	if done, err := changed(); done || err != nil {
 		return err
 	}
-	err := s.watch(ctx, "watching "+app+"'s resources", func(apps applicationpkg.ApplicationServiceClient) (func() (bool, error), error) {
+	err := s.watch(ctx, "watching "+app+"'s resources", func(ctx context.Context, apps applicationpkg.ApplicationServiceClient) (func() (bool, error), error) {
 		stream, err := apps.WatchResourceTree(ctx, &applicationpkg.ResourcesQuery{ApplicationName: &app})
 		if err != nil {
 			return nil, err

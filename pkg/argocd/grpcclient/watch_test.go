@@ -1,0 +1,201 @@
+package grpcclient
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	applicationpkg "github.com/argoproj/argo-cd/v3/pkg/apiclient/application"
+	"github.com/argoproj/argo-cd/v3/pkg/apis/application/v1alpha1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+)
+
+// sendTrees sends n trees on stream.
+func sendTrees(stream applicationpkg.ApplicationService_WatchResourceTreeServer, n int) error {
+	for range n {
+		if err := stream.Send(&v1alpha1.ApplicationTree{}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WatchTree calls changed at once, then at each tree the server sends, until
+// changed says done.
+func TestWatchTreeCallsChangedAtStartAndOnEachChange(t *testing.T) {
+	apps := &fakeApps{watchTree: func(n int, stream applicationpkg.ApplicationService_WatchResourceTreeServer) error {
+		if err := sendTrees(stream, 2); err != nil {
+			return err
+		}
+		<-stream.Context().Done()
+		return nil
+	}}
+	srv := startFake(t, apps, nil)
+	c := connect(t, srv.addr)
+
+	calls := 0
+	err := c.WatchTree(testContext(t), "web-app", func() (bool, error) {
+		calls++
+		return calls == 3, nil
+	})
+	if err != nil || calls != 3 {
+		t.Fatalf("%d calls, %v; want 3 (at start and two changes)", calls, err)
+	}
+
+	// Done at start: no stream is opened.
+	calls = 0
+	if err := c.WatchTree(testContext(t), "web-app", func() (bool, error) { calls++; return true, nil }); err != nil || calls != 1 {
+		t.Errorf("done at start: %d calls, %v", calls, err)
+	}
+	if n := recorded(apps, func() int { return apps.treeWatches }); n != 1 {
+		t.Errorf("%d streams opened, want 1", n)
+	}
+}
+
+// The caller's own error ends the watch as it is: it is no lost connection.
+func TestWatchTreeReturnsTheCallersErrorAsItIs(t *testing.T) {
+	apps := &fakeApps{watchTree: func(n int, stream applicationpkg.ApplicationService_WatchResourceTreeServer) error {
+		if err := sendTrees(stream, 1); err != nil {
+			return err
+		}
+		<-stream.Context().Done()
+		return nil
+	}}
+	srv := startFake(t, apps, nil)
+	c := connect(t, srv.addr)
+	mine := errors.New("the workload's selector does not parse")
+
+	calls := 0
+	err := c.WatchTree(testContext(t), "web-app", func() (bool, error) {
+		calls++
+		if calls == 2 {
+			return false, mine
+		}
+		return false, nil
+	})
+	if err != mine {
+		t.Fatalf("got %#v, want the caller's error itself", err)
+	}
+	if n := recorded(apps, func() int { return apps.treeWatches }); n != 1 {
+		t.Errorf("%d streams opened, want 1: the caller's error is not retried", n)
+	}
+
+	// At start, before any stream.
+	if err := c.WatchTree(testContext(t), "web-app", func() (bool, error) { return false, mine }); err != mine {
+		t.Errorf("at start: %v", err)
+	}
+	if n := recorded(apps, func() int { return apps.treeWatches }); n != 1 {
+		t.Errorf("%d streams opened, want still 1", n)
+	}
+}
+
+// A stream the server ends is opened again; changed goes on being called (here,
+// as the gates do, reading an object through the same client).
+func TestWatchTreeReopensAStreamTheServerClosed(t *testing.T) {
+	apps := &fakeApps{
+		watchTree: func(n int, stream applicationpkg.ApplicationService_WatchResourceTreeServer) error {
+			if err := sendTrees(stream, 1); err != nil {
+				return err
+			}
+			if n == 1 {
+				return nil // the server ends the stream
+			}
+			<-stream.Context().Done()
+			return nil
+		},
+		getResource: func(*applicationpkg.ApplicationResourceRequest) (*applicationpkg.ApplicationResourceResponse, error) {
+			m := webManifest
+			return &applicationpkg.ApplicationResourceResponse{Manifest: &m}, nil
+		},
+	}
+	srv := startFake(t, apps, nil)
+	c := connect(t, srv.addr)
+	ctx := testContext(t)
+
+	calls := 0
+	err := c.WatchTree(ctx, "web-app", func() (bool, error) {
+		calls++
+		if _, err := c.Resource(ctx, "web-app", deployments, "apps", "web"); err != nil {
+			return false, err
+		}
+		return calls == 3, nil
+	})
+	if err != nil || calls != 3 {
+		t.Fatalf("%d calls, %v; want 3", calls, err)
+	}
+	if n := recorded(apps, func() int { return apps.treeWatches }); n != 2 {
+		t.Errorf("%d streams opened, want 2", n)
+	}
+}
+
+// The command ending the watch is its context's error.
+func TestWatchTreeEndsWithItsContext(t *testing.T) {
+	apps := &fakeApps{watchTree: func(n int, stream applicationpkg.ApplicationService_WatchResourceTreeServer) error {
+		if err := sendTrees(stream, 1); err != nil {
+			return err
+		}
+		<-stream.Context().Done()
+		return nil
+	}}
+	srv := startFake(t, apps, nil)
+	c := connect(t, srv.addr)
+
+	ctx, cancel := context.WithCancel(testContext(t))
+	defer cancel()
+	var calls atomic.Int32
+	err := c.WatchTree(ctx, "web-app", func() (bool, error) {
+		if calls.Add(1) == 2 {
+			cancel() // the user's interrupt, while the stream is open
+		}
+		return false, nil
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v", err)
+	}
+	if apierrors.IsNotFound(err) || calls.Load() != 2 {
+		t.Errorf("%d calls, %v", calls.Load(), err)
+	}
+}
+
+// A watch read to its end is closed, on the server too: a stream left open
+// would hold a watch on Argo CD's API server until the command ends.
+func TestAFinishedWatchEndsItsStream(t *testing.T) {
+	ended := make(chan string, 2)
+	apps := syncFake(func(n int, q *applicationpkg.ApplicationQuery, stream applicationpkg.ApplicationService_WatchServer) error {
+		if err := stream.Send(event(withOperation(syncedApp(), "Succeeded", time.Now()))); err != nil {
+			return err
+		}
+		<-stream.Context().Done()
+		ended <- "the sync's watch"
+		return nil
+	})
+	apps.watchTree = func(n int, stream applicationpkg.ApplicationService_WatchResourceTreeServer) error {
+		if err := sendTrees(stream, 1); err != nil {
+			return err
+		}
+		<-stream.Context().Done()
+		ended <- "the tree's watch"
+		return nil
+	}
+	srv := startFake(t, apps, nil)
+	c := connect(t, srv.addr)
+	// A context that outlasts the waits below: only closing the stream ends it.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*patience)
+	defer cancel()
+
+	if _, err := c.Sync(ctx, "web", nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := within(t, ended, "the end of the finished sync's stream"); got != "the sync's watch" {
+		t.Errorf("%s ended", got)
+	}
+	calls := 0
+	if err := c.WatchTree(ctx, "web-app", func() (bool, error) { calls++; return calls == 2, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got := within(t, ended, "the end of the finished tree watch's stream"); got != "the tree's watch" {
+		t.Errorf("%s ended", got)
+	}
+}
