@@ -136,7 +136,7 @@ func (s *Client) call(ctx context.Context, doing string, idempotent bool, fn fun
 		cctx, cancel := context.WithTimeout(ctx, s.opts.RequestTimeout)
 		defer cancel()
 		err = fn(cctx, apps)
-		if err != nil && ctx.Err() == nil && cctx.Err() != nil {
+		if err != nil && ctx.Err() == nil && timedOut(cctx, err) {
 			return s.noAnswer(s.opts.RequestTimeout, doing)
 		}
 		return err
@@ -265,4 +265,10 @@ func (s *Client) watch(ctx context.Context, doing string, open func(context.Cont
 			}
 		}
 	})
+}
+
+// timedOut says whether a call ended by its own request timeout: gRPC's
+// deadline timer can end the call a moment before the context says so.
+func timedOut(cctx context.Context, err error) bool {
+	return cctx.Err() != nil || status.Code(err) == codes.DeadlineExceeded
 }

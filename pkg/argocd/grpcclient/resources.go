@@ -150,7 +150,7 @@ func (s *Client) CanI(ctx context.Context, resource, action, object string) (boo
 		cctx, cancel := context.WithTimeout(ctx, s.opts.RequestTimeout)
 		defer cancel()
 		res, err = acc.CanI(cctx, &accountpkg.CanIRequest{Resource: resource, Action: action, Subresource: object})
-		if err != nil && ctx.Err() == nil && cctx.Err() != nil {
+		if err != nil && ctx.Err() == nil && timedOut(cctx, err) {
 			return s.noAnswer(s.opts.RequestTimeout, "asking can-i")
 		}
 		return err

@@ -19,11 +19,11 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/aidev-platform/kubectl-plugins/pkg/access"
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli"
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli/clitest"
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/costgate"
 	pcostgate "github.com/aidev-platform/kubectl-plugins/pkg/costgate"
-	"github.com/aidev-platform/kubectl-plugins/pkg/access"
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube/kubetest"
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
