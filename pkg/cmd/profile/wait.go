@@ -87,17 +87,9 @@ func (o *WaitOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// Server mode (argocd profile): Argo CD's application stream, no
-	// Kubernetes credentials; else a watch of the Applications.
-	argo, serverMode, err := o.ArgoREST()
+	open, err := o.watches(ctx, env)
 	if err != nil {
 		return err
-	}
-	var client *kube.Client
-	if !serverMode {
-		if client, err = o.connect(ctx, env); err != nil {
-			return err
-		}
 	}
 	start := o.Now()
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
@@ -106,7 +98,7 @@ func (o *WaitOptions) Run(ctx context.Context) error {
 	tracker := argocd.NewTracker(targets, o.DegradedGrace)
 	tracker.AppSetGrace = o.AppSetGrace
 	progress := printers.NewProgress(o.Out, printers.IsTerminal(o.Out), []string{"APP", "LAYER", "GROUP", "SYNC", "HEALTH", "MESSAGE"})
-	var watcher, appsets *kube.Watcher
+	var watcher *kube.Watcher
 	summary := func(r argocd.Result) string {
 		s := fmt.Sprintf("%d/%d ready, %d gated, %s", r.Ready, r.Total, r.Gated, o.Now().Sub(start).Round(time.Second))
 		if trouble := watcher.Trouble(); trouble != nil {
@@ -114,15 +106,7 @@ func (o *WaitOptions) Run(ctx context.Context) error {
 		}
 		return s
 	}
-	// The ApplicationSets too: one that fails (an AppProject it names does
-	// not exist, a generator error) never creates its apps, and says why.
-	if serverMode {
-		watcher = argo.Watch(ctx, env.Descriptor.Project)
-		appsets = argo.WatchApplicationSets(ctx, env.Descriptor.Project)
-	} else {
-		watcher = client.Watch(ctx, kube.Applications, env.Config.Namespace, kube.Selector{})
-		appsets = client.Watch(ctx, kube.ApplicationSets, env.Config.Namespace, kube.Selector{})
-	}
+	watcher, appsets := open(ctx)
 	appsetC := appsets.C
 	appsetsSeen := false // the first look waits for both lists, so it says one thing
 	var live kube.Snapshot
@@ -153,16 +137,7 @@ func (o *WaitOptions) Run(ctx context.Context) error {
 		case snap, ok := <-watcher.C:
 			if !ok {
 				progress.Final(rows(last), summary(last))
-				if err := watcher.Err(); err != nil {
-					return err
-				}
-				if cli.Interrupted(ctx) {
-					return fmt.Errorf("interrupted while waiting for profile %s: %d of %d apps ready (nothing was changed; run the same wait again)", p.Name, last.Ready, last.Total)
-				}
-				if trouble := watcher.Trouble(); trouble != nil {
-					fmt.Fprintf(o.ErrOut, "profile %s: the server has not answered the watch since its last word: %v\n", p.Name, trouble)
-				}
-				return o.timedOut(p, last, o.Now().Sub(start))
+				return o.ended(ctx, p, watcher, last, start)
 			}
 			live = snap
 			if !appsetsSeen && appsetC != nil {
@@ -172,25 +147,69 @@ func (o *WaitOptions) Run(ctx context.Context) error {
 		}
 		last = tracker.Observe(live, o.Now())
 		progress.Update(rows(last), pending(last), summary(last))
-		switch {
-		case len(last.Failed) > 0:
+		if last.Done || len(last.Failed) > 0 {
 			progress.Final(rows(last), summary(last))
-			why := "Degraded past --degraded-grace"
-			if !strings.HasPrefix(last.Failed[0].Reason, "Degraded") {
-				why = "not created: an ApplicationSet reports an error"
-			}
-			return o.failed(p, last.Failed, why)
-		case last.Done:
-			progress.Final(rows(last), summary(last))
-			fmt.Fprintf(o.Out, "profile %s: %d apps Synced and Healthy (%d gated, not waited on) in %s\n",
-				p.Name, last.Total, last.Gated, o.Now().Sub(start).Round(100*time.Millisecond))
-			return nil
+			return o.verdict(p, last, start)
 		}
 		graceTimer = nil
 		if !last.Next.IsZero() {
 			graceTimer = time.After(last.Next.Sub(o.Now()))
 		}
 	}
+}
+
+// watches opens, in the invocation's one mode, a watch of the Applications
+// and one of the ApplicationSets: Argo CD's streams in server mode (argocd
+// profile, no Kubernetes credentials), else the Kubernetes API's. The
+// ApplicationSets too: one that fails (an AppProject it names does not
+// exist, a generator error) never creates its apps, and says why.
+func (o *WaitOptions) watches(ctx context.Context, env *platform.Env) (func(context.Context) (apps, appsets *kube.Watcher), error) {
+	argo, serverMode, err := o.ArgoREST()
+	if err != nil {
+		return nil, err
+	}
+	if serverMode {
+		return func(ctx context.Context) (*kube.Watcher, *kube.Watcher) {
+			return argo.Watch(ctx, env.Descriptor.Project), argo.WatchApplicationSets(ctx, env.Descriptor.Project)
+		}, nil
+	}
+	client, err := o.connect(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) (*kube.Watcher, *kube.Watcher) {
+		return client.Watch(ctx, kube.Applications, env.Config.Namespace, kube.Selector{}),
+			client.Watch(ctx, kube.ApplicationSets, env.Config.Namespace, kube.Selector{})
+	}, nil
+}
+
+// ended says why the watch of the Applications ended before the wait was
+// over: its error, an interrupt, or the timeout.
+func (o *WaitOptions) ended(ctx context.Context, p platform.Profile, watcher *kube.Watcher, last argocd.Result, start time.Time) error {
+	if err := watcher.Err(); err != nil {
+		return err
+	}
+	if cli.Interrupted(ctx) {
+		return fmt.Errorf("interrupted while waiting for profile %s: %d of %d apps ready (nothing was changed; run the same wait again)", p.Name, last.Ready, last.Total)
+	}
+	if trouble := watcher.Trouble(); trouble != nil {
+		fmt.Fprintf(o.ErrOut, "profile %s: the server has not answered the watch since its last word: %v\n", p.Name, trouble)
+	}
+	return o.timedOut(p, last, o.Now().Sub(start))
+}
+
+// verdict is the end of a wait that is over: done, or failed and why.
+func (o *WaitOptions) verdict(p platform.Profile, last argocd.Result, start time.Time) error {
+	if len(last.Failed) > 0 {
+		why := "Degraded past --degraded-grace"
+		if !strings.HasPrefix(last.Failed[0].Reason, "Degraded") {
+			why = "not created: an ApplicationSet reports an error"
+		}
+		return o.failed(p, last.Failed, why)
+	}
+	fmt.Fprintf(o.Out, "profile %s: %d apps Synced and Healthy (%d gated, not waited on) in %s\n",
+		p.Name, last.Total, last.Gated, o.Now().Sub(start).Round(100*time.Millisecond))
+	return nil
 }
 
 // pending marks the rows a wait still waits on.
