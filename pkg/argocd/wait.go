@@ -152,7 +152,7 @@ func (t *Tracker) Observe(live map[string]*unstructured.Unstructured, now time.T
 			if !exists {
 				row.Reason = "not created yet by " + tg.Parent
 			} else {
-				row.Reason = "gated: deploys on an explicit sync (kubectl costgate)"
+				row.Reason = "gated: deploys on an explicit sync (costgate)"
 				if tg.Manual {
 					row.Reason = "manual sync, no gate annotation: deploys on an explicit sync (argocd app sync " + tg.Name + ")"
 				}

@@ -221,7 +221,7 @@ func TestServerModeReadLive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	statuses := Observe([]platform.App{raw, chat}, live, time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
+	statuses := Observe(platform.HostKubectl, []platform.App{raw, chat}, live, time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
 	if statuses[0].State != StateUp || statuses[1].State != StateAbsent || len(live.Workloads) != 1 {
 		t.Errorf("states %s %s, workloads %d", statuses[0].State, statuses[1].State, len(live.Workloads))
 	}

@@ -84,7 +84,7 @@ func (g *Gates) CloseAll(ctx context.Context, apps []platform.App, wait bool, re
 func (g *Gates) Application(ctx context.Context, app platform.App) (*unstructured.Unstructured, error) {
 	live, err := g.Backend.Application(ctx, app.Name)
 	if apierrors.IsNotFound(err) {
-		return nil, fmt.Errorf("Application %s does not exist: apply a profile that holds layer %s (kubectl profile apply)", app.Name, app.Layer)
+		return nil, fmt.Errorf("Application %s does not exist: apply a profile that holds layer %s (%s apply)", app.Name, app.Layer, g.Host.Cmd("profile"))
 	}
 	return live, err
 }

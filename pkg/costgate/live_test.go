@@ -47,7 +47,7 @@ func TestReadLiveAndObserveEveryState(t *testing.T) {
 		t.Fatal(err)
 	}
 	gated := Gated(env)
-	statuses := Observe(gated, live, now)
+	statuses := Observe(platform.HostKubectl, gated, live, now)
 	b, _ := json.MarshalIndent(statuses, "", "  ")
 	var open []string
 	for _, a := range OpenGates(gated, statuses) {
@@ -56,7 +56,7 @@ func TestReadLiveAndObserveEveryState(t *testing.T) {
 	clitest.Golden(t, "observe", string(b)+"\nopen: "+strings.Join(open, ", ")+"\n")
 
 	// An Application alone, the layer of another: absent, and why.
-	statuses = Observe(gated, Live{Apps: map[string]*unstructured.Unstructured{}}, now)
+	statuses = Observe(platform.HostKubectl, gated, Live{Apps: map[string]*unstructured.Unstructured{}}, now)
 	if s := statuses[0]; s.State != StateAbsent || s.Reason != "no Application: its layer serving is not applied" {
 		t.Errorf("no Application: %+v", s)
 	}

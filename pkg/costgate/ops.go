@@ -28,6 +28,7 @@ var ScaledObjects = kube.Kind{GVR: schema.GroupVersionResource{Group: "keda.sh",
 // mode is the backend's, decided once per invocation.
 type Gates struct {
 	Backend   Backend
+	Host      platform.Host // the CLI messages name commands of
 	Namespace string // Argo CD's, where the Applications are
 	Now       func() time.Time
 }
@@ -52,8 +53,8 @@ func (g *Gates) CheckSafe(ctx context.Context, app platform.App, liveApp *unstru
 	}
 	live := platform.App{Name: app.Name, Manifest: liveApp.Object}
 	if !ignoresReplicas(live, *gate.Target) {
-		return fmt.Errorf("refusing to scale %s: Application %s has no ignoreDifferences on /spec/replicas of %s, so a sync would undo it (kubectl costgate lint says how to fix %s)",
-			app.Name, app.Name, gate.Target, app.File)
+		return fmt.Errorf("refusing to scale %s: Application %s has no ignoreDifferences on /spec/replicas of %s, so a sync would undo it (%s lint says how to fix %s)",
+			app.Name, app.Name, gate.Target, g.Host.Cmd("costgate"), app.File)
 	}
 	if !slices.Contains(syncOptions(live), "RespectIgnoreDifferences=true") {
 		return fmt.Errorf("refusing to scale %s: Application %s lacks the sync option RespectIgnoreDifferences=true, so a sync would reset the replicas (fix %s)",
@@ -128,7 +129,7 @@ func (g *Gates) Open(ctx context.Context, app platform.App, opts OpenOptions) (C
 	case platform.GatePause:
 		return g.annotate(ctx, app, map[string]any{StopAnnotation: nil, OpenedAtAnnotation: g.Now().UTC().Format(time.RFC3339)}, "paused", "running")
 	}
-	return Change{}, fmt.Errorf("%s is a sync gate: it opens with kubectl costgate sync %s", app.Name, app.Name)
+	return Change{}, fmt.Errorf("%s is a sync gate: it opens with %s sync %s", app.Name, g.Host.Cmd("costgate"), app.Name)
 }
 
 // MarkOpened records on a sync gate's Application when it was opened (the
@@ -201,7 +202,7 @@ func (g *Gates) write(ctx context.Context, app platform.App, change func(live *u
 		*changed = false
 		live, err := g.Backend.Workload(ctx, w)
 		if apierrors.IsNotFound(err) {
-			return fmt.Errorf("%s does not exist: sync the app first (kubectl costgate sync %s)", w, app.Name)
+			return fmt.Errorf("%s does not exist: sync the app first (%s sync %s)", w, g.Host.Cmd("costgate"), app.Name)
 		}
 		if err != nil {
 			return cutOr(ctx, err)

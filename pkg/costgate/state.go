@@ -84,8 +84,8 @@ func Find(env *platform.Env, name string) (platform.App, error) {
 	var names []string
 	for _, a := range Gated(env) {
 		if a.Name == name && !env.AppEnabled(a) {
-			return platform.App{}, fmt.Errorf("app %q is not part of environment %s with its config: group %s is off or a condition in %s leaves the app out; enable it in %s and run kubectl profile resolve",
-				name, env.Name, a.Group, platform.DescriptorFile, env.ConfigName())
+			return platform.App{}, fmt.Errorf("app %q is not part of environment %s with its config: group %s is off or a condition in %s leaves the app out; enable it in %s and run %s resolve",
+				name, env.Name, a.Group, platform.DescriptorFile, env.ConfigName(), env.Host.Cmd("profile"))
 		}
 		if a.Name == name {
 			return a, nil
@@ -115,15 +115,15 @@ func newLive() Live {
 func (l Live) Workload(w Workload) *unstructured.Unstructured { return l.Workloads[w.key()] }
 
 // Observe computes every gate's status from the live objects.
-func Observe(gates []platform.App, live Live, now time.Time) []Status {
+func Observe(host platform.Host, gates []platform.App, live Live, now time.Time) []Status {
 	out := make([]Status, 0, len(gates))
 	for _, a := range gates {
-		out = append(out, observe(a, live, now))
+		out = append(out, observe(host, a, live, now))
 	}
 	return out
 }
 
-func observe(a platform.App, live Live, now time.Time) Status {
+func observe(host platform.Host, a platform.App, live Live, now time.Time) Status {
 	g := a.Gate
 	s := Status{App: a.Name, Layer: a.Layer, Group: a.Group, Gate: string(g.Kind), CostPerHour: g.CostPerHour, Sync: "-", Health: "-"}
 	if g.Target != nil {
@@ -140,7 +140,7 @@ func observe(a platform.App, live Live, now time.Time) Status {
 	case platform.GateScale:
 		d := live.Workload(WorkloadOf(a))
 		if d == nil {
-			s.State, s.Reason = StateAbsent, "not deployed yet: kubectl costgate sync "+a.Name
+			s.State, s.Reason = StateAbsent, "not deployed yet: "+host.Cmd("costgate")+" sync "+a.Name
 			return s
 		}
 		s.Desired, _, _ = unstructured.NestedInt64(d.Object, "spec", "replicas")
@@ -157,7 +157,7 @@ func observe(a platform.App, live Live, now time.Time) Status {
 	case platform.GatePause:
 		isvc := live.Workload(WorkloadOf(a))
 		if isvc == nil {
-			s.State, s.Reason = StateAbsent, "not deployed yet: kubectl costgate sync "+a.Name
+			s.State, s.Reason = StateAbsent, "not deployed yet: "+host.Cmd("costgate")+" sync "+a.Name
 			return s
 		}
 		switch {

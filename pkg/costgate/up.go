@@ -46,9 +46,9 @@ func (e *UpError) Error() string { return e.Err.Error() }
 func (e *UpError) Unwrap() error { return e.Err }
 
 // CheckUp refuses, with no cluster, what no up of app can do.
-func CheckUp(app platform.App, opts UpOptions) error {
+func CheckUp(host platform.Host, app platform.App, opts UpOptions) error {
 	if app.Gate.Kind == platform.GateSync {
-		return fmt.Errorf("%s is a sync gate: open it with kubectl costgate sync %s", app.Name, app.Name)
+		return fmt.Errorf("%s is a sync gate: open it with %s sync %s", app.Name, host.Cmd("costgate"), app.Name)
 	}
 	if opts.Replicas > 0 && app.Gate.Kind != platform.GateScale {
 		return fmt.Errorf("--replicas: %s is a %s gate, it has no replicas", app.Name, app.Gate.Kind)
@@ -65,7 +65,7 @@ func CheckUp(app platform.App, opts UpOptions) error {
 // every permission) is checked first, so a refused up has changed nothing;
 // past that, an UpError says how far it got.
 func (g *Gates) Up(ctx context.Context, app platform.App, opts UpOptions, r UpReport) (Change, error) {
-	if err := CheckUp(app, opts); err != nil {
+	if err := CheckUp(g.Host, app, opts); err != nil {
 		return Change{}, err
 	}
 	liveApp, err := g.Application(ctx, app)

@@ -257,7 +257,7 @@ func TestForwardServiceNamesTheHop(t *testing.T) {
 		{"nope", 8000, "service serving/nope does not exist (is the app synced?)"},
 		{"raw-vllm", 9000, "service serving/raw-vllm has no port 9000"},
 		{"headless", 8000, "service serving/headless selects no pods (no selector)"},
-		{"raw-vllm", 8000, "pod not Ready: service serving/raw-vllm has 1 pod(s), none Ready (is the gate up? kubectl costgate up)"},
+		{"raw-vllm", 8000, "pod not Ready: service serving/raw-vllm has 1 pod(s), none Ready (is its cost gate up?)"},
 	} {
 		if _, err := f.ForwardService(ctx, "serving", tc.service, tc.port); err == nil || err.Error() != tc.want {
 			t.Errorf("%s:%d: %v, want %s", tc.service, tc.port, err, tc.want)

@@ -67,7 +67,7 @@ func (c *Client) ForwardService(ctx context.Context, namespace, service string, 
 		}
 	}
 	if pod == nil {
-		return nil, fmt.Errorf("pod not Ready: service %s/%s has %d pod(s), none Ready (is the gate up? kubectl costgate up)", namespace, service, len(pods.Items))
+		return nil, fmt.Errorf("pod not Ready: service %s/%s has %d pod(s), none Ready (is its cost gate up?)", namespace, service, len(pods.Items))
 	}
 	target, err := targetPort(sp, pod)
 	if err != nil {

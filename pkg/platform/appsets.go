@@ -114,7 +114,7 @@ func (e *Env) renderAppSets(origins bool) (*AppSets, error) {
 	missing := errors.Is(statErr, fs.ErrNotExist)
 	switch {
 	case e.AppSetsGenerated() && (missing || render.KustomizationFile(dir) == ""):
-		return nil, fmt.Errorf("%s: the appsets overlay is not generated yet: run kubectl profile resolve --env %s", dir, e.Name)
+		return nil, fmt.Errorf("%s: the appsets overlay is not generated yet: run %s resolve --env %s", dir, e.Host.Cmd("profile"), e.Name)
 	case missing:
 		return nil, fmt.Errorf("%s: appsets: folder %s does not exist", e.path(DescriptorFile), dir)
 	}

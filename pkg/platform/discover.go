@@ -78,7 +78,7 @@ func (inf *Inference) findProject(appsets, project string) error {
 		return nil
 	}
 	inf.Notes = append(inf.Notes, fmt.Sprintf("the ApplicationSets name AppProject %s, which %s does not render and no folder of %s renders alone: "+
-		"it must be in the cluster before kubectl profile apply (which refuses otherwise)", project, inf.repoRel(appsets), inf.repoRel(inf.EnvDir)))
+		"it must be in the cluster before %s apply (which refuses otherwise)", project, inf.repoRel(appsets), inf.repoRel(inf.EnvDir), inf.Host.Cmd("profile")))
 	return nil
 }
 

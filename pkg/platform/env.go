@@ -29,6 +29,8 @@ type Env struct {
 	Descriptor  Descriptor
 	Config      Config
 	Apps        []App // the catalog's Applications, in layer and group order
+	// Host is the CLI the plugins run under, for the commands messages name.
+	Host Host
 
 	workloads  map[string]*workload // git source folders, rendered once (see workload)
 	layoutOnly bool                 // loaded without the catalog (LoadLayout)

@@ -25,6 +25,7 @@ const SyncWaveAnnotation = "argocd.argoproj.io/sync-wave"
 // loads as Env does, and every profile renders.
 type Inference struct {
 	Env      string
+	Host     Host // the CLI the notes name commands of
 	EnvDir   string // clusters/<env>
 	RepoRoot string // the folder that holds clusters/
 	// Path is the descriptor to write: clusters/<env>/platform.yaml.
@@ -62,12 +63,12 @@ type InferredAppSet struct {
 // validate the written file (descriptor, config, catalog, the ApplicationSets'
 // names and every profile's apps). An error says what could not be inferred
 // and why, naming the file.
-func Infer(clustersDir, env, configPath string) (*Inference, error) {
+func Infer(clustersDir, env, configPath string, host Host) (*Inference, error) {
 	clustersDir, err := filepath.Abs(clustersDir)
 	if err != nil {
 		return nil, err
 	}
-	inf := &Inference{Env: env, EnvDir: filepath.Join(clustersDir, env), RepoRoot: filepath.Dir(clustersDir)}
+	inf := &Inference{Env: env, EnvDir: filepath.Join(clustersDir, env), RepoRoot: filepath.Dir(clustersDir), Host: host}
 	inf.Path = filepath.Join(inf.EnvDir, DescriptorFile)
 	if fi, err := os.Stat(inf.EnvDir); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("no environment folder %s", inf.EnvDir)
@@ -364,8 +365,8 @@ func (inf *Inference) validate(clustersDir string) error {
 		return err
 	}
 	for _, s := range stale {
-		note := fmt.Sprintf("%s does not mean what kubectl profile resolve would write from the config, so resolve --check fails and render refuses until it does:\n%s",
-			inf.repoRel(s.Path), strings.TrimRight(s.Diff, "\n"))
+		note := fmt.Sprintf("%s does not mean what %s resolve would write from the config, so resolve --check fails and render refuses until it does:\n%s",
+			inf.repoRel(s.Path), inf.Host.Cmd("profile"), strings.TrimRight(s.Diff, "\n"))
 		if s.HandWritten() {
 			note += "\n  " + s.Hint
 		}
@@ -381,8 +382,8 @@ func (inf *Inference) validate(clustersDir string) error {
 		for _, a := range inf.Unannotated {
 			files = append(files, inf.envRel(a.File))
 		}
-		inf.Notes = append(inf.Notes, fmt.Sprintf("%d manual-sync app(s) have no gate annotation, so costgate does not see them nor their cost: add %sgate and %scost-per-hour to: %s (kubectl costgate lint --env %s lists them)",
-			n, GateAnnotationPrefix, GateAnnotationPrefix, strings.Join(files, ", "), inf.Env))
+		inf.Notes = append(inf.Notes, fmt.Sprintf("%d manual-sync app(s) have no gate annotation, so costgate does not see them nor their cost: add %sgate and %scost-per-hour to: %s (%s lint --env %s lists them)",
+			n, GateAnnotationPrefix, GateAnnotationPrefix, strings.Join(files, ", "), inf.Host.Cmd("costgate"), inf.Env))
 	}
 	inf.Loaded = env
 	return nil

@@ -26,7 +26,7 @@ func withoutDescriptor(t *testing.T, edits map[string]platformtest.Edit) string 
 
 func inferTeam(t *testing.T, root string) *platform.Inference {
 	t.Helper()
-	inf, err := platform.Infer(filepath.Join(root, "clusters"), "team", filepath.Join(root, "config", "platform-config.yaml"))
+	inf, err := platform.Infer(filepath.Join(root, "clusters"), "team", filepath.Join(root, "config", "platform-config.yaml"), platform.HostKubectl)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +162,7 @@ func TestInferSandboxAgreesWithItsDescriptor(t *testing.T) {
 			if err := os.Remove(filepath.Join(dir, name, platform.DescriptorFile)); err != nil {
 				t.Fatal(err)
 			}
-			inf, err := platform.Infer(dir, name, "")
+			inf, err := platform.Infer(dir, name, "", platform.HostKubectl)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -309,7 +309,7 @@ func TestInferConfigPath(t *testing.T) {
 	if err := os.Rename(filepath.Join(root, "config", "platform-config.yaml"), spaced); err != nil {
 		t.Fatal(err)
 	}
-	inf, err := platform.Infer(filepath.Join(root, "clusters"), "team", spaced)
+	inf, err := platform.Infer(filepath.Join(root, "clusters"), "team", spaced, platform.HostKubectl)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -319,7 +319,7 @@ func TestInferConfigPath(t *testing.T) {
 	if err := os.Rename(spaced, filepath.Join(root, "clusters", "team", "config.yaml")); err != nil {
 		t.Fatal(err)
 	}
-	inf, err = platform.Infer(filepath.Join(root, "clusters"), "team", "")
+	inf, err = platform.Infer(filepath.Join(root, "clusters"), "team", "", platform.HostKubectl)
 	if err != nil || inf.Descriptor.Config != "" || strings.Contains(string(inf.Content), "config:") {
 		t.Errorf("default config: %v %+v", err, inf)
 	}
@@ -387,7 +387,7 @@ func TestInferCannot(t *testing.T) {
 				config = filepath.Join(root, tc.config)
 			}
 			before := platformtest.Checksums(t, root)
-			_, err := platform.Infer(filepath.Join(root, "clusters"), "team", config)
+			_, err := platform.Infer(filepath.Join(root, "clusters"), "team", config, platform.HostKubectl)
 			if err == nil {
 				t.Fatal("no error")
 			}

@@ -69,12 +69,12 @@ func (e *Env) Lint() []Finding {
 	descriptor := e.path(DescriptorFile)
 	if stale, err := e.StaleFiles(); err != nil {
 		out = append(out, Finding{Severity: Error, File: descriptor, Check: CheckGenerated, Message: err.Error(),
-			Fix: "kubectl profile resolve --env " + e.Name})
+			Fix: e.Host.Cmd("profile") + " resolve --env " + e.Name})
 	} else {
 		for _, s := range stale {
 			out = append(out, Finding{Severity: Error, File: s.Path, Check: CheckGenerated,
 				Message: "stale: it does not mean what resolve writes from " + e.ConfigName(),
-				Fix:     "kubectl profile resolve --env " + e.Name + " (and commit the result)"})
+				Fix:     e.Host.Cmd("profile") + " resolve --env " + e.Name + " (and commit the result)"})
 		}
 	}
 	out = append(out, e.lintAppSets()...)
@@ -139,7 +139,7 @@ func (e *Env) lintAppSets() []Finding {
 		out = append(out, Finding{Severity: Warning, File: e.AppSetsDir(), Field: "spec.template.spec.project", Check: CheckAppSets,
 			Message: fmt.Sprintf("the ApplicationSets name AppProject %s, which is not rendered with them: it must be in the cluster before profile apply, "+
 				"or Argo CD creates none of their apps (apply refuses then)", e.Descriptor.Project),
-			Fix: fmt.Sprintf("render it with them: projects: <the folder that holds it> in %s (kubectl profile init finds it), or create it first", e.path(DescriptorFile))})
+			Fix: fmt.Sprintf("render it with them: projects: <the folder that holds it> in %s (%s init finds it), or create it first", e.path(DescriptorFile), e.Host.Cmd("profile"))})
 	}
 	for _, l := range e.LayerNames() {
 		ls := sets.Layers[l]

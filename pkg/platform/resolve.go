@@ -76,7 +76,7 @@ func (e *Env) Generated() ([]GeneratedFile, error) {
 	out := []GeneratedFile{{
 		Path: e.GroupsFilePath(), Content: append(slices.Clip(header), groups...),
 		Hint: fmt.Sprintf("if resolve should own it from now on, delete it (or make %q its first line) and run resolve again; "+
-			"kubectl profile resolve --env %s --check shows what would change", strings.TrimSpace(e.Header()), e.Name),
+			"%s resolve --env %s --check shows what would change", strings.TrimSpace(e.Header()), e.Host.Cmd("profile"), e.Name),
 	}}
 	if e.AppSetsGenerated() {
 		overlay, err := e.overlayKustomization()

@@ -52,8 +52,8 @@ func Desired(env *platform.Env, p platform.Profile) ([]*unstructured.Unstructure
 		return nil, err
 	}
 	if len(stale) > 0 {
-		return nil, fmt.Errorf("%s is stale against %s: run `kubectl profile resolve --env %s` and commit the result",
-			strings.Join(platform.Paths(stale), ", "), env.ConfigPath(), env.Name)
+		return nil, fmt.Errorf("%s is stale against %s: run `%s resolve --env %s` and commit the result",
+			strings.Join(platform.Paths(stale), ", "), env.ConfigPath(), env.Host.Cmd("profile"), env.Name)
 	}
 	objs, err := r.objs, r.err
 	if err != nil {

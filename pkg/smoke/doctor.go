@@ -101,53 +101,42 @@ func (d *Doctor) applications(ctx context.Context) (*unstructured.UnstructuredLi
 	return list, nil
 }
 
-// Run runs every check in order; a check that cannot run because an earlier one
-// failed is reported as SKIP with the reason.
+// Run runs every check of the table in order, in the doctor's mode; a check
+// that cannot run (the mode cannot reach what it checks, no --profile, or an
+// earlier check failed) is reported as SKIP with the reason.
 func (d *Doctor) Run(ctx context.Context) []Check {
 	var out []Check
 	d.argoUnknown = ""
-	run := func(name string, f func(context.Context) Check) Check {
+	server := d.Argo != nil
+	for _, c := range checks {
+		f := c.core
+		if server {
+			f = c.server
+		}
+		if f == nil && c.only != "" {
+			continue // the other mode's own check
+		}
+		why := ""
+		switch {
+		case f == nil:
+			why = d.needsKubernetes()
+		case c.profile && d.Profile == nil:
+			why = "no --profile given"
+		case c.argo && d.argoUnknown != "":
+			why = d.argoUnknown
+		}
+		if why != "" {
+			out = append(out, Check{Name: c.name, Status: Skip, Message: why})
+			continue
+		}
 		start := d.now()
-		c := f(ctx)
-		c.Name, c.Duration = name, d.now().Sub(start)
-		out = append(out, c)
-		return c
-	}
-	skip := func(why string, names ...string) {
-		for _, n := range names {
-			out = append(out, Check{Name: n, Status: Skip, Message: why})
+		res := f(d, ctx)
+		res.Name, res.Duration = c.name, d.now().Sub(start)
+		out = append(out, res)
+		if c.stops && res.Status == Fail {
+			return out
 		}
 	}
-	if d.Argo != nil {
-		d.runServer(ctx, run, skip)
-		return out
-	}
-	if c := run("cluster", d.cluster); c.Status == Fail {
-		return out
-	}
-	run("argocd-crds", d.argoCRDs)
-	run("argocd-namespace", d.argoNamespace)
-	if d.argoUnknown != "" {
-		skip(d.argoUnknown, "argocd-controllers")
-	} else {
-		run("argocd-controllers", d.argoControllers)
-	}
-	run("groups-fresh", d.groupsFresh)
-	switch {
-	case d.Profile == nil:
-		skip("no --profile given", "profile-objects", "profile-apps", "gpu-capacity")
-	case d.argoUnknown != "":
-		skip(d.argoUnknown, "profile-objects", "profile-apps")
-		run("gpu-capacity", d.gpu)
-	default:
-		run("profile-objects", d.profileObjects)
-		run("profile-apps", d.profileApps)
-		run("gpu-capacity", d.gpu)
-	}
-	run("default-storageclass", d.storageClass)
-	run("loadbalancers", d.loadBalancers)
-	run("serving-secrets", d.secrets)
-	run("rbac", d.rbac)
 	return out
 }
 
@@ -246,7 +235,7 @@ func (d *Doctor) argoControllers(ctx context.Context) Check {
 		return fail("", "listing Applications: %v", err)
 	}
 	if len(apps.Items) == 0 {
-		return Check{Status: Warn, Message: "no application-controller pod found and no Application to show it works", Fix: "apply a profile (kubectl profile apply)"}
+		return Check{Status: Warn, Message: "no application-controller pod found and no Application to show it works", Fix: "apply a profile (" + d.Env.Host.Cmd("profile") + " apply)"}
 	}
 	var newest time.Time
 	for i := range apps.Items {
@@ -270,7 +259,7 @@ func (d *Doctor) groupsFresh(context.Context) Check {
 		return fail("", "%v", err)
 	}
 	if len(stale) > 0 {
-		return fail(fmt.Sprintf("kubectl profile resolve --env %s, then commit", d.Env.Name),
+		return fail(fmt.Sprintf("%s resolve --env %s, then commit", d.Env.Host.Cmd("profile"), d.Env.Name),
 			"stale against %s: %s", d.Env.ConfigName(), strings.Join(platform.Paths(stale), ", "))
 	}
 	if !d.Env.AppSetsGenerated() {
@@ -299,7 +288,7 @@ func (d *Doctor) profileObjects(ctx context.Context) Check {
 		}
 	}
 	if len(missing) > 0 {
-		return fail(fmt.Sprintf("kubectl profile apply %s --env %s", d.Profile.Name, d.Env.Name), "missing: %s", strings.Join(missing, ", "))
+		return fail(fmt.Sprintf("%s apply %s --env %s", d.Env.Host.Cmd("profile"), d.Profile.Name, d.Env.Name), "missing: %s", strings.Join(missing, ", "))
 	}
 	return pass("AppProject %s and the ApplicationSets of %s exist", d.Env.Descriptor.Project, strings.Join(d.Profile.Layers, ", "))
 }
@@ -348,11 +337,11 @@ func (d *Doctor) profileApps(ctx context.Context) Check {
 		for _, e := range failing {
 			msgs = append(msgs, fmt.Sprintf("ApplicationSet %s fails: %s", e.Name, e.Message))
 		}
-		return fail("fix what Argo CD says (an AppProject the template names must exist: kubectl profile lint --env "+d.Env.Name+")",
+		return fail("fix what Argo CD says (an AppProject the template names must exist: "+d.Env.Host.Cmd("profile")+" lint --env "+d.Env.Name+")",
 			"%s; %d of %d auto-sync apps not Synced/Healthy", strings.Join(msgs, "; "), len(bad), total)
 	}
 	if len(bad) > 0 {
-		return fail(fmt.Sprintf("kubectl profile wait %s --env %s shows why", d.Profile.Name, d.Env.Name),
+		return fail(fmt.Sprintf("%s wait %s --env %s shows why", d.Env.Host.Cmd("profile"), d.Profile.Name, d.Env.Name),
 			"%d of %d auto-sync apps not Synced/Healthy: %s%s", len(bad), total, strings.Join(bad, ", "), gatedMsg)
 	}
 	return pass("all %d auto-sync apps of %s are Synced and Healthy%s", total, d.Profile.Name, gatedMsg)

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
 )
 
 // ArgoAPI is what doctor can ask Argo CD's API in server mode (pkg/argocd/rest).
@@ -18,33 +20,19 @@ type ArgoAPI interface {
 	CanI(ctx context.Context, resource, action, object string) (bool, error)
 }
 
-// needsKubernetes is why a check is skipped in server mode.
-const needsKubernetes = "needs the Kubernetes API: run with --core (and a kubeconfig) to check it"
-
-// runServer is Run through Argo CD's API alone: what can be checked there is,
-// every other check is SKIP, saying it needs the Kubernetes API.
-func (d *Doctor) runServer(ctx context.Context, run func(string, func(context.Context) Check) Check, skip func(string, ...string)) {
-	if c := run("argocd-server", d.argoServer); c.Status == Fail {
-		return
+// needsKubernetes is why a check is skipped in server mode, saying how to
+// leave it in the running CLI.
+func (d *Doctor) needsKubernetes() string {
+	if d.Env.Host == platform.HostArgoCD {
+		return "needs the Kubernetes API: run with --core (and a kubeconfig) to check it"
 	}
-	if c := run("argocd-token", d.argoToken); c.Status == Fail {
-		return
-	}
-	skip(needsKubernetes, "cluster", "argocd-crds", "argocd-namespace", "argocd-controllers")
-	run("groups-fresh", d.groupsFresh)
-	if d.Profile == nil {
-		skip("no --profile given", "profile-apps")
-	} else {
-		run("profile-apps", d.profileApps)
-	}
-	skip(needsKubernetes, "profile-objects", "gpu-capacity", "default-storageclass", "loadbalancers", "serving-secrets")
-	run("argocd-rbac", d.argoRBAC)
+	return "needs the Kubernetes API: run without --argocd-server (and with a kubeconfig) to check it"
 }
 
 func (d *Doctor) argoServer(ctx context.Context) Check {
 	v, err := d.Argo.Version(ctx)
 	if err != nil {
-		return fail("check --server (or ARGOCD_SERVER, or the argocd config's context), --plaintext and --grpc-web-root-path", "%v", err)
+		return fail(fmt.Sprintf("check %s (or ARGOCD_SERVER, or the argocd config's context), --plaintext and --grpc-web-root-path", d.serverFlag()), "%v", err)
 	}
 	return pass("Argo CD %s answers at %s", v, d.Argo.Server())
 }
@@ -98,4 +86,12 @@ func (d *Doctor) serverApplications(ctx context.Context) (*unstructured.Unstruct
 		list.Items = append(list.Items, *a)
 	}
 	return list, nil
+}
+
+// serverFlag is the running CLI's flag for the Argo CD server.
+func (d *Doctor) serverFlag() string {
+	if d.Env.Host == platform.HostArgoCD {
+		return "--server"
+	}
+	return "--argocd-server"
 }

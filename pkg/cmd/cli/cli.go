@@ -7,7 +7,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -136,7 +135,6 @@ func Execute(ctx context.Context, root *cobra.Command, streams genericiooptions.
 	if strings.HasPrefix(root.Annotations[cobra.CommandDisplayNameAnnotation], HostArgoCD+" ") {
 		forArgoCD(root)
 		args = append(args, argocdOpts(root, root.Annotations[argocdOptsAnnotation], args)...)
-		streams.ErrOut = argocdWriter{streams.ErrOut}
 	}
 	root.SetArgs(args)
 	root.SetIn(streams.In)
@@ -163,14 +161,4 @@ func Execute(ctx context.Context, root *cobra.Command, streams genericiooptions.
 	}
 	fmt.Fprintf(streams.ErrOut, "error: %v\n", err)
 	return 1
-}
-
-// argocdWriter says argocd <name> where a message says kubectl <name>.
-type argocdWriter struct{ io.Writer }
-
-func (w argocdWriter) Write(p []byte) (int, error) {
-	if _, err := w.Writer.Write([]byte(kubectlPlugins.Replace(string(p)))); err != nil {
-		return 0, err
-	}
-	return len(p), nil
 }

@@ -99,11 +99,24 @@ func (f *Factory) AddFlags(root *cobra.Command) {
 }
 
 // Env loads the environment --env/--dir select.
-func (f *Factory) Env() (*platform.Env, error) { return f.EnvFlags.Load() }
+func (f *Factory) Env() (*platform.Env, error) { return f.withHost(f.EnvFlags.Load()) }
 
 // LayoutEnv is the environment without its catalog, for the verbs whose result
 // does not depend on it (see platform.LoadLayout).
-func (f *Factory) LayoutEnv() (*platform.Env, error) { return f.EnvFlags.LoadLayout() }
+func (f *Factory) LayoutEnv() (*platform.Env, error) { return f.withHost(f.EnvFlags.LoadLayout()) }
+
+// withHost tells the environment which CLI runs, so that what the domain
+// packages print names its commands.
+func (f *Factory) withHost(env *platform.Env, err error) (*platform.Env, error) {
+	if env != nil {
+		env.Host = platform.Host(f.Host())
+	}
+	return env, err
+}
+
+// Cmd names a plugin as the user runs it here: "kubectl costgate", or
+// "argocd costgate" under argocd.
+func (f *Factory) Cmd(plugin string) string { return platform.Host(f.Host()).Cmd(plugin) }
 
 // Client returns the cluster client, built on first use.
 func (f *Factory) Client() (*kube.Client, error) {

@@ -79,7 +79,7 @@ func (c *common) open(ctx context.Context) (*session, error) {
 // connect reaches the gates in the invocation's one mode (cli.ArgoCDFlags.ServerMode):
 // every verb, sync included, then goes through that mode alone.
 func (c *common) connect(ctx context.Context, env *platform.Env) (*session, error) {
-	s := &session{env: env, gates: &costgate.Gates{Namespace: env.Config.Namespace, Now: c.Now}}
+	s := &session{env: env, gates: &costgate.Gates{Namespace: env.Config.Namespace, Host: env.Host, Now: c.Now}}
 	if c.ArgoCD.ServerMode() { // Argo CD's API: no Kubernetes credentials are read
 		api, err := c.argoCD()
 		if err != nil {
@@ -119,7 +119,7 @@ func (c *common) gate(name string) (*platform.Env, platform.App, error) {
 
 func appArg(cmd *cobra.Command, args []string) error {
 	if len(args) != 1 {
-		return fmt.Errorf("%s takes exactly one APP (see `kubectl costgate list`)", cmd.Name())
+		return fmt.Errorf("%s takes exactly one APP (see `%s list`)", cmd.Name(), cmd.Root().DisplayName())
 	}
 	return nil
 }

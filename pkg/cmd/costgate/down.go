@@ -68,7 +68,7 @@ func (o *DownOptions) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		apps = costgate.OpenGates(gated, costgate.Observe(gated, live, o.Now()))
+		apps = costgate.OpenGates(gated, costgate.Observe(s.env.Host, gated, live, o.Now()))
 		if len(apps) == 0 {
 			fmt.Fprintln(o.Out, "no open gates")
 			return nil

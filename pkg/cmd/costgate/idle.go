@@ -111,7 +111,7 @@ func (o *IdleOptions) Run(ctx context.Context) error {
 		return err
 	}
 	now := o.Now()
-	decisions := costgate.DecideIdle(ctx, prom, gated, costgate.Observe(gated, live, now),
+	decisions := costgate.DecideIdle(ctx, prom, gated, costgate.Observe(s.env.Host, gated, live, now),
 		costgate.IdleRule{Override: o.IdleAfter, Default: o.DefaultIdleAfter, NoDataIsIdle: o.NoData == "idle"}, now)
 
 	failed := 0

@@ -52,7 +52,7 @@ func (o *ListOptions) Run(ctx context.Context) error {
 		return err
 	}
 	now := o.Now()
-	statuses := costgate.Observe(gated, live, now)
+	statuses := costgate.Observe(s.env.Host, gated, live, now)
 	// The apps a gate annotation would make gates: manual-sync too, but not
 	// listed, their cost unknown. Said on stderr, so -o json stays data.
 	if manual := s.env.UngatedApps(); len(manual) > 0 {
@@ -61,8 +61,8 @@ func (o *ListOptions) Run(ctx context.Context) error {
 			names = append(names, a.Name)
 		}
 		fmt.Fprintf(o.ErrOut, "note: %d manual-sync app(s) have no %sgate annotation and are not listed, their cost unknown: %s; "+
-			"kubectl costgate lint --env %s names the annotations to add\n",
-			len(manual), platform.GateAnnotationPrefix, strings.Join(names, ", "), s.env.Name)
+			"%s lint --env %s names the annotations to add\n",
+			len(manual), platform.GateAnnotationPrefix, strings.Join(names, ", "), o.Display(), s.env.Name)
 	}
 	if o.Output == "json" || o.Output == "yaml" {
 		return printers.Data(o.Out, o.Output, statuses)

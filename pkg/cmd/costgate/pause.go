@@ -34,7 +34,7 @@ func pauseGate(env *platform.Env, name string) (platform.App, error) {
 		return app, err
 	}
 	if app.Gate.Kind != platform.GatePause {
-		return app, fmt.Errorf("%s is a %s gate, not a pause gate: use kubectl costgate up/down %s", app.Name, app.Gate.Kind, app.Name)
+		return app, fmt.Errorf("%s is a %s gate, not a pause gate: use %s up/down %s", app.Name, app.Gate.Kind, env.Host.Cmd("costgate"), app.Name)
 	}
 	return app, nil
 }
@@ -94,7 +94,7 @@ func (o *PauseOptions) Run(ctx context.Context) error {
 	err = s.gates.WaitOpen(ctx, app, say)
 	stop()
 	if err != nil && cli.Interrupted(ctx) {
-		return fmt.Errorf("interrupted after resuming %s while waiting for the InferenceService to be Ready: the gate is open; run kubectl costgate pause %s to close it", app.Name, app.Name)
+		return fmt.Errorf("interrupted after resuming %s while waiting for the InferenceService to be Ready: the gate is open; run %s pause %s to close it", app.Name, o.Display(), app.Name)
 	}
 	return err
 }

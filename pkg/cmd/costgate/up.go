@@ -52,7 +52,7 @@ Interrupted (Ctrl-C), it says what it had done; the same up, run again, finishes
 			o.App = args[0]
 			switch {
 			case cmd.Flags().Changed("replicas") && o.Replicas == 0:
-				return fmt.Errorf("--replicas 0 would close the gate: use kubectl costgate down %s", o.App)
+				return fmt.Errorf("--replicas 0 would close the gate: use %s down %s", o.Display(), o.App)
 			case o.Replicas < 0:
 				return fmt.Errorf("--replicas %d: must be a positive count", o.Replicas)
 			case o.Timeout <= 0:
@@ -76,7 +76,7 @@ func (o *UpOptions) Run(ctx context.Context) error {
 		return err
 	}
 	opts := costgate.UpOptions{OpenOptions: costgate.OpenOptions{Replicas: o.Replicas, Force: o.Force}, Wait: o.Wait}
-	if err := costgate.CheckUp(app, opts); err != nil {
+	if err := costgate.CheckUp(env.Host, app, opts); err != nil {
 		return err
 	}
 	s, err := o.connect(ctx, env)
@@ -126,8 +126,8 @@ func (o *UpOptions) upFailed(ctx context.Context, app platform.App, err error) e
 	case up.Stage == costgate.UpOpening && interrupted:
 		return fmt.Errorf("interrupted before %s was opened: nothing changed", app.Name)
 	case up.Stage == costgate.UpWaiting && interrupted:
-		return fmt.Errorf("interrupted after opening %s while waiting for %s: the gate is open; run kubectl costgate down %s to close it or up again to wait",
-			opened(up.Change), waitingFor(app, up.Change), app.Name)
+		return fmt.Errorf("interrupted after opening %s while waiting for %s: the gate is open; run %s down %s to close it or up again to wait",
+			opened(up.Change), waitingFor(app, up.Change), o.Display(), app.Name)
 	case up.Stage == costgate.UpWaiting && errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("%s is open but not ready: %w", app.Name, up.Err)
 	case up.Stage == costgate.UpWaiting:

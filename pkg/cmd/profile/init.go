@@ -87,7 +87,7 @@ func (o *InitOptions) Run() error {
 			return err
 		}
 	}
-	inf, err := platform.Infer(dir, env, config)
+	inf, err := platform.Infer(dir, env, config, platform.Host(o.Host()))
 	if err != nil {
 		return err
 	}
@@ -96,7 +96,7 @@ func (o *InitOptions) Run() error {
 		return err
 	}
 	fmt.Fprintf(o.Out, "wrote %s\n", inf.Path)
-	fmt.Fprintf(o.Out, "next: review it, then kubectl profile list --env %[1]s; kubectl profile resolve --env %[1]s --check; kubectl costgate lint --env %[1]s\n", env)
+	fmt.Fprintf(o.Out, "next: review it, then %[2]s list --env %[1]s; %[2]s resolve --env %[1]s --check; %[3]s lint --env %[1]s\n", env, o.Display(), o.Cmd("costgate"))
 	return nil
 }
 

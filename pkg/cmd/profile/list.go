@@ -117,8 +117,8 @@ func (o *ListOptions) Run() error {
 		return err
 	}
 	if n := len(env.UngatedApps()); n > 0 {
-		fmt.Fprintf(o.ErrOut, "note: the catalog has %d manual-sync app(s) without a %sgate annotation (MANUAL): kubectl costgate does not see them nor their cost; "+
-			"kubectl costgate lint --env %s names them and the annotations to add\n", n, platform.GateAnnotationPrefix, env.Name)
+		fmt.Fprintf(o.ErrOut, "note: the catalog has %d manual-sync app(s) without a %sgate annotation (MANUAL): %[3]s does not see them nor their cost; "+
+			"%[3]s lint --env %[4]s names them and the annotations to add\n", n, platform.GateAnnotationPrefix, o.Cmd("costgate"), env.Name)
 	}
 	return nil
 }

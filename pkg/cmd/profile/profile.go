@@ -71,7 +71,7 @@ func (c *common) connect(ctx context.Context, env *platform.Env) (*kube.Client, 
 // profileArg is the positional PROFILE every verb but list/resolve/status takes.
 func profileArg(cmd *cobra.Command, args []string) error {
 	if len(args) != 1 {
-		return fmt.Errorf("%s takes exactly one PROFILE (see `kubectl profile list`)", cmd.Name())
+		return fmt.Errorf("%s takes exactly one PROFILE (see `%s list`)", cmd.Name(), cmd.Root().DisplayName())
 	}
 	return nil
 }

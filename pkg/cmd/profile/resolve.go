@@ -92,7 +92,7 @@ func (o *ResolveOptions) Run() error {
 				fmt.Fprintf(o.Out, "note: %s has no %q header: resolve will not overwrite it\n", s.Path, "# "+platform.GeneratedMarker)
 			}
 		}
-		return &cli.ExitError{Code: 1, Err: fmt.Errorf("%d generated file(s) stale: run `kubectl profile resolve --env %s`", len(stale), env.Name)}
+		return &cli.ExitError{Code: 1, Err: fmt.Errorf("%d generated file(s) stale: run `%s resolve --env %s`", len(stale), o.Display(), env.Name)}
 	}
 	wrote, err := platform.Write(files)
 	if err != nil {

@@ -78,7 +78,7 @@ func TestChatURLWithKeySecret(t *testing.T) {
 
 func TestChatSetupErrors(t *testing.T) {
 	notReady := func(context.Context, *kube.Client, string, string, int32) (*kube.Forward, error) {
-		return nil, errors.New("pod not Ready: service serving/raw-vllm has 1 pod(s), none Ready (is the gate up? kubectl costgate up)")
+		return nil, errors.New("pod not Ready: service serving/raw-vllm has 1 pod(s), none Ready (is its cost gate up?)")
 	}
 	for _, tc := range []struct {
 		golden  string

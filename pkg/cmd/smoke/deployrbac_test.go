@@ -14,11 +14,12 @@ import (
 
 // rbacDoc is the part of a ClusterRole or a binding the check reads.
 type rbacDoc struct {
-	Kind     string
-	Metadata struct{ Name, Namespace string }
-	Rules    []struct{ APIGroups, Resources, Verbs []string }
-	RoleRef  struct{ Name string } `json:"roleRef"`
-	Subjects []struct{ Name string }
+	APIVersion string `json:"apiVersion"`
+	Kind       string
+	Metadata   struct{ Name, Namespace string }
+	Rules      []struct{ APIGroups, Resources, Verbs []string }
+	RoleRef    struct{ Name string } `json:"roleRef"`
+	Subjects   []struct{ Name string }
 }
 
 func readRBAC(t *testing.T, files ...string) []rbacDoc {
@@ -33,6 +34,9 @@ func readRBAC(t *testing.T, files ...string) []rbacDoc {
 			var d rbacDoc
 			if err := yaml.Unmarshal([]byte(part), &d); err != nil {
 				t.Fatalf("%s: %v", f, err)
+			}
+			if d.Kind != "" && d.APIVersion != "rbac.authorization.k8s.io/v1" {
+				t.Errorf("%s: %s %s has apiVersion %q, want rbac.authorization.k8s.io/v1", f, d.Kind, d.Metadata.Name, d.APIVersion)
 			}
 			if d.Kind != "" {
 				docs = append(docs, d)

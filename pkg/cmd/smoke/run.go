@@ -34,7 +34,7 @@ func newCmdRun(c *common) *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Profile == "" {
-				return fmt.Errorf("run needs --profile (see kubectl profile list)")
+				return fmt.Errorf("run needs --profile (see %s list)", o.Cmd("profile"))
 			}
 			if o.Timeout <= 0 {
 				return fmt.Errorf("--timeout %s: must be positive", o.Timeout)
@@ -94,7 +94,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 				// The server is up: scaling it again would not help.
 				c.Fix = fmt.Sprintf("the key in Secret %s is not the one %s expects", a.Chat.KeySecret, a.Name)
 			default:
-				c.Fix = fmt.Sprintf("kubectl costgate up %s, then kubectl smoke chat %s", a.Name, a.Name)
+				c.Fix = fmt.Sprintf("%s up %s, then %s chat %s", o.Cmd("costgate"), a.Name, o.Display(), a.Name)
 			}
 		}
 		checks = append(checks, c)
