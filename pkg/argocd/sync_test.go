@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
@@ -86,6 +88,65 @@ func (c *controller) write(patch map[string]any) {
 	}
 }
 
+// holdFromTheRefresh makes the app's watches deliver no event from the first
+// that carries the refresh request on, until release is closed; then the held
+// events follow, in order. What Sync reads right after requesting a refresh is
+// then what came before the request, however fast the watch is.
+func (c *controller) holdFromTheRefresh(release <-chan struct{}) {
+	tracker := c.f.Dynamic.Tracker()
+	c.f.Dynamic.PrependWatchReactor("applications", func(a k8stesting.Action) (bool, watch.Interface, error) {
+		inner, err := tracker.Watch(a.GetResource(), a.GetNamespace(), a.(k8stesting.WatchActionImpl).ListOptions)
+		if err != nil {
+			return true, nil, err
+		}
+		h := &heldWatch{inner: inner, out: make(chan watch.Event), stop: make(chan struct{})}
+		go h.run(release)
+		return true, h, nil
+	})
+}
+
+type heldWatch struct {
+	inner watch.Interface
+	out   chan watch.Event
+	stop  chan struct{}
+	once  sync.Once
+}
+
+func (h *heldWatch) ResultChan() <-chan watch.Event { return h.out }
+func (h *heldWatch) Stop()                          { h.once.Do(func() { close(h.stop); h.inner.Stop() }) }
+
+func (h *heldWatch) run(release <-chan struct{}) {
+	defer close(h.out)
+	holding := false
+	for {
+		var ev watch.Event
+		select {
+		case e, ok := <-h.inner.ResultChan():
+			if !ok {
+				return
+			}
+			ev = e
+		case <-h.stop:
+			return
+		}
+		if u, ok := ev.Object.(*unstructured.Unstructured); ok && u.GetAnnotations()[refreshAnnotation] != "" {
+			holding = true
+		}
+		if holding {
+			select {
+			case <-release:
+			case <-h.stop:
+				return
+			}
+		}
+		select {
+		case h.out <- ev:
+		case <-h.stop:
+			return
+		}
+	}
+}
+
 // pluginWrites renders the writes of the code under test, not the controller's.
 func (c *controller) pluginWrites() string {
 	var b strings.Builder
@@ -146,21 +207,35 @@ func TestCoreSyncNeedsAReconciliationAfterTheOperation(t *testing.T) {
 		return finished("Succeeded", end, end.Add(-time.Minute), "OutOfSync", "Missing")
 	}
 	c.onRefresh = func() map[string]any { return reconciled(end, "Synced", "Healthy") }
+	// The watch holds the refresh request and all after it until Sync has
+	// read the post-operation reconciliation: so it reads that one after
+	// asking for the refresh, as when the watch delivers it late.
+	release := make(chan struct{})
+	c.holdFromTheRefresh(release)
 	var seen []string
-	var stale atomic.Bool
+	var wrote, staleSeen bool
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	result, err := c.core().Sync(ctx, "raw-vllm", func(st AppStatus) {
 		seen = append(seen, st.Sync+" "+st.Health+" "+st.OperationPhase)
-		if st.OperationPhase == "Succeeded" && !stale.Swap(true) {
-			// Before the refresh request is sent: the post-operation
-			// reconciliation, then time for the watch to deliver it.
+		switch {
+		case st.OperationPhase == "Succeeded" && !wrote:
+			// The operation's end. Before the refresh request is sent: the
+			// controller's own post-operation reconciliation.
+			wrote = true
 			c.write(map[string]any{"status": map[string]any{"reconciledAt": end.UTC().Format(time.RFC3339)}})
-			time.Sleep(200 * time.Millisecond)
+		case st.ReconciledAt.Equal(end) && st.Health == "Missing" && !staleSeen:
+			// Read after the refresh request (sent once the operation's
+			// end was read), which the watch holds: let it through.
+			staleSeen = true
+			close(release)
 		}
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !staleSeen {
+		t.Errorf("the post-operation reconciliation was not read after the refresh request: %q", seen)
 	}
 	if result.Sync != Synced || result.Health != Healthy || result.Phase != "Succeeded" || len(result.Resources) != 1 {
 		t.Errorf("result: %+v", result)
@@ -264,10 +339,14 @@ func TestCoreSyncTimeouts(t *testing.T) {
 		t.Errorf("running:\n%v\nwant\n%s", err, want)
 	}
 
-	// Interrupted before any controller picked it up.
+	// Interrupted before any controller picked it up: once it watches.
 	c = newController(t, kubetest.Objects(liveApp)...)
 	ctx, stop := context.WithCancel(context.Background())
-	time.AfterFunc(300*time.Millisecond, stop)
+	defer stop()
+	c.f.Dynamic.PrependWatchReactor("applications", func(k8stesting.Action) (bool, watch.Interface, error) {
+		stop()
+		return false, nil, nil
+	})
 	_, err = c.core().Sync(ctx, "raw-vllm", nil)
 	want = "the sync of raw-vllm was requested but no application-controller had picked it up: the operation stays queued (argocd app terminate-op raw-vllm cancels it): context canceled"
 	if err == nil || err.Error() != want {
@@ -364,9 +443,15 @@ func TestCoreSyncResumesItsOwnOperation(t *testing.T) {
 	queued := strings.Replace(liveApp, "status:\n", "operation:\n  initiatedBy: {username: kubectl-costgate}\n  sync: {revision: HEAD}\nstatus:\n", 1)
 	queued = queued[:strings.Index(queued, "  operationState:")]
 	c := newController(t, kubetest.Objects(queued)...)
-	time.AfterFunc(300*time.Millisecond, func() {
-		end := time.Now().Truncate(time.Second)
-		c.write(finished("Succeeded", end, end.Add(time.Second), "Synced", "Healthy"))
+	// The operation ends while the next run waits on it: once it watches
+	// (the write waits for the watch, which holds the fake's lock).
+	var once sync.Once
+	c.f.Dynamic.PrependWatchReactor("applications", func(k8stesting.Action) (bool, watch.Interface, error) {
+		once.Do(func() {
+			end := time.Now().Truncate(time.Second)
+			go c.write(finished("Succeeded", end, end.Add(time.Second), "Synced", "Healthy"))
+		})
+		return false, nil, nil
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

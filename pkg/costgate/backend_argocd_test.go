@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/aidev-platform/kubectl-plugins/internal/testwait"
 	"github.com/aidev-platform/kubectl-plugins/pkg/argocd"
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
 )
@@ -295,8 +296,7 @@ func (b *blockingTreeAPI) WatchTree(ctx context.Context, _ string, changed func(
 	if done, err := changed(); done || err != nil {
 		return err
 	}
-	<-ctx.Done()
-	return ctx.Err()
+	return testwait.Done(ctx, "the resource tree watch's context")
 }
 
 func jsonMergePatch(doc, patch []byte) ([]byte, error) { return jsonpatch.MergePatch(doc, patch) }

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli/clitest"
+	"github.com/aidev-platform/kubectl-plugins/internal/golden"
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
 )
 
@@ -62,7 +62,7 @@ func TestDecideIdle(t *testing.T) {
 			lines = append(lines, fmt.Sprintf("%+v", d))
 		}
 	}
-	clitest.Golden(t, "idle", strings.Join(lines, "\n")+"\n")
+	golden.Assert(t, "testdata/idle.golden", strings.Join(lines, "\n")+"\n")
 
 	raw := gate(t, env, "raw-vllm")
 	g := *raw.Gate

@@ -14,7 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	k8stesting "k8s.io/client-go/testing"
 
-	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli/clitest"
+	"github.com/aidev-platform/kubectl-plugins/internal/golden"
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube/kubetest"
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
 )
@@ -53,7 +53,7 @@ func TestReadLiveAndObserveEveryState(t *testing.T) {
 	for _, a := range OpenGates(gated, statuses) {
 		open = append(open, a.Name)
 	}
-	clitest.Golden(t, "observe", string(b)+"\nopen: "+strings.Join(open, ", ")+"\n")
+	golden.Assert(t, "testdata/observe.golden", string(b)+"\nopen: "+strings.Join(open, ", ")+"\n")
 
 	// An Application alone, the layer of another: absent, and why.
 	statuses = Observe(platform.HostKubectl, gated, Live{Apps: map[string]*unstructured.Unstructured{}}, now)
@@ -110,5 +110,5 @@ func TestCloseAllTriesEveryGateAndReportsEach(t *testing.T) {
 	for i, r := range results {
 		lines = append(lines, fmt.Sprintf("%s: closed=%v down=%v err=%v", apps[i].Name, r.Closed, r.Down, r.Err))
 	}
-	clitest.Golden(t, "close-all", strings.Join(reported, "\n")+"\n--- results\n"+strings.Join(lines, "\n")+"\n--- writes\n"+f.Writes())
+	golden.Assert(t, "testdata/close-all.golden", strings.Join(reported, "\n")+"\n--- results\n"+strings.Join(lines, "\n")+"\n--- writes\n"+f.Writes())
 }

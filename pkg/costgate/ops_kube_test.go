@@ -15,7 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	k8stesting "k8s.io/client-go/testing"
 
-	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli/clitest"
+	"github.com/aidev-platform/kubectl-plugins/internal/golden"
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube/kubetest"
 )
@@ -51,7 +51,7 @@ func TestOpenScaleGate(t *testing.T) {
 			f := kubetest.NewClient(liveDeployment("serving", "raw-vllm", tc.live.replicas, 0, tc.live.annotations))
 			ch, err := gates(f).Open(context.Background(), app, tc.opts)
 			got := fmt.Sprintf("change: %+v\nerror: %v\n--- writes\n%s", ch, err, f.Writes())
-			clitest.Golden(t, "open/"+strings.ReplaceAll(tc.name, " ", "-"), got)
+			golden.Assert(t, "testdata/open/"+strings.ReplaceAll(tc.name, " ", "-")+".golden", got)
 		})
 	}
 }
@@ -84,7 +84,7 @@ func TestCloseRemembersTheCountAndPauseAnnotates(t *testing.T) {
 		}
 		lines = append(lines, fmt.Sprintf("%s %s: %+v %v", step.verb, step.app, ch, err))
 	}
-	clitest.Golden(t, "close", strings.Join(lines, "\n")+"\n--- writes\n"+f.Writes())
+	golden.Assert(t, "testdata/close.golden", strings.Join(lines, "\n")+"\n--- writes\n"+f.Writes())
 }
 
 func TestOpenAndCloseSayWhatIsMissing(t *testing.T) {
@@ -177,7 +177,7 @@ func TestAuthorizeNamesEveryMissingPermission(t *testing.T) {
 		asked = append(asked, fmt.Sprintf("%+v", *reviewAttributes(review)))
 	}
 	sort.Strings(asked) // the reviews are sent in parallel
-	clitest.Golden(t, "authorize", strings.Join(asked, "\n")+"\n")
+	golden.Assert(t, "testdata/authorize.golden", strings.Join(asked, "\n")+"\n")
 
 	// The typed fake denies by default: no reactor, no permission.
 	if err := gates(kubetest.NewClient()).Authorize(context.Background(), SyncPermissions("argocd", gate(t, sandbox(t), "raw-vllm"))); err == nil {

@@ -22,6 +22,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/aidev-platform/kubectl-plugins/internal/testwait"
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube/kubetest"
 )
@@ -163,7 +164,7 @@ func TestWatchSendsSnapshotsAndStopsOnForbidden(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	w := f.Watch(ctx, kube.Applications, "argocd", kube.Selector{Labels: "tier=x"})
-	first := <-w.C
+	first := testwait.Recv(t, w.C, "the first snapshot")
 	if len(first) != 1 || first["a"] == nil {
 		t.Fatalf("first snapshot %v", first)
 	}
@@ -173,16 +174,14 @@ func TestWatchSendsSnapshotsAndStopsOnForbidden(t *testing.T) {
 	if err := f.Dynamic.Tracker().Create(kube.Applications.GVR, app("d", nil), "argocd"); err != nil {
 		t.Fatal(err)
 	}
-	for snap := range w.C {
+	testwait.Until(t, w.C, "a snapshot with c", func(snap kube.Snapshot) bool {
 		if snap["d"] != nil {
 			t.Fatalf("unselected object in the snapshot: %v", snap)
 		}
-		if snap["c"] != nil {
-			break
-		}
-	}
+		return snap["c"] != nil
+	})
 	named := f.Watch(ctx, kube.Applications, "argocd", kube.Named("b"))
-	if snap := <-named.C; len(snap) != 1 || snap["b"] == nil {
+	if snap := testwait.Recv(t, named.C, "the named watch's snapshot"); len(snap) != 1 || snap["b"] == nil {
 		t.Errorf("named watch: %v", snap)
 	}
 
@@ -191,8 +190,8 @@ func TestWatchSendsSnapshotsAndStopsOnForbidden(t *testing.T) {
 		return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "argoproj.io", Resource: "applications"}, "", errors.New("User \"v\" cannot list"))
 	})
 	fw := g.Watch(ctx, kube.Applications, "argocd", kube.Selector{})
-	for range fw.C {
-		t.Error("a snapshot from a refused watch")
+	if snaps := testwait.Closed(t, fw.C, "the end of the refused watch"); len(snaps) > 0 {
+		t.Errorf("%d snapshots from a refused watch", len(snaps))
 	}
 	if err := fw.Err(); err == nil || err.Error() != `not allowed on https://fake.cluster:6443 (context "fake"): applications.argoproj.io is forbidden: User "v" cannot list` {
 		t.Errorf("refused watch: %v", err)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aidev-platform/kubectl-plugins/internal/golden"
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform/platformtest"
 )
@@ -40,7 +41,7 @@ func inferTeam(t *testing.T, root string) *platform.Inference {
 func TestInferAdoptedTree(t *testing.T) {
 	root := withoutDescriptor(t, nil)
 	inf := inferTeam(t, root)
-	golden(t, "infer/team.platform.yaml", inf.Content)
+	golden.Assert(t, "testdata/infer/team.platform.yaml", inf.Content)
 
 	d := inf.Descriptor
 	if d.Project != "team" || d.Config != "../../config/platform-config.yaml" || d.GroupsFile != "groups.yaml" || d.Catalog != "apps" || d.AppSets != "appsets" || d.AppSetsGenerated != nil {
@@ -167,7 +168,7 @@ func TestInferSandboxAgreesWithItsDescriptor(t *testing.T) {
 				t.Fatal(err)
 			}
 			if name == "sandbox" {
-				golden(t, "infer/sandbox.platform.yaml", inf.Content)
+				golden.Assert(t, "testdata/infer/sandbox.platform.yaml", inf.Content)
 			}
 			committed := load(t, name)
 			got, want := inf.Descriptor, committed.Descriptor

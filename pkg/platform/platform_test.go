@@ -1,43 +1,19 @@
 package platform_test
 
 import (
-	"flag"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/aidev-platform/kubectl-plugins/internal/golden"
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform/platformtest"
 	"github.com/aidev-platform/kubectl-plugins/pkg/printers"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files")
-
 const clusters = "../../clusters"
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./pkg/platform -update to create it)", err)
-	}
-	if string(want) != string(got) {
-		t.Errorf("%s differs from the golden file:\n%s", path, platform.LineDiff(string(want), string(got)))
-	}
-}
 
 func load(t *testing.T, env string) *platform.Env {
 	t.Helper()
@@ -128,7 +104,7 @@ func TestResolveGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, "resolve/"+name+".yaml", out)
+			golden.Assert(t, "testdata/resolve/"+name+".yaml", out)
 			// Deterministic: the same input gives the same bytes.
 			again, _ := yaml.Marshal(e.Resolve())
 			if string(again) != string(out) {
@@ -150,7 +126,7 @@ func TestRenderGolden(t *testing.T) {
 			if err := printers.Objects(&sb, "yaml", objs); err != nil {
 				t.Fatal(err)
 			}
-			golden(t, "render/"+p.Name+".yaml", []byte(sb.String()))
+			golden.Assert(t, "testdata/render/"+p.Name+".yaml", []byte(sb.String()))
 		})
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/aidev-platform/kubectl-plugins/internal/golden"
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform/platformtest"
 	"github.com/aidev-platform/kubectl-plugins/pkg/render"
@@ -52,8 +53,8 @@ func TestResolverParity(t *testing.T) {
 			}
 			warnings, needs := e.Notes()
 			notes := "# warnings\n" + strings.Join(warnings, "\n") + "\n# needs\n" + strings.Join(needs, "\n") + "\n"
-			golden(t, "parity/"+name+".groups.yaml", out)
-			golden(t, "parity/"+name+".notes", []byte(notes))
+			golden.Assert(t, "testdata/parity/"+name+".groups.yaml", out)
+			golden.Assert(t, "testdata/parity/"+name+".notes", []byte(notes))
 		})
 	}
 	e, _ := withConfig(t, mustRead(t, "testdata/parity/empty-domain.config.yaml"))

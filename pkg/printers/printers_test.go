@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/aidev-platform/kubectl-plugins/internal/testwait"
 )
 
 func TestProgressPlainPrintsOnlyChangedRows(t *testing.T) {
@@ -105,34 +107,63 @@ func TestProgressPlainSaysItStillWaits(t *testing.T) {
 	}
 }
 
-// A wait that hears nothing new says its last line again, with the time
-// waited so far; once stopped it says nothing more.
+// A wait that hears nothing new says its last line again, rendered anew, once
+// every period of silence (not before); once stopped it says nothing more. The
+// test owns the clock and the ticks.
 func TestStatusLinesRepeatWhenNothingNewIsSaid(t *testing.T) {
 	var mu sync.Mutex
 	var out bytes.Buffer
 	w := writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return out.Write(p) })
+	printed := func() string { mu.Lock(); defer mu.Unlock(); return out.String() }
+	var clockMu sync.Mutex
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	read := func() time.Time { clockMu.Lock(); defer clockMu.Unlock(); return now }
+	ticks := make(chan time.Time) // unbuffered: a send returns once the loop has taken the tick
+	stopped := make(chan struct{})
 	n := 0
-	say, stop := statusLines(w, func(msg string) string { n++; return fmt.Sprintf("%s (%d)", msg, n) }, 50*time.Millisecond)
-	say("0/1 ready")
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		mu.Lock()
-		got := out.String()
-		mu.Unlock()
-		if strings.Count(got, "0/1 ready") >= 3 {
-			break
+	const every = 5 * time.Second
+	say, stop := statusLines(w, func(msg string) string { n++; return fmt.Sprintf("%s (%d)", msg, n) }, every,
+		clock{now: read, ticks: ticks, stop: func() { close(stopped) }})
+	// advance moves the clock and ticks; the second tick, at the same time,
+	// is taken only once the first is handled, and says nothing by itself.
+	advance := func(d time.Duration) {
+		t.Helper()
+		clockMu.Lock()
+		now = now.Add(d)
+		clockMu.Unlock()
+		for range 2 {
+			select {
+			case ticks <- read():
+			case <-time.After(testwait.Deadline):
+				t.Fatal("the repeating loop took no tick")
+			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not repeated: %q", got)
-		}
-		time.Sleep(10 * time.Millisecond) // the repeats come from a timer: there is no event to wait on
 	}
+
+	advance(every) // nothing said yet: nothing to repeat
+	say("0/1 ready")
+	advance(every - time.Millisecond)
+	if got := printed(); got != "0/1 ready (1)\n" {
+		t.Fatalf("repeated before a whole period of silence: %q", got)
+	}
+	advance(time.Millisecond)
+	advance(every)
+	say("1/2 ready")
+	advance(every / 2)
+	want := "0/1 ready (1)\n0/1 ready (2)\n0/1 ready (3)\n1/2 ready (4)\n"
+	if got := printed(); got != want {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+
 	stop()
-	mu.Lock()
-	after := out.String()
-	mu.Unlock()
-	if !strings.HasPrefix(after, "0/1 ready (1)\n0/1 ready (2)\n") {
-		t.Errorf("the repeats do not render the line anew: %q", after)
+	testwait.Closed(t, stopped, "the repeating loop to end")
+	select {
+	case ticks <- read():
+		t.Error("the repeating goes on after stop")
+	default:
+	}
+	if got := printed(); got != want {
+		t.Errorf("said more after stop: %q", got)
 	}
 }
 

@@ -174,30 +174,38 @@ func StatusLine(w io.Writer, line string) {
 // Heartbeat, so a wait that hears nothing is never silent; line renders a
 // message (with the time waited so far, say). stop ends the repeating.
 func StatusLines(w io.Writer, line func(msg string) string) (say func(msg string), stop func()) {
-	return statusLines(w, line, Heartbeat)
+	tick := time.NewTicker(Heartbeat / 5)
+	return statusLines(w, line, Heartbeat, clock{now: time.Now, ticks: tick.C, stop: tick.Stop})
 }
 
-func statusLines(w io.Writer, line func(msg string) string, every time.Duration) (say func(msg string), stop func()) {
+// clock is the time statusLines reads and the ticks it checks the silence at:
+// time.Now and a time.Ticker, or a test's own.
+type clock struct {
+	now   func() time.Time
+	ticks <-chan time.Time
+	stop  func() // called once the repeating ends
+}
+
+func statusLines(w io.Writer, line func(msg string) string, every time.Duration, c clock) (say func(msg string), stop func()) {
 	var mu sync.Mutex
-	last, said := "", time.Now()
+	last, said := "", c.now()
 	done := make(chan struct{})
 	say = func(msg string) {
 		mu.Lock()
 		defer mu.Unlock()
-		last, said = msg, time.Now()
+		last, said = msg, c.now()
 		StatusLine(w, line(msg))
 	}
 	go func() {
-		tick := time.NewTicker(every / 5)
-		defer tick.Stop()
+		defer c.stop()
 		for {
 			select {
 			case <-done:
 				return
-			case <-tick.C:
+			case <-c.ticks:
 				mu.Lock()
-				if last != "" && time.Since(said) >= every {
-					said = time.Now()
+				if last != "" && c.now().Sub(said) >= every {
+					said = c.now()
 					StatusLine(w, line(last))
 				}
 				mu.Unlock()

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aidev-platform/kubectl-plugins/internal/testwait"
 )
 
 const testKey = "sk-test-9f8e7d6c5b4a39281706"
@@ -93,7 +95,7 @@ func TestChatProbeVerdicts(t *testing.T) {
 		{"slow stream", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/event-stream")
 			w.(http.Flusher).Flush()
-			<-r.Context().Done() // never sends a token
+			_ = testwait.Done(r.Context(), "the probe's request") // never sends a token
 		}, true, 300 * time.Millisecond, Fail, "within 300ms"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

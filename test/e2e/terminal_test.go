@@ -74,7 +74,9 @@ func TestTheLiveViewFitsTheTerminal(t *testing.T) {
 					width = size.resizeTo
 				}
 				fake.Send("MODIFIED", resttest.App(name, "Synced", "Healthy"))
-				time.Sleep(50 * time.Millisecond) // a pace a person sees: several redraws between changes
+				// One change at a time, as a person sees them: the view
+				// redraws with it before the next.
+				pane.WaitFor(fmt.Sprintf("%d/%d ready", i+1, len(pending)), time.Minute)
 			}
 			lines := pane.WaitFor("EXIT=", time.Minute)
 			all := strings.Join(lines, "\n")

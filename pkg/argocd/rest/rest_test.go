@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aidev-platform/kubectl-plugins/internal/testwait"
 	"github.com/aidev-platform/kubectl-plugins/pkg/argocd/rest"
 	"github.com/aidev-platform/kubectl-plugins/pkg/argocd/rest/resttest"
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
@@ -72,22 +73,23 @@ func TestWatchSendsTheSetAfterEachEvent(t *testing.T) {
 	fake := resttest.New(t, resttest.App("a", "Synced", "Healthy"), resttest.App("b", "OutOfSync", "Missing"))
 	w, cancel := watchFake(t, fake)
 	defer cancel()
-	first := <-w.C
+	first := testwait.Recv(t, w.C, "the first set")
 	if len(first) != 2 {
 		t.Fatalf("first set: %v", first)
 	}
 	if g, _, _ := unstructuredInt(first["a"].Object); g != 3 {
 		t.Errorf("generation read as %v", first["a"].Object["metadata"])
 	}
-	<-fake.Watching
+	testwait.Recv(t, fake.Watching, "the watch's stream")
 	fake.Send("MODIFIED", resttest.App("b", "Synced", "Healthy"))
 	fake.Send("DELETED", resttest.App("a", "", ""))
-	for set := range w.C {
+	testwait.Until(t, w.C, "a set with b Synced and a deleted", func(set kube.Snapshot) bool {
 		b := set["b"]
-		if _, gone := set["a"]; !gone && b != nil && strings.Contains(b.Object["status"].(map[string]any)["sync"].(map[string]any)["status"].(string), "Synced") {
-			cancel()
-		}
-	}
+		_, there := set["a"]
+		return !there && b != nil && strings.Contains(b.Object["status"].(map[string]any)["sync"].(map[string]any)["status"].(string), "Synced")
+	})
+	cancel()
+	testwait.Closed(t, w.C, "the end of the cancelled watch")
 	if err := w.Err(); err != nil {
 		t.Errorf("a cancelled watch reports %v", err)
 	}
@@ -105,16 +107,17 @@ func TestWatchRidesOutALostConnection(t *testing.T) {
 	fake := resttest.New(t, resttest.App("a", "OutOfSync", "Missing"))
 	w, cancel := watchFake(t, fake)
 	defer cancel()
-	<-w.C
-	<-fake.Watching
+	testwait.Recv(t, w.C, "the first set")
+	testwait.Recv(t, fake.Watching, "the watch's stream")
 	fake.CloseClientConnections() // the server restarts
-	<-fake.Watching               // watched again
+	testwait.Recv(t, fake.Watching, "the stream opened again after the server restarted")
 	fake.Send("MODIFIED", resttest.App("a", "Synced", "Healthy"))
-	for set := range w.C {
-		if a := set["a"]; a != nil && a.Object["status"].(map[string]any)["sync"].(map[string]any)["status"] == "Synced" {
-			cancel()
-		}
-	}
+	testwait.Until(t, w.C, "a set with a Synced, after the restart", func(set kube.Snapshot) bool {
+		a := set["a"]
+		return a != nil && a.Object["status"].(map[string]any)["sync"].(map[string]any)["status"] == "Synced"
+	})
+	cancel()
+	testwait.Closed(t, w.C, "the end of the cancelled watch")
 	if err := w.Err(); err != nil {
 		t.Errorf("the watch ended with %v", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/aidev-platform/kubectl-plugins/internal/testwait"
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli"
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/costgate"
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/profile"
@@ -119,8 +120,7 @@ func TestInterruptedCommandExits130AndSaysSo(t *testing.T) {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	root.AddCommand(&cobra.Command{Use: "waits", RunE: func(cmd *cobra.Command, _ []string) error {
 		cancel(cli.ErrInterrupted)
-		<-cmd.Context().Done()
-		return fmt.Errorf("waited 0 of 3 apps: %w", cmd.Context().Err())
+		return fmt.Errorf("waited 0 of 3 apps: %w", testwait.Done(cmd.Context(), "the command's context"))
 	}})
 	if code := cli.Execute(ctx, root, streams, []string{"waits"}); code != cli.ExitInterrupted {
 		t.Errorf("exit %d, want %d", code, cli.ExitInterrupted)

@@ -2,6 +2,16 @@
 // the commands and the core packages: the dynamic fake (which supports watch, so
 // kube.Watch runs under it), the typed fake clientset and the metadata fake. The
 // fake records every request; Writes renders the writes for golden files.
+//
+// Server-side apply on the dynamic fake is the API server's own field management
+// (k8s.io/apimachinery's managedfields, over a schema deduced from the objects,
+// as for a CRD without one): an apply records the fields its manager owns; a
+// re-apply that leaves out a field the manager owned alone removes it; a field
+// another manager owns (by apply, create or merge patch) is kept; changing one
+// another manager owns is a 409 Conflict without force, and takes it over with
+// force. The owners are kept beside the objects, not in metadata.managedFields
+// (what commands print and golden files hold stays as it was): Owners reads them.
+// Writes that bypass the requests (Store, the tracker itself) record no owner.
 package kubetest
 
 import (
@@ -23,6 +33,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
+	"k8s.io/apimachinery/pkg/util/managedfields"
 	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/discovery"
 	fakediscovery "k8s.io/client-go/discovery/fake"
@@ -60,6 +71,13 @@ type Fake struct {
 	mu       sync.Mutex
 	rv       int
 	storedRV int // Store's numbers, from 1001: apart from the requests' own
+	// managed is each object's managedFields, kept out of the stored object.
+	managed map[objectKey][]metav1.ManagedFieldsEntry
+}
+
+type objectKey struct {
+	gvr             schema.GroupVersionResource
+	namespace, name string
 }
 
 // NewClient builds a fake client holding objs: unstructured objects go to the
@@ -77,7 +95,7 @@ func NewClient(objs ...runtime.Object) *Fake {
 			typed = append(typed, o)
 		}
 	}
-	f := &Fake{Readyz: "ok", rv: 100}
+	f := &Fake{Readyz: "ok", rv: 100, managed: map[objectKey][]metav1.ManagedFieldsEntry{}}
 	listKinds := map[schema.GroupVersionResource]string{ScaledObjects: "ScaledObjectList"}
 	for _, k := range []kube.Kind{kube.AppProjects, kube.ApplicationSets, kube.Applications, kube.Deployments, kube.InferenceServices, kube.ConfigMaps, kube.Pods} {
 		listKinds[k.GVR] = k.Kind + "List"
@@ -88,6 +106,7 @@ func NewClient(objs ...runtime.Object) *Fake {
 	f.Dynamic = dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), listKinds, dyn...)
 	f.Dynamic.PrependReactor("patch", "*", f.patch(f.Dynamic.Tracker()))
 	f.Dynamic.PrependReactor("create", "*", f.create)
+	f.Dynamic.PrependReactor("delete", "*", f.delete)
 	f.Typed = k8sfake.NewSimpleClientset(typed...)
 	metaScheme := runtime.NewScheme()
 	_ = metav1.AddMetaToScheme(metaScheme)
@@ -112,19 +131,36 @@ func (f *Fake) stamp(u *unstructured.Unstructured) {
 	u.SetResourceVersion(strconv.Itoa(f.rv))
 }
 
-// create stamps a resourceVersion on created objects, then lets the tracker store them.
+// create stamps a resourceVersion on created objects and records their
+// creator as the owner of every field, then lets the tracker store them.
 func (f *Fake) create(action k8stesting.Action) (bool, runtime.Object, error) {
-	if a, ok := action.(k8stesting.CreateActionImpl); ok {
+	if a, ok := action.(k8stesting.CreateActionImpl); ok && a.GetSubresource() == "" {
 		if u, ok := a.GetObject().(*unstructured.Unstructured); ok {
 			f.stamp(u)
+			if len(a.CreateOptions.DryRun) == 0 {
+				key := objectKey{a.GetResource(), a.GetNamespace(), u.GetName()}
+				f.setManaged(key, nil)
+				empty := &unstructured.Unstructured{}
+				empty.SetGroupVersionKind(u.GroupVersionKind())
+				f.track(key, empty, u, a.CreateOptions.FieldManager)
+			}
 		}
 	}
 	return false, nil, nil
 }
 
-// patch implements server-side apply (create or merge, honouring dry run) and
-// merge patches with a resourceVersion precondition (409 Conflict when it does
-// not match), which the default tracker does not.
+// delete forgets the owners of a deleted object's fields.
+func (f *Fake) delete(action k8stesting.Action) (bool, runtime.Object, error) {
+	if a, ok := action.(k8stesting.DeleteActionImpl); ok && a.GetSubresource() == "" && len(a.DeleteOptions.DryRun) == 0 {
+		f.setManaged(objectKey{a.GetResource(), a.GetNamespace(), a.GetName()}, nil)
+	}
+	return false, nil, nil
+}
+
+// patch implements server-side apply (see the package comment; honouring dry
+// run) and merge patches with a resourceVersion precondition (409 Conflict when
+// it does not match, the patcher recorded as the owner of what it changed),
+// which the default tracker does not.
 func (f *Fake) patch(tracker k8stesting.ObjectTracker) k8stesting.ReactionFunc {
 	return func(action k8stesting.Action) (bool, runtime.Object, error) {
 		a, ok := action.(k8stesting.PatchActionImpl)
@@ -145,20 +181,13 @@ func (f *Fake) patch(tracker k8stesting.ObjectTracker) k8stesting.ReactionFunc {
 			return true, nil, err
 		}
 		gr := gvr.GroupResource()
+		key := objectKey{gvr, ns, name}
 		switch a.GetPatchType() {
 		case types.ApplyPatchType:
 			if notFound {
-				u := &unstructured.Unstructured{Object: patch}
-				u.SetName(name)
-				if u.GetNamespace() == "" {
-					u.SetNamespace(ns)
-				}
-				if dry {
-					return true, u, nil
-				}
-				f.stamp(u)
-				return true, u, tracker.Create(gvr, u, ns)
+				existing = nil
 			}
+			return f.apply(tracker, key, a, patch, existing)
 		case types.MergePatchType:
 			if notFound {
 				return true, nil, err
@@ -179,9 +208,241 @@ func (f *Fake) patch(tracker k8stesting.ObjectTracker) k8stesting.ReactionFunc {
 		if dry || reflect.DeepEqual(u.Object, cur) {
 			return true, u, nil // a no-op write keeps the resourceVersion, as on a real server
 		}
+		f.track(key, &unstructured.Unstructured{Object: cur}, u, a.PatchOptions.FieldManager)
 		f.stamp(u)
 		return true, u, tracker.Update(gvr, u, ns)
 	}
+}
+
+// apply is server-side apply of patch (the applied configuration) over
+// existing (nil: none), with the field manager's merge and ownership.
+func (f *Fake) apply(tracker k8stesting.ObjectTracker, key objectKey, a k8stesting.PatchActionImpl, patch map[string]any, existing runtime.Object) (bool, runtime.Object, error) {
+	applied := &unstructured.Unstructured{Object: patch}
+	manager := a.PatchOptions.FieldManager
+	gvk := applied.GroupVersionKind()
+	switch {
+	case manager == "":
+		return true, nil, apierrors.NewBadRequest("PATCH ... fieldManager is required for apply requests")
+	case gvk.Kind == "" || gvk.Version == "":
+		return true, nil, apierrors.NewBadRequest("apiVersion and kind must be set in an applied configuration")
+	case applied.GetName() != "" && applied.GetName() != key.name:
+		return true, nil, apierrors.NewBadRequest(fmt.Sprintf("the name of the applied object (%s) does not match the name in the URL (%s)", applied.GetName(), key.name))
+	}
+	applied.SetName(key.name)
+	if applied.GetNamespace() == "" {
+		applied.SetNamespace(key.namespace)
+	}
+	live := &unstructured.Unstructured{Object: map[string]any{}}
+	live.SetGroupVersionKind(gvk)
+	if existing != nil {
+		cur, err := runtime.DefaultUnstructuredConverter.ToUnstructured(existing)
+		if err != nil {
+			return true, nil, err
+		}
+		live = &unstructured.Unstructured{Object: cur}
+		live.SetManagedFields(f.managedOf(key))
+	}
+	fm, err := fieldManager(gvk)
+	if err != nil {
+		return true, nil, err
+	}
+	force := a.PatchOptions.Force != nil && *a.PatchOptions.Force
+	out, err := fm.Apply(live.DeepCopy(), applied.DeepCopy(), manager, force)
+	if err != nil {
+		return true, nil, err // a conflict is a 409 already
+	}
+	u := out.(*unstructured.Unstructured)
+	owners := withParents(u.GetManagedFields())
+	u.SetManagedFields(nil)
+	if len(a.PatchOptions.DryRun) > 0 {
+		return true, u, nil
+	}
+	if existing == nil {
+		f.setManaged(key, owners)
+		f.stamp(u)
+		return true, u, tracker.Create(key.gvr, u, key.namespace)
+	}
+	f.setManaged(key, owners)
+	live.SetManagedFields(nil)
+	if reflect.DeepEqual(u.Object, live.Object) {
+		return true, u, nil // a no-op write keeps the resourceVersion, as on a real server
+	}
+	f.stamp(u)
+	return true, u, tracker.Update(key.gvr, u, key.namespace)
+}
+
+// track records manager as the owner of what an update (a create, a merge
+// patch) changed from live to obj, as the API server does; a failure keeps
+// the owners as they were, as the API server's UpdateNoErrors does.
+func (f *Fake) track(key objectKey, live, obj *unstructured.Unstructured, manager string) {
+	fm, err := fieldManager(obj.GroupVersionKind())
+	if err != nil {
+		return
+	}
+	l := live.DeepCopy()
+	l.SetManagedFields(f.managedOf(key))
+	n := obj.DeepCopy()
+	n.SetManagedFields(nil)
+	out, err := fm.Update(l, n, manager)
+	if err != nil {
+		return
+	}
+	if u, ok := out.(*unstructured.Unstructured); ok {
+		f.setManaged(key, withParents(u.GetManagedFields()))
+	}
+}
+
+func (f *Fake) managedOf(key objectKey) []metav1.ManagedFieldsEntry {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.managed[key]
+}
+
+func (f *Fake) setManaged(key objectKey, entries []metav1.ManagedFieldsEntry) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(entries) == 0 {
+		delete(f.managed, key)
+		return
+	}
+	f.managed[key] = entries
+}
+
+// Owners says who owns which fields of an object, as server-side apply
+// recorded them: the field paths (.spec.replicas, .metadata.labels.app) of
+// each manager, sorted; an owner by update (create, merge patch) is named
+// "<manager> (update)". Fields of objects the fake was built with belong to
+// "before-first-apply (update)" from their first apply on, as on a real server.
+func (f *Fake) Owners(k kube.Kind, namespace, name string) map[string][]string {
+	out := map[string][]string{}
+	for _, e := range f.managedOf(objectKey{k.GVR, namespace, name}) {
+		owner := e.Manager
+		if e.Operation == metav1.ManagedFieldsOperationUpdate {
+			owner += " (update)"
+		}
+		if e.FieldsV1 == nil {
+			continue
+		}
+		var tree map[string]any
+		if err := json.Unmarshal(e.FieldsV1.Raw, &tree); err != nil {
+			continue
+		}
+		if paths := fieldPaths("", tree); len(paths) > 0 {
+			out[owner] = append(out[owner], paths...)
+			sort.Strings(out[owner])
+		}
+	}
+	return out
+}
+
+// fieldPaths renders a managedFields fieldsV1 tree as the paths of its
+// leaves: "f:name" is .name, "k:{...}" a list item by key, "v:..." a set
+// member, "i:N" an index. A map or list owned only as the parent of fields
+// (".") is not listed: its fields are.
+func fieldPaths(prefix string, tree map[string]any) []string {
+	var out []string
+	for k, v := range tree {
+		if k == "." {
+			continue
+		}
+		var p string
+		switch {
+		case strings.HasPrefix(k, "f:"):
+			p = prefix + "." + k[2:]
+		case strings.HasPrefix(k, "k:"), strings.HasPrefix(k, "i:"):
+			p = prefix + "[" + k[2:] + "]"
+		case strings.HasPrefix(k, "v:"):
+			p = prefix + "[=" + k[2:] + "]"
+		default:
+			p = prefix + "." + k
+		}
+		child, _ := v.(map[string]any)
+		if len(child) == 0 {
+			out = append(out, p)
+			continue
+		}
+		out = append(out, fieldPaths(p, child)...)
+	}
+	return out
+}
+
+// withParents makes an updater (create, merge patch) own the maps that hold
+// the fields it owns. The deduced schema has maps where a real one has
+// structs, whose fields the API server counts as owned along with what is in
+// them; without this, an applier that stops applying .metadata.annotations
+// would remove it whole, annotations another manager set included, where a
+// real server keeps them.
+func withParents(entries []metav1.ManagedFieldsEntry) []metav1.ManagedFieldsEntry {
+	for i, e := range entries {
+		if e.Operation != metav1.ManagedFieldsOperationUpdate || e.FieldsV1 == nil {
+			continue
+		}
+		var tree map[string]any
+		if err := json.Unmarshal(e.FieldsV1.Raw, &tree); err != nil {
+			continue
+		}
+		var mark func(node map[string]any)
+		mark = func(node map[string]any) {
+			for k, v := range node {
+				child, _ := v.(map[string]any)
+				if k == "." || len(child) == 0 {
+					continue
+				}
+				if strings.HasPrefix(k, "f:") {
+					child["."] = map[string]any{}
+				}
+				mark(child)
+			}
+		}
+		mark(tree)
+		raw, err := json.Marshal(tree)
+		if err != nil {
+			continue
+		}
+		entries[i].FieldsV1 = &metav1.FieldsV1{Raw: raw}
+	}
+	return entries
+}
+
+// fieldManager is the API server's field manager for one kind, with a schema
+// deduced from the objects themselves (maps are structs, lists atomic), as
+// for a CRD without a structural schema: Argo CD's kinds and the built-in
+// ones alike.
+func fieldManager(gvk schema.GroupVersionKind) (*managedfields.FieldManager, error) {
+	return managedfields.NewDefaultCRDFieldManager(managedfields.NewDeducedTypeConverter(), unstructuredConverter{}, nopDefaulter{}, unstructuredCreater{}, gvk, gvk.GroupVersion(), "", nil)
+}
+
+// unstructuredConverter converts nothing: every object here has one version.
+type unstructuredConverter struct{}
+
+func (unstructuredConverter) Convert(in, out, _ any) error {
+	u, ok := in.(*unstructured.Unstructured)
+	o, ok2 := out.(*unstructured.Unstructured)
+	if !ok || !ok2 {
+		return fmt.Errorf("kubetest converts unstructured objects only, not %T to %T", in, out)
+	}
+	o.Object = runtime.DeepCopyJSON(u.Object)
+	return nil
+}
+
+func (unstructuredConverter) ConvertToVersion(in runtime.Object, _ runtime.GroupVersioner) (runtime.Object, error) {
+	return in, nil
+}
+
+func (unstructuredConverter) ConvertFieldLabel(_ schema.GroupVersionKind, label, value string) (string, string, error) {
+	return label, value, nil
+}
+
+type nopDefaulter struct{}
+
+func (nopDefaulter) Default(runtime.Object) {}
+
+type unstructuredCreater struct{}
+
+func (unstructuredCreater) New(gvk schema.GroupVersionKind) (runtime.Object, error) {
+	u := &unstructured.Unstructured{Object: map[string]any{}}
+	u.SetGroupVersionKind(gvk)
+	return u, nil
 }
 
 // mergePatch applies an RFC 7386 JSON merge patch.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -103,7 +104,18 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	}
 	s.watchers = append(s.watchers, events)
 	s.mu.Unlock()
-	s.Watching <- struct{}{}
+	// A stream that ended gets no more events: Send would fill its buffer
+	// and then block.
+	defer func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.watchers = slices.DeleteFunc(s.watchers, func(c chan []byte) bool { return c == events })
+	}()
+	select {
+	case s.Watching <- struct{}{}:
+	case <-r.Context().Done(): // a test that stopped reading Watching holds no stream open
+		return
+	}
 	flusher, _ := w.(http.Flusher)
 	w.Header().Set("Content-Type", "application/json")
 	for {

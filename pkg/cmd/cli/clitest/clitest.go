@@ -1,14 +1,12 @@
 // Package clitest runs the plugins' commands in process over a fake cluster, the
 // way argo-rollouts tests its plugin: a factory whose client is kubetest's fake,
 // a fixed clock, captured stdout and stderr, and golden files compared whole
-// (go test ./pkg/cmd/... -update rewrites them).
+// (internal/golden: go test ./pkg/cmd/... -update rewrites them).
 package clitest
 
 import (
 	"bytes"
 	"context"
-	"flag"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -19,12 +17,11 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/aidev-platform/kubectl-plugins/internal/golden"
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli"
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube/kubetest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 // Clock is the fake "now" of every command run here.
 var Clock = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
@@ -86,26 +83,11 @@ func (r Result) String() string {
 	return "exit " + strconv.Itoa(r.Code) + "\n--- stdout\n" + r.Stdout + "--- stderr\n" + r.Stderr
 }
 
-// Golden compares got with testdata/<name>.golden, or rewrites it with -update.
+// Golden compares got with testdata/<name>.golden (internal/golden: -update
+// rewrites it).
 func Golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if string(want) != got {
-		t.Errorf("%s differs (go test -update rewrites it):\n--- want\n%s\n--- got\n%s", path, want, got)
-	}
+	golden.Assert(t, golden.File(name), got)
 }
 
 // Clusters is the repository's clusters/ folder, from a package under pkg/cmd.
