@@ -65,6 +65,17 @@ func Gated(env *platform.Env) []platform.App {
 	return out
 }
 
+// GatedIn returns the gated apps profile p brings up, in catalog order.
+func GatedIn(env *platform.Env, p platform.Profile) []platform.App {
+	var out []platform.App
+	for _, a := range env.CatalogApps(p) {
+		if a.Gate != nil {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
 // Configured lists the gates the config brings up (their group is enabled and
 // no condition leaves them out): what list, idle and down --all act on. Lint
 // checks every gate.

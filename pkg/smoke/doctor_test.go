@@ -43,13 +43,7 @@ func newDoctor(t *testing.T, profileName string, objs ...runtime.Object) (*Docto
 		d.Profile, scope = &p, p
 	}
 	// What the other plugins declare, as pkg/cmd/smoke passes it.
-	var gates []platform.App
-	for _, a := range env.CatalogApps(scope) {
-		if a.Gate != nil {
-			gates = append(gates, a)
-		}
-	}
-	d.Needs = append(profile.Needs(env.Config.Namespace), costgate.Needs(env.Config.Namespace, costgate.Configured(env), gates)...)
+	d.Needs = append(profile.Needs(env.Config.Namespace), costgate.Needs(env.Config.Namespace, costgate.Configured(env), costgate.GatedIn(env, scope))...)
 	return d, fake
 }
 

@@ -56,13 +56,7 @@ func TestWatchTreeCallsChangedAtStartAndOnEachChange(t *testing.T) {
 
 // The caller's own error ends the watch as it is: it is no lost connection.
 func TestWatchTreeReturnsTheCallersErrorAsItIs(t *testing.T) {
-	apps := &fakeApps{watchTree: func(n int, stream applicationpkg.ApplicationService_WatchResourceTreeServer) error {
-		if err := sendTrees(stream, 1); err != nil {
-			return err
-		}
-		<-stream.Context().Done()
-		return nil
-	}}
+	apps := &fakeApps{watchTree: treeThenHold}
 	srv := startFake(t, apps, nil)
 	c := connect(t, srv.addr)
 	mine := errors.New("the workload's selector does not parse")
@@ -132,13 +126,7 @@ func TestWatchTreeReopensAStreamTheServerClosed(t *testing.T) {
 
 // The command ending the watch is its context's error.
 func TestWatchTreeEndsWithItsContext(t *testing.T) {
-	apps := &fakeApps{watchTree: func(n int, stream applicationpkg.ApplicationService_WatchResourceTreeServer) error {
-		if err := sendTrees(stream, 1); err != nil {
-			return err
-		}
-		<-stream.Context().Done()
-		return nil
-	}}
+	apps := &fakeApps{watchTree: treeThenHold}
 	srv := startFake(t, apps, nil)
 	c := connect(t, srv.addr)
 
@@ -198,4 +186,14 @@ func TestAFinishedWatchEndsItsStream(t *testing.T) {
 	if got := within(t, ended, "the end of the finished tree watch's stream"); got != "the tree's watch" {
 		t.Errorf("%s ended", got)
 	}
+}
+
+// treeThenHold is a tree watch that sends one tree, then holds the stream
+// open until the client ends it.
+func treeThenHold(_ int, stream applicationpkg.ApplicationService_WatchResourceTreeServer) error {
+	if err := sendTrees(stream, 1); err != nil {
+		return err
+	}
+	<-stream.Context().Done()
+	return nil
 }

@@ -82,11 +82,5 @@ func summary(checks []smoke.Check) (failed int) {
 // Needs is what the profile and costgate verbs send for env's apps in scope:
 // what doctor's rbac check asks, declared by those verbs' own packages.
 func Needs(env *platform.Env, scope platform.Profile) []access.Need {
-	var gates []platform.App
-	for _, a := range env.CatalogApps(scope) {
-		if a.Gate != nil {
-			gates = append(gates, a)
-		}
-	}
-	return append(profile.Needs(env.Config.Namespace), costgate.Needs(env.Config.Namespace, costgate.Configured(env), gates)...)
+	return append(profile.Needs(env.Config.Namespace), costgate.Needs(env.Config.Namespace, costgate.Configured(env), costgate.GatedIn(env, scope))...)
 }
