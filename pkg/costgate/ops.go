@@ -29,7 +29,7 @@ var ScaledObjects = kube.Kind{GVR: schema.GroupVersionResource{Group: "keda.sh",
 type Gates struct {
 	Backend   Backend
 	Host      platform.Host // the CLI messages name commands of
-	Namespace string // Argo CD's, where the Applications are
+	Namespace string        // Argo CD's, where the Applications are
 	Now       func() time.Time
 }
 

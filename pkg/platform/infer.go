@@ -25,7 +25,7 @@ const SyncWaveAnnotation = "argocd.argoproj.io/sync-wave"
 // loads as Env does, and every profile renders.
 type Inference struct {
 	Env      string
-	Host     Host // the CLI the notes name commands of
+	Host     Host   // the CLI the notes name commands of
 	EnvDir   string // clusters/<env>
 	RepoRoot string // the folder that holds clusters/
 	// Path is the descriptor to write: clusters/<env>/platform.yaml.
