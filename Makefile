@@ -40,8 +40,10 @@ build: ## Build the three plugins into bin/, each also named argocd-<name> (argo
 	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ $(addprefix ./plugins/,$(PLUGINS))
 	@for p in $(PLUGINS); do ln -sf $$p $(BIN)/argocd-$${p#kubectl-}; done
 
-vet: ## go vet
+vet: ## go vet, and gofmt has nothing to change
 	go vet ./...
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './bin/*')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt -w these files: $$unformatted" >&2; exit 1; fi
 
 unit: ## Unit tests only (no sandbox)
 	go test -short ./...
