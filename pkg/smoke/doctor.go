@@ -46,8 +46,11 @@ type Doctor struct {
 	Env  *platform.Env
 	// Needs are what the other plugins' verbs send (profile.Needs,
 	// costgate.Needs), for the rbac check.
-	Needs   []access.Need
-	Profile *platform.Profile // nil: the checks that need one are skipped
+	Needs []access.Need
+	// GatePolicies are, by gate, the Argo CD policies its verbs need in
+	// server mode (costgate.ArgoPolicies), for the argocd-rbac check.
+	GatePolicies map[string][]string
+	Profile      *platform.Profile // nil: the checks that need one are skipped
 	// ReconcileWindow: an Application reconciled within it proves the controller runs.
 	ReconcileWindow time.Duration
 	Now             func() time.Time // nil: time.Now

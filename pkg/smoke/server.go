@@ -53,18 +53,21 @@ func (d *Doctor) argoToken(ctx context.Context) Check {
 func (d *Doctor) argoRBAC(ctx context.Context) Check {
 	var missing []string
 	for _, a := range d.appsInScope() {
-		object := d.Env.Descriptor.Project + "/" + a.Name
-		actions := []string{"get"}
+		policies := []string{"applications, get, " + d.Env.Descriptor.Project + "/" + a.Name}
 		if a.Gate != nil {
-			actions = append(actions, "sync")
+			policies = d.GatePolicies[a.Name]
 		}
-		for _, action := range actions {
-			ok, err := d.Argo.CanI(ctx, "applications", action, object)
+		for _, p := range policies {
+			f := strings.SplitN(p, ", ", 3)
+			if len(f) != 3 || strings.HasPrefix(f[1], "update/") {
+				continue // can-i cannot be asked about an app's resources: up and down probe them
+			}
+			ok, err := d.Argo.CanI(ctx, f[0], f[1], f[2])
 			if err != nil {
 				return fail("", "asking Argo CD's RBAC: %v", err)
 			}
 			if !ok {
-				missing = append(missing, "applications, "+action+", "+object)
+				missing = append(missing, p)
 			}
 		}
 	}

@@ -55,7 +55,7 @@ func (c *common) doctor(env *platform.Env, profile string) (*smoke.Doctor, error
 		}
 		d.Profile, scope = &p, p
 	}
-	d.Needs = Needs(env, scope)
+	d.Needs, d.GatePolicies = Needs(env, scope), gatePolicies(env, scope)
 	d.Now = c.Now
 	if argo, ok, err := c.ArgoREST(); ok || err != nil {
 		d.Argo = argo
@@ -83,4 +83,14 @@ func summary(checks []smoke.Check) (failed int) {
 // what doctor's rbac check asks, declared by those verbs' own packages.
 func Needs(env *platform.Env, scope platform.Profile) []access.Need {
 	return append(profile.Needs(env.Config.Namespace), costgate.Needs(env.Config.Namespace, costgate.Configured(env), costgate.GatedIn(env, scope))...)
+}
+
+// gatePolicies is what each gate's verbs need of Argo CD's RBAC, as costgate
+// declares it.
+func gatePolicies(env *platform.Env, scope platform.Profile) map[string][]string {
+	out := map[string][]string{}
+	for _, a := range costgate.GatedIn(env, scope) {
+		out[a.Name] = costgate.ArgoPolicies(env.Descriptor.Project, env.Config.Namespace, a)
+	}
+	return out
 }
