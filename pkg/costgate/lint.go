@@ -1,6 +1,3 @@
-// Package costgate is the cost gates' logic: which apps are gated and how, their
-// live state, opening and closing them, the idle rule, and the static lint that
-// keeps selfHeal from fighting a gate. Gates are data (catalog annotations).
 package costgate
 
 import (
