@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	accountpkg "github.com/argoproj/argo-cd/v3/pkg/apiclient/account"
 	applicationpkg "github.com/argoproj/argo-cd/v3/pkg/apiclient/application"
@@ -107,8 +108,16 @@ func (s *Client) ResourcesOf(ctx context.Context, app string, gvk schema.GroupVe
 	return out, nil
 }
 
-// WatchTree calls changed now and at each change of app's resource tree; the
-// watch is opened again when its connection is lost, until ctx ends.
+// treeRecheck is how often WatchTree reads again when the tree stream says
+// nothing: Argo CD's WatchResourceTree sends only the changes it is notified
+// of after it subscribed, never the current tree.
+var treeRecheck = 10 * time.Second
+
+// WatchTree calls changed now, each time app's resource tree changes, after
+// each (re)opened stream, and every treeRecheck in between: a change made
+// while the stream was being (re)opened is never announced on it (Argo CD
+// sends no current tree), so it is read instead of waited for. The watch is
+// opened again when its connection is lost, until ctx ends.
 func (s *Client) WatchTree(ctx context.Context, app string, changed func() (bool, error)) error {
 	if done, err := changed(); done || err != nil {
 		return err
@@ -118,13 +127,43 @@ func (s *Client) WatchTree(ctx context.Context, app string, changed func() (bool
 		if err != nil {
 			return nil, err
 		}
-		return func() (bool, error) {
-			if _, err := stream.Recv(); err != nil {
-				return false, err
+		events := make(chan error, 1)
+		go func() { // ends with the stream: its context ends with the attempt
+			for {
+				_, err := stream.Recv()
+				select {
+				case events <- err:
+				case <-ctx.Done():
+					return
+				}
+				if err != nil {
+					return
+				}
 			}
+		}()
+		recheck := time.NewTicker(treeRecheck)
+		opened := true
+		return func() (bool, error) {
+			if !opened {
+				select {
+				case err := <-events:
+					if err != nil {
+						recheck.Stop()
+						return false, err
+					}
+				case <-recheck.C:
+				case <-ctx.Done():
+					recheck.Stop()
+					return false, ctx.Err()
+				}
+			}
+			opened = false
 			done, err := changed()
 			if err != nil {
 				return false, &permanent{err} // the caller's own verdict, not the connection's
+			}
+			if done {
+				recheck.Stop()
 			}
 			return done, nil
 		}, nil

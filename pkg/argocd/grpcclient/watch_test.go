@@ -38,10 +38,10 @@ func TestWatchTreeCallsChangedAtStartAndOnEachChange(t *testing.T) {
 	calls := 0
 	err := c.WatchTree(testContext(t), "web-app", func() (bool, error) {
 		calls++
-		return calls == 3, nil
+		return calls == 4, nil
 	})
-	if err != nil || calls != 3 {
-		t.Fatalf("%d calls, %v; want 3 (at start and two changes)", calls, err)
+	if err != nil || calls != 4 {
+		t.Fatalf("%d calls, %v; want 4 (at start, once the stream is open, and two changes)", calls, err)
 	}
 
 	// Done at start: no stream is opened.
@@ -64,7 +64,7 @@ func TestWatchTreeReturnsTheCallersErrorAsItIs(t *testing.T) {
 	calls := 0
 	err := c.WatchTree(testContext(t), "web-app", func() (bool, error) {
 		calls++
-		if calls == 2 {
+		if calls == 3 { // at start, after the stream opened, then at its first tree
 			return false, mine
 		}
 		return false, nil
@@ -114,10 +114,10 @@ func TestWatchTreeReopensAStreamTheServerClosed(t *testing.T) {
 		if _, err := c.Resource(ctx, "web-app", deployments, "apps", "web"); err != nil {
 			return false, err
 		}
-		return calls == 3, nil
+		return calls == 5, nil // start; the first stream: opened, its tree; the second: opened, its tree
 	})
-	if err != nil || calls != 3 {
-		t.Fatalf("%d calls, %v; want 3", calls, err)
+	if err != nil || calls != 5 {
+		t.Fatalf("%d calls, %v; want 5", calls, err)
 	}
 	if n := recorded(apps, func() int { return apps.treeWatches }); n != 2 {
 		t.Errorf("%d streams opened, want 2", n)
@@ -180,7 +180,7 @@ func TestAFinishedWatchEndsItsStream(t *testing.T) {
 		t.Errorf("%s ended", got)
 	}
 	calls := 0
-	if err := c.WatchTree(ctx, "web-app", func() (bool, error) { calls++; return calls == 2, nil }); err != nil {
+	if err := c.WatchTree(ctx, "web-app", func() (bool, error) { calls++; return calls == 3, nil }); err != nil { // after the first tree
 		t.Fatal(err)
 	}
 	if got := within(t, ended, "the end of the finished tree watch's stream"); got != "the tree's watch" {
@@ -196,4 +196,27 @@ func treeThenHold(_ int, stream applicationpkg.ApplicationService_WatchResourceT
 	}
 	<-stream.Context().Done()
 	return nil
+}
+
+// A change made while the stream was being opened is never announced on it
+// (Argo CD sends no current tree): it is read once the stream is open, and
+// again every treeRecheck when the stream says nothing.
+func TestWatchTreeReadsWhatNoEventAnnounces(t *testing.T) {
+	silent := func(_ int, stream applicationpkg.ApplicationService_WatchResourceTreeServer) error {
+		<-stream.Context().Done() // a tree that changed before the subscription: no event ever
+		return nil
+	}
+	apps := &fakeApps{watchTree: silent}
+	srv := startFake(t, apps, nil)
+	c := connect(t, srv.addr)
+	calls := 0
+	if err := c.WatchTree(testContext(t), "web-app", func() (bool, error) { calls++; return calls == 2, nil }); err != nil || calls != 2 {
+		t.Fatalf("read once the stream is open: %d calls, %v", calls, err)
+	}
+	defer func(d time.Duration) { treeRecheck = d }(treeRecheck)
+	treeRecheck = 20 * time.Millisecond
+	calls = 0
+	if err := c.WatchTree(testContext(t), "web-app", func() (bool, error) { calls++; return calls == 4, nil }); err != nil || calls != 4 {
+		t.Fatalf("read again every treeRecheck: %d calls, %v", calls, err)
+	}
 }
