@@ -16,15 +16,6 @@ import (
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
 )
 
-// Syncer starts a manual sync of an Application and reports its result. Core mode
-// (the Kubernetes API, like `argocd --core`) and server mode (Argo CD's API, for
-// SSO users without Kubernetes write access) both implement it.
-type Syncer interface {
-	// Sync syncs app and waits for the operation to finish; progress, if not nil,
-	// sees the app's state as it changes.
-	Sync(ctx context.Context, app string, progress func(AppStatus)) (*SyncResult, error)
-}
-
 // SyncResult is what a finished sync operation reports.
 type SyncResult struct {
 	App       string           `json:"app"`

@@ -20,6 +20,7 @@ import (
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube/kubetest"
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
+	"github.com/aidev-platform/kubectl-plugins/pkg/platform/platformtest"
 )
 
 var now = time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
@@ -223,14 +224,26 @@ func TestApplyWaitsOutADeletion(t *testing.T) {
 	}
 }
 
-// An AppProject neither rendered nor in the cluster is refused before any write.
+// An AppProject neither rendered nor in the cluster is refused before any
+// write; rendered with the ApplicationSets, or already in the cluster, it passes.
 func TestCheckProject(t *testing.T) {
-	env := sandbox(t)
+	noProject := map[string]platformtest.Edit{"appsets/base/kustomization.yaml": platformtest.Replace(t, "- ../../projects\n", "")}
+	env, err := platform.Load(platformtest.CopyEnv(t, "../../clusters", "sandbox", noProject), "sandbox")
+	if err != nil {
+		t.Fatal(err)
+	}
 	f := kubetest.NewClient()
-	err := CheckProject(context.Background(), f.Client, env)
-	rendered, _ := env.ProjectRendered()
-	if rendered != (err == nil) {
-		t.Errorf("rendered %v, check %v", rendered, err)
+	err = CheckProject(context.Background(), f.Client, env)
+	if err == nil || !strings.HasPrefix(err.Error(), "nothing was written: the ApplicationSets name AppProject platform") {
+		t.Errorf("neither rendered nor live: %v", err)
+	}
+	project := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "argoproj.io/v1alpha1", "kind": "AppProject",
+		"metadata": map[string]any{"name": "platform", "namespace": "argocd"}}}
+	if err := CheckProject(context.Background(), kubetest.NewClient(project).Client, env); err != nil {
+		t.Errorf("live: %v", err)
+	}
+	if err := CheckProject(context.Background(), f.Client, sandbox(t)); err != nil {
+		t.Errorf("rendered with them: %v", err)
 	}
 }
 
