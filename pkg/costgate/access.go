@@ -19,6 +19,9 @@ type Permission struct {
 	App    string    `json:"-"`
 	Object kube.Kind `json:"-"`
 	Name   string    `json:"-"`
+	// ArgoAction is the Argo CD action a patch of the Application is in
+	// server mode: "sync" (its .operation) or "update" (its annotations).
+	ArgoAction string `json:"-"`
 }
 
 func permissions(k kube.Kind, namespace string, verbs ...string) []Permission {
@@ -34,16 +37,38 @@ func permissions(k kube.Kind, namespace string, verbs ...string) []Permission {
 func SyncPermissions(argoNamespace string, app platform.App) []Permission {
 	out := permissions(kube.Applications, argoNamespace, "get", "patch", "list", "watch")
 	for i := range out {
-		out[i].App, out[i].Object, out[i].Name = app.Name, kube.Applications, app.Name
+		out[i].App, out[i].Object, out[i].Name, out[i].ArgoAction = app.Name, kube.Applications, app.Name, "sync"
 	}
 	return out
 }
 
-// GatePermissions is what opening or closing a scale or pause gate needs: read
-// and patch its target, and, to wait, watch the target and its pods.
-func GatePermissions(app platform.App, wait bool) []Permission {
+// RecordPermissions is what recording on a gate's Application who opened it,
+// why and until when needs: read and patch it (Argo CD: update).
+func RecordPermissions(argoNamespace string, app platform.App) []Permission {
+	out := permissions(kube.Applications, argoNamespace, "get", "patch")
+	for i := range out {
+		out[i].App, out[i].Object, out[i].Name, out[i].ArgoAction = app.Name, kube.Applications, app.Name, "update"
+	}
+	return out
+}
+
+// GatePermissions is what opening or closing a gate needs: record on its
+// Application, read and patch its target (a scale gate's through /scale),
+// and, to wait, watch the target and its pods.
+func GatePermissions(argoNamespace string, app platform.App, wait bool) []Permission {
 	w := WorkloadOf(app)
+	if w.Name == "" {
+		return RecordPermissions(argoNamespace, app)
+	}
 	out := permissions(w.Kind, w.Namespace, "get", "patch")
+	if app.Gate.Kind == platform.GateScale {
+		for i := range out {
+			out[i].Subresource = "scale"
+		}
+	}
+	if app.Gate.Kind == platform.GateScale && wait {
+		out = append(out, permissions(w.Kind, w.Namespace, "get")...) // the object's status: ready replicas
+	}
 	if wait {
 		out = append(out, permissions(w.Kind, w.Namespace, "list", "watch")...)
 		out = append(out, permissions(kube.Pods, w.Namespace, "list", "watch")...)
@@ -51,7 +76,7 @@ func GatePermissions(app platform.App, wait bool) []Permission {
 	for i := range out {
 		out[i].App, out[i].Object, out[i].Name = app.Name, w.Kind, w.Name
 	}
-	return out
+	return append(RecordPermissions(argoNamespace, app), out...)
 }
 
 // Authorize checks, before any write, every request in perms where the

@@ -24,13 +24,25 @@ type Backend interface {
 	Live(ctx context.Context, workloads []Workload) (Live, error)
 	// Application reads one Application (NotFound when it does not exist).
 	Application(ctx context.Context, name string) (*unstructured.Unstructured, error)
-	// AnnotateApplication merges annotations into an Application (nil removes one).
-	AnnotateApplication(ctx context.Context, name string, annotations map[string]any) error
+	// AnnotateApplication merges annotations into an Application (nil removes
+	// one). A resourceVersion is a precondition where the mode allows one
+	// (core; Argo CD's Patch re-reads and retries conflicts itself).
+	AnnotateApplication(ctx context.Context, name string, annotations map[string]any, resourceVersion string) error
 	// Workload reads the live workload (NotFound when it does not exist).
 	Workload(ctx context.Context, w Workload) (*unstructured.Unstructured, error)
 	// PatchWorkload merge-patches the workload; a resourceVersion in the
 	// patch is a precondition, its failure a Conflict.
 	PatchWorkload(ctx context.Context, w Workload, mergePatch []byte) error
+	// Scale reads the replicas of a scale gate's workload, the selector of
+	// its pods and its resourceVersion (NotFound when it does not exist): the
+	// /scale subresource in core mode, spec.replicas through the app in server mode.
+	Scale(ctx context.Context, w Workload) (kube.Scale, error)
+	// PatchScale sets the workload's replicas, guarded by resourceVersion (a
+	// Conflict when it changed since it was read).
+	PatchScale(ctx context.Context, w Workload, replicas int64, resourceVersion string) error
+	// WhoAmI is the user the backend acts as: the Kubernetes user (a
+	// SelfSubjectReview) or the Argo CD user (its session's userinfo).
+	WhoAmI(ctx context.Context) (string, error)
 	// Beside lists the objects of kind k in the workload's namespace (through
 	// its app in server mode); none when the kind is not served.
 	Beside(ctx context.Context, w Workload, k kube.Kind) ([]*unstructured.Unstructured, error)

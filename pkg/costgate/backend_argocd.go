@@ -25,6 +25,8 @@ type ArgoAPI interface {
 	Applications(ctx context.Context) ([]*unstructured.Unstructured, error)
 	Application(ctx context.Context, name string) (*unstructured.Unstructured, error)
 	AnnotateApplication(ctx context.Context, name string, annotations map[string]any) error
+	// UserInfo is the user the token belongs to (argocd account get-user-info).
+	UserInfo(ctx context.Context) (string, error)
 	Resource(ctx context.Context, app string, gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, error)
 	PatchResource(ctx context.Context, app string, gvk schema.GroupVersionKind, namespace, name string, mergePatch []byte) error
 	// ResourcesOf reads the live objects of one kind in the app's resource tree.
@@ -79,9 +81,37 @@ func (b *ArgoCDBackend) Application(ctx context.Context, name string) (*unstruct
 	return b.API.Application(ctx, name)
 }
 
-// AnnotateApplication implements Backend.
-func (b *ArgoCDBackend) AnnotateApplication(ctx context.Context, name string, annotations map[string]any) error {
+// AnnotateApplication implements Backend. Argo CD's Patch of an Application
+// re-reads it and retries on a conflict itself, so the resourceVersion
+// cannot be a precondition here: the last writer of an annotation wins.
+func (b *ArgoCDBackend) AnnotateApplication(ctx context.Context, name string, annotations map[string]any, _ string) error {
 	return b.API.AnnotateApplication(ctx, name, annotations)
+}
+
+// Scale implements Backend: Argo CD's API reaches no subresource, so the
+// replicas are the object's spec.replicas (where Deployments, StatefulSets,
+// LeaderWorkerSets and most scalable custom resources keep them).
+func (b *ArgoCDBackend) Scale(ctx context.Context, w Workload) (kube.Scale, error) {
+	o, err := b.afterSync(ctx, w, nil)
+	if err != nil {
+		return kube.Scale{}, err
+	}
+	replicas, found, err := unstructured.NestedInt64(o.Object, "spec", "replicas")
+	if err != nil || !found {
+		return kube.Scale{}, fmt.Errorf("%s has no spec.replicas: server mode scales through Argo CD's PatchResource, which writes spec.replicas (use core mode, whose /scale knows the kind's own path)", w)
+	}
+	return kube.Scale{Replicas: replicas, Selector: w.PodSelector(o), ResourceVersion: o.GetResourceVersion()}, nil
+}
+
+// PatchScale implements Backend with a merge patch of spec.replicas.
+func (b *ArgoCDBackend) PatchScale(ctx context.Context, w Workload, replicas int64, resourceVersion string) error {
+	patch := fmt.Sprintf(`{"metadata":{"resourceVersion":%q},"spec":{"replicas":%d}}`, resourceVersion, replicas)
+	return b.API.PatchResource(ctx, w.App, w.GVK(), w.Namespace, w.Name, []byte(patch))
+}
+
+// WhoAmI implements Backend with Argo CD's userinfo.
+func (b *ArgoCDBackend) WhoAmI(ctx context.Context) (string, error) {
+	return b.API.UserInfo(ctx)
 }
 
 // Workload implements Backend.
@@ -245,7 +275,7 @@ func argoNeeds(project string, perms []Permission) []argoNeed {
 		n := argoNeed{action: "get", object: project + "/" + p.App}
 		switch {
 		case p.Object.GVR == kube.Applications.GVR && p.Verb == "patch":
-			n.action = "sync"
+			n.action = p.ArgoAction
 		case p.Verb == "patch":
 			n.action = fmt.Sprintf("update/%s/%s/%s/%s", p.Object.GVR.Group, p.Object.Kind, p.Namespace, p.Name)
 			n.probe = p

@@ -56,8 +56,24 @@ func (f *fakeAPI) Application(_ context.Context, name string) (*unstructured.Uns
 
 func (f *fakeAPI) AnnotateApplication(_ context.Context, name string, ann map[string]any) error {
 	f.patches = append(f.patches, fmt.Sprintf("%s Application %v", name, ann))
+	if a := f.apps[name]; a != nil {
+		have := a.GetAnnotations()
+		if have == nil {
+			have = map[string]string{}
+		}
+		for k, v := range ann {
+			if v == nil {
+				delete(have, k)
+			} else {
+				have[k] = fmt.Sprint(v)
+			}
+		}
+		a.SetAnnotations(have)
+	}
 	return nil
 }
+
+func (f *fakeAPI) UserInfo(context.Context) (string, error) { return "alice@example.com", nil }
 
 func (f *fakeAPI) Resource(_ context.Context, app string, gvk schema.GroupVersionKind, ns, name string) (*unstructured.Unstructured, error) {
 	f.reads++
@@ -157,12 +173,14 @@ var deploymentGVK = schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: 
 func TestServerModeOpensAndClosesThroughTheApp(t *testing.T) {
 	env := sandbox(t)
 	app := gate(t, env, "raw-vllm")
-	d := liveDeployment("serving", "raw-vllm", 0, 0, map[string]string{PreviousReplicasAnnotation: "2"})
+	d := liveDeployment("serving", "raw-vllm", 0, 0, nil)
 	d.SetResourceVersion("41")
-	api := &fakeAPI{objects: map[string]*unstructured.Unstructured{key("raw-vllm", deploymentGVK, "serving", "raw-vllm"): d}}
+	a := liveApp(app, "Synced", "Healthy")
+	a.SetAnnotations(map[string]string{PreviousReplicasAnnotation: "2"})
+	api := &fakeAPI{apps: map[string]*unstructured.Unstructured{"raw-vllm": a}, objects: map[string]*unstructured.Unstructured{key("raw-vllm", deploymentGVK, "serving", "raw-vllm"): d}}
 	g := serverGates(api)
-	ch, err := g.Open(context.Background(), app, OpenOptions{})
-	if err != nil || ch.From != "0" || ch.To != "2" || !ch.Changed {
+	ch, err := g.Open(context.Background(), app, OpenOptions{By: "alice", Reason: "eval", For: time.Hour})
+	if err != nil || ch.From != "0" || ch.To != "2" || !ch.Changed || ch.ExpiresAt == nil || !ch.ExpiresAt.Equal(g.Now().Add(time.Hour)) {
 		t.Fatalf("open: %+v %v", ch, err)
 	}
 	ch, err = g.Close(context.Background(), app)
@@ -170,8 +188,10 @@ func TestServerModeOpensAndClosesThroughTheApp(t *testing.T) {
 		t.Fatalf("close: %+v %v", ch, err)
 	}
 	want := []string{
-		`raw-vllm Deployment serving/raw-vllm {"metadata":{"annotations":{"costgate.aidev.io/opened-at":"2026-11-26T12:00:00Z","costgate.aidev.io/previous-replicas":null},"resourceVersion":"41"},"spec":{"replicas":2}}`,
-		`raw-vllm Deployment serving/raw-vllm {"metadata":{"annotations":{"costgate.aidev.io/opened-at":null,"costgate.aidev.io/previous-replicas":"2"},"resourceVersion":"42"},"spec":{"replicas":0}}`,
+		`raw-vllm Application map[costgate.aidev.io/expires-at:2026-11-26T13:00:00Z costgate.aidev.io/open-reason:eval costgate.aidev.io/opened-at:2026-11-26T12:00:00Z costgate.aidev.io/opened-by:alice]`,
+		`raw-vllm Deployment serving/raw-vllm {"metadata":{"resourceVersion":"41"},"spec":{"replicas":2}}`,
+		`raw-vllm Application map[costgate.aidev.io/expires-at:<nil> costgate.aidev.io/open-reason:<nil> costgate.aidev.io/opened-at:<nil> costgate.aidev.io/opened-by:<nil> costgate.aidev.io/previous-replicas:2]`,
+		`raw-vllm Deployment serving/raw-vllm {"metadata":{"resourceVersion":"42"},"spec":{"replicas":0}}`,
 	}
 	if got := strings.Join(api.patches, "\n"); got != strings.Join(want, "\n") {
 		t.Errorf("patches:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
@@ -191,14 +211,14 @@ func TestServerModeAuthorizeNamesArgoCDPolicies(t *testing.T) {
 		canI:    map[string]bool{"get platform/raw-vllm": true},
 		denied:  map[string]bool{k: true},
 	}
-	perms := append(SyncPermissions("argocd", app), GatePermissions(app, true)...)
+	perms := append(SyncPermissions("argocd", app), GatePermissions("argocd", app, true)...)
 	err := serverGates(api).Authorize(context.Background(), perms)
 	want := "missing Argo CD permission (argocd-rbac-cm policy: p, <role>, ...): applications, sync, platform/raw-vllm; " +
-		"applications, update/apps/Deployment/serving/raw-vllm, platform/raw-vllm"
+		"applications, update, platform/raw-vllm; applications, update/apps/Deployment/serving/raw-vllm, platform/raw-vllm"
 	if err == nil || err.Error() != want {
 		t.Errorf("got %v\nwant %s", err, want)
 	}
-	api.canI["sync platform/raw-vllm"], api.denied[k] = true, false
+	api.canI["sync platform/raw-vllm"], api.canI["update platform/raw-vllm"], api.denied[k] = true, true, false
 	if err := serverGates(api).Authorize(context.Background(), perms); err != nil {
 		t.Errorf("allowed: %v", err)
 	}
@@ -310,7 +330,7 @@ func TestServerModeRetriesALostRaceFromAFreshRead(t *testing.T) {
 	k := key("raw-vllm", deploymentGVK, "serving", "raw-vllm")
 	d := liveDeployment("serving", "raw-vllm", 0, 0, nil)
 	d.SetResourceVersion("7")
-	api := &fakeAPI{objects: map[string]*unstructured.Unstructured{k: d}}
+	api := &fakeAPI{apps: map[string]*unstructured.Unstructured{"raw-vllm": liveApp(app, "Synced", "Healthy")}, objects: map[string]*unstructured.Unstructured{k: d}}
 	api.meanwhile = func() { // someone opens it to 3 first
 		_ = unstructured.SetNestedField(d.Object, int64(3), "spec", "replicas")
 		d.SetResourceVersion("8")
@@ -320,7 +340,7 @@ func TestServerModeRetriesALostRaceFromAFreshRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The second read sees 3 open: an open gate is kept as it is, not lowered.
-	if ch.From != "3" || ch.To != "3" || ch.Changed || len(api.patches) != 1 {
+	if ch.From != "3" || ch.To != "3" || ch.Changed || len(api.patches) != 2 || !strings.Contains(api.patches[0], "Application") {
 		t.Errorf("after the conflict: %+v, patches %q", ch, api.patches)
 	}
 	if got, _, _ := unstructured.NestedInt64(d.Object, "spec", "replicas"); got != 3 {

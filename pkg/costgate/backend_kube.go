@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 
+	authnv1 "k8s.io/api/authentication/v1"
 	authv1 "k8s.io/api/authorization/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -21,6 +23,30 @@ import (
 type KubeBackend struct {
 	Client    *kube.Client
 	Namespace string // Argo CD's, where the Applications are
+}
+
+// kind is the workload's resource: known, or resolved through discovery
+// (the RESTMapper caches it); scalable also requires its /scale subresource.
+func (b *KubeBackend) kind(w Workload, scalable bool) (kube.Kind, error) {
+	if w.Resolved() && !scalable {
+		return w.Kind, nil
+	}
+	resolve := b.Client.KindOf
+	if scalable {
+		resolve = b.Client.ScalableKind
+	}
+	k, err := resolve(w.Kind.GVR.Group, w.Kind.Kind)
+	if err != nil {
+		return k, fmt.Errorf("target of %s: %w", w.App, err)
+	}
+	return k, nil
+}
+
+// resolved is w with its resource known.
+func (b *KubeBackend) resolved(w Workload, scalable bool) (Workload, error) {
+	k, err := b.kind(w, scalable)
+	w.Kind = k
+	return w, err
 }
 
 var patchOptions = metav1.PatchOptions{FieldManager: FieldManager}
@@ -42,7 +68,8 @@ func (b *KubeBackend) explain(ctx context.Context, err error, k kube.Kind) error
 
 // Live makes one LIST per kind: the Applications in Argo CD's namespace, and
 // each workload kind in every namespace. A kind that is not served (KServe
-// not installed) means its workloads are absent, not an error.
+// not installed, a CRD not applied yet) means its workloads are absent, not
+// an error.
 func (b *KubeBackend) Live(ctx context.Context, workloads []Workload) (Live, error) {
 	live := newLive()
 	apps, err := b.Client.Resource(kube.Applications, b.Namespace).List(ctx, metav1.ListOptions{})
@@ -58,16 +85,20 @@ func (b *KubeBackend) Live(ctx context.Context, workloads []Workload) (Live, err
 			continue
 		}
 		listed[w.Kind] = true
-		list, err := b.Client.Dynamic.Resource(w.Kind.GVR).List(ctx, metav1.ListOptions{})
+		k, err := b.kind(w, false)
+		if err != nil {
+			continue // not served: absent
+		}
+		list, err := b.Client.Dynamic.Resource(k.GVR).List(ctx, metav1.ListOptions{})
 		if kube.IsMissingKind(err) {
 			continue
 		}
 		if err != nil {
-			return live, b.explain(ctx, err, w.Kind)
+			return live, b.explain(ctx, err, k)
 		}
 		for i := range list.Items {
 			o := &list.Items[i]
-			live.Workloads[Workload{Kind: w.Kind, Namespace: o.GetNamespace(), Name: o.GetName()}.key()] = o
+			live.Workloads[Workload{Kind: k, Namespace: o.GetNamespace(), Name: o.GetName()}.key()] = o
 		}
 	}
 	return live, nil
@@ -82,22 +113,63 @@ func (b *KubeBackend) Application(ctx context.Context, name string) (*unstructur
 // AnnotateApplication implements Backend. The field manager is costgate's,
 // so Argo CD's server-side diff of the app that deploys the Application does
 // not see the annotation as drift.
-func (b *KubeBackend) AnnotateApplication(ctx context.Context, name string, annotations map[string]any) error {
-	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": annotations}})
+func (b *KubeBackend) AnnotateApplication(ctx context.Context, name string, annotations map[string]any, resourceVersion string) error {
+	meta := map[string]any{"annotations": annotations}
+	if resourceVersion != "" {
+		meta["resourceVersion"] = resourceVersion
+	}
+	patch, _ := json.Marshal(map[string]any{"metadata": meta})
 	_, err := b.Client.Resource(kube.Applications, b.Namespace).Patch(ctx, name, types.MergePatchType, patch, patchOptions)
 	return b.explain(ctx, err, kube.Applications)
 }
 
 // Workload implements Backend.
 func (b *KubeBackend) Workload(ctx context.Context, w Workload) (*unstructured.Unstructured, error) {
+	w, err := b.resolved(w, false)
+	if err != nil {
+		return nil, err
+	}
 	o, err := b.Client.Resource(w.Kind, w.Namespace).Get(ctx, w.Name, metav1.GetOptions{})
 	return o, b.explain(ctx, err, w.Kind)
 }
 
 // PatchWorkload implements Backend.
 func (b *KubeBackend) PatchWorkload(ctx context.Context, w Workload, mergePatch []byte) error {
-	_, err := b.Client.Resource(w.Kind, w.Namespace).Patch(ctx, w.Name, types.MergePatchType, mergePatch, patchOptions)
+	w, err := b.resolved(w, false)
+	if err != nil {
+		return err
+	}
+	_, err = b.Client.Resource(w.Kind, w.Namespace).Patch(ctx, w.Name, types.MergePatchType, mergePatch, patchOptions)
 	return b.explain(ctx, err, w.Kind)
+}
+
+// Scale implements Backend with the /scale subresource, as kubectl scale.
+func (b *KubeBackend) Scale(ctx context.Context, w Workload) (kube.Scale, error) {
+	w, err := b.resolved(w, true)
+	if err != nil {
+		return kube.Scale{}, err
+	}
+	s, err := b.Client.GetScale(ctx, w.Kind, w.Namespace, w.Name)
+	return s, b.explain(ctx, err, w.Kind)
+}
+
+// PatchScale implements Backend with the /scale subresource.
+func (b *KubeBackend) PatchScale(ctx context.Context, w Workload, replicas int64, resourceVersion string) error {
+	w, err := b.resolved(w, true)
+	if err != nil {
+		return err
+	}
+	return b.explain(ctx, b.Client.PatchScale(ctx, w.Kind, w.Namespace, w.Name, replicas, resourceVersion, FieldManager), w.Kind)
+}
+
+// WhoAmI implements Backend with a SelfSubjectReview.
+func (b *KubeBackend) WhoAmI(ctx context.Context) (string, error) {
+	res, err := b.Client.Typed.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authnv1.SelfSubjectReview{}, metav1.CreateOptions{})
+	if err != nil {
+		reviews := kube.Kind{GVR: authnv1.SchemeGroupVersion.WithResource("selfsubjectreviews"), Kind: "SelfSubjectReview"}
+		return "", fmt.Errorf("asking %s who the user is: %w", b.Client.Server, b.explain(ctx, err, reviews))
+	}
+	return res.Status.UserInfo.Username, nil
 }
 
 // Beside implements Backend.
@@ -118,6 +190,10 @@ func (b *KubeBackend) Beside(ctx context.Context, w Workload, k kube.Kind) ([]*u
 
 // WatchWorkload is one watch on the workload and, once it exists, one on its pods.
 func (b *KubeBackend) WatchWorkload(ctx context.Context, w Workload, changed func(*unstructured.Unstructured, kube.Snapshot) (bool, error)) error {
+	w, err := b.resolved(w, false)
+	if err != nil {
+		return err
+	}
 	workloadWatch := b.Client.Watch(ctx, w.Kind, w.Namespace, kube.Named(w.Name))
 	var podWatch *kube.Watcher
 	var pods <-chan kube.Snapshot
@@ -142,7 +218,11 @@ func (b *KubeBackend) WatchWorkload(ctx context.Context, w Workload, changed fun
 				continue
 			}
 			if pods == nil {
-				podWatch = b.Client.Watch(ctx, kube.Pods, w.Namespace, kube.Selector{Labels: w.PodSelector(live)})
+				selector, err := b.podSelector(ctx, w, live)
+				if err != nil {
+					return err
+				}
+				podWatch = b.Client.Watch(ctx, kube.Pods, w.Namespace, kube.Selector{Labels: selector})
 				pods = podWatch.C
 			}
 		case snap, ok := <-pods:
@@ -160,6 +240,22 @@ func (b *KubeBackend) WatchWorkload(ctx context.Context, w Workload, changed fun
 	}
 }
 
+// podSelector is the live workload's, or its /scale subresource's for a
+// kind whose object says none in a place PodSelector knows.
+func (b *KubeBackend) podSelector(ctx context.Context, w Workload, live *unstructured.Unstructured) (string, error) {
+	if s := w.PodSelector(live); s != "" {
+		return s, nil
+	}
+	s, err := b.Scale(ctx, w)
+	if err != nil {
+		return "", err
+	}
+	if s.Selector == "" {
+		return "", fmt.Errorf("%s publishes no pod selector (its /scale status.selector is empty): cannot tell its pods", w)
+	}
+	return s.Selector, nil
+}
+
 // Sync implements Backend with argocd.Core: .operation set through the Kubernetes API.
 func (b *KubeBackend) Sync(ctx context.Context, app string, progress func(argocd.AppStatus)) (*argocd.SyncResult, error) {
 	core := &argocd.Core{Client: b.Client, Namespace: b.Namespace, Initiator: FieldManager}
@@ -169,13 +265,25 @@ func (b *KubeBackend) Sync(ctx context.Context, app string, progress func(argocd
 // Authorize asks the API server (one SelfSubjectAccessReview each, in parallel)
 // whether the current user may make every request in perms.
 func (b *KubeBackend) Authorize(ctx context.Context, perms []Permission) error {
+	perms = slices.Clone(perms)
+	for i, p := range perms {
+		if p.Object.Kind == "" || p.Object.GVR.Version != "" {
+			continue
+		}
+		// A kind known only by name: RBAC names its resource, which discovery knows.
+		k, err := b.kind(Workload{App: p.App, Kind: p.Object}, false)
+		if err != nil {
+			return err
+		}
+		perms[i].Group, perms[i].Resource, perms[i].Object = k.GVR.Group, k.GVR.Resource, k
+	}
 	allowed := make([]bool, len(perms))
 	errs := make([]error, len(perms))
 	var wg sync.WaitGroup
 	for i, p := range perms {
 		wg.Go(func() {
 			review := &authv1.SelfSubjectAccessReview{Spec: authv1.SelfSubjectAccessReviewSpec{
-				ResourceAttributes: &authv1.ResourceAttributes{Namespace: p.Namespace, Verb: p.Verb, Group: p.Group, Resource: p.Resource},
+				ResourceAttributes: &authv1.ResourceAttributes{Namespace: p.Namespace, Verb: p.Verb, Group: p.Group, Resource: p.Resource, Subresource: p.Subresource},
 			}}
 			res, err := b.Client.Typed.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, review, metav1.CreateOptions{})
 			if err != nil {

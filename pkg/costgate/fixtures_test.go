@@ -90,7 +90,7 @@ func authorize(f *kubetest.Fake, deny ...string) {
 	f.Typed.PrependReactor("create", "selfsubjectaccessreviews", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		review := a.(k8stesting.CreateAction).GetObject().(*authv1.SelfSubjectAccessReview).DeepCopy()
 		ra := review.Spec.ResourceAttributes
-		p := Permission{Request: access.Request{Verb: ra.Verb, Group: ra.Group, Resource: ra.Resource, Namespace: ra.Namespace}}
+		p := Permission{Request: access.Request{Verb: ra.Verb, Group: ra.Group, Resource: ra.Resource, Subresource: ra.Subresource, Namespace: ra.Namespace}}
 		review.Status.Allowed = true
 		for _, d := range deny {
 			if d == p.String() {

@@ -116,7 +116,9 @@ const (
 	DefaultPauseQuery = `sum(increase(request_predict_seconds_count{namespace="$namespace",pod=~"$name-predictor-.*"}[$window]))`
 )
 
-// IdleQuery is the PromQL for a gate's traffic over window.
+// IdleQuery is the PromQL for a gate's traffic over window. A sync gate has
+// only its own idle-query, where $namespace is its destination namespace and
+// $name the app's.
 func IdleQuery(app platform.App, window time.Duration) string {
 	q := app.Gate.IdleQuery
 	if q == "" {
@@ -125,12 +127,23 @@ func IdleQuery(app platform.App, window time.Duration) string {
 			q = DefaultPauseQuery
 		}
 	}
+	namespace, name := app.DestinationNamespace(), app.Name
+	if t := app.Gate.Target; t != nil {
+		namespace, name = t.Namespace, t.Name
+	}
 	return strings.NewReplacer(
-		"$namespace", app.Gate.Target.Namespace,
-		"$name", app.Gate.Target.Name,
+		"$namespace", namespace,
+		"$name", name,
 		"$window", fmt.Sprintf("%ds", int64(window.Seconds())),
 	).Replace(q)
 }
+
+// Why idle closes a gate.
+const (
+	CauseLease  = "lease"  // its lease ran out
+	CauseWindow = "window" // outside its uptime window
+	CauseIdle   = "idle"   // no requests in its idle window
+)
 
 // IdleRule says how idle is decided for a run.
 type IdleRule struct {
@@ -147,52 +160,90 @@ type IdleDecision struct {
 	Query    string  `json:"query,omitempty"`
 	Requests float64 `json:"requests"`
 	Idle     bool    `json:"idle"`
-	Reason   string  `json:"reason"`
-	Error    string  `json:"error,omitempty"`
+	// Cause says why an idle gate closes: lease, window or idle.
+	Cause  string `json:"cause,omitempty"`
+	Reason string `json:"reason"`
+	Error  string `json:"error,omitempty"`
 }
 
-// DecideIdle looks at every open scale or pause gate and decides whether it has
-// served no requests for its idle window. It writes nothing.
+// DecideIdle looks at every open gate and decides whether to close it, in
+// this order: its lease ran out; it is outside its uptime window and no lease
+// holds it open; it has served no requests for its idle window (Prometheus).
+// The first two need no Prometheus (prom may be nil): they are decided even
+// when it cannot be reached or has no data. A sync gate has a traffic
+// decision only with its own idle-query. It writes nothing.
 func DecideIdle(ctx context.Context, prom Prometheus, gates []platform.App, statuses []Status, rule IdleRule, now time.Time) []IdleDecision {
 	var out []IdleDecision
 	for i, app := range gates {
 		st := statuses[i]
-		if app.Gate.Kind == platform.GateSync || (st.State != StateUp && st.State != StateStarting) {
+		if !st.Open() {
 			continue
 		}
-		d := IdleDecision{App: app.Name, Target: app.Gate.Target.String()}
-		window := app.Gate.IdleAfter
+		d := IdleDecision{App: app.Name, Target: st.Target}
+		if d.Target == "" {
+			d.Target = "Application " + app.Name
+		}
+		leased := st.ExpiresAt != nil && now.Before(*st.ExpiresAt)
 		switch {
-		case rule.Override > 0:
-			window = rule.Override
-		case window == 0:
-			window = rule.Default
-		}
-		if window <= 0 {
-			d.Reason = "kept: no idle window (annotation " + platform.GateAnnotationPrefix + "idle-after)"
-			out = append(out, d)
-			continue
-		}
-		d.Window = window.String()
-		if st.UpSince != nil && now.Sub(*st.UpSince) < window {
-			d.Reason = fmt.Sprintf("kept: open for %s, less than its idle window %s", now.Sub(*st.UpSince).Round(time.Second), window)
-			out = append(out, d)
-			continue
-		}
-		d.Query = IdleQuery(app, window)
-		requests, hasData, err := prom.Query(ctx, d.Query)
-		switch {
-		case err != nil:
-			d.Error, d.Reason = err.Error(), "kept: the traffic query failed"
-		case !hasData && !rule.NoDataIsIdle:
-			d.Reason = fmt.Sprintf("kept: no traffic data in Prometheus for the last %s (not closing blind; --no-data=idle would)", window)
-		case requests < 0.5:
-			d.Idle, d.Reason = true, fmt.Sprintf("no requests in the last %s", window)
+		case st.ExpiresAt != nil && !leased:
+			d.Idle, d.Cause, d.Reason = true, CauseLease, "lease ran out at "+st.ExpiresAt.UTC().Format(time.RFC3339)+openedBy(st)
+		case app.Gate.Uptime != nil && !app.Gate.Uptime.Contains(now) && !leased:
+			d.Idle, d.Cause, d.Reason = true, CauseWindow, fmt.Sprintf("outside its uptime window %q", app.Gate.Uptime.String())
 		default:
-			d.Requests = requests
-			d.Reason = fmt.Sprintf("kept: %.0f requests in the last %s", requests, window)
+			decideTraffic(ctx, prom, app, st, rule, now, &d)
+			if !d.Idle && leased {
+				d.Reason += fmt.Sprintf("; leased until %s", st.ExpiresAt.UTC().Format(time.RFC3339))
+			}
 		}
 		out = append(out, d)
 	}
 	return out
+}
+
+func openedBy(st Status) string {
+	if st.OpenedBy == "" {
+		return ""
+	}
+	return " (opened by " + st.OpenedBy + ")"
+}
+
+// decideTraffic is the Prometheus decision: no requests in the gate's idle window.
+func decideTraffic(ctx context.Context, prom Prometheus, app platform.App, st Status, rule IdleRule, now time.Time, d *IdleDecision) {
+	if app.Gate.Kind == platform.GateSync && app.Gate.IdleQuery == "" {
+		d.Reason = "kept: a sync gate without " + platform.GateAnnotationPrefix + "idle-query: only leases and uptime windows close it"
+		return
+	}
+	window := app.Gate.IdleAfter
+	switch {
+	case rule.Override > 0:
+		window = rule.Override
+	case window == 0:
+		window = rule.Default
+	}
+	if window <= 0 {
+		d.Reason = "kept: no idle window (annotation " + platform.GateAnnotationPrefix + "idle-after)"
+		return
+	}
+	d.Window = window.String()
+	if st.UpSince != nil && now.Sub(*st.UpSince) < window {
+		d.Reason = fmt.Sprintf("kept: open for %s, less than its idle window %s", now.Sub(*st.UpSince).Round(time.Second), window)
+		return
+	}
+	if prom == nil {
+		d.Reason = "kept: no Prometheus to ask for its traffic (--prometheus-url)"
+		return
+	}
+	d.Query = IdleQuery(app, window)
+	requests, hasData, err := prom.Query(ctx, d.Query)
+	switch {
+	case err != nil:
+		d.Error, d.Reason = err.Error(), "kept: the traffic query failed"
+	case !hasData && !rule.NoDataIsIdle:
+		d.Reason = fmt.Sprintf("kept: no traffic data in Prometheus for the last %s (not closing blind; --no-data=idle would)", window)
+	case requests < 0.5:
+		d.Idle, d.Cause, d.Reason = true, CauseIdle, fmt.Sprintf("no requests in the last %s", window)
+	default:
+		d.Requests = requests
+		d.Reason = fmt.Sprintf("kept: %.0f requests in the last %s", requests, window)
+	}
 }

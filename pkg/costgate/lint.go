@@ -26,6 +26,7 @@ const (
 	CheckRespectIgnore   = "respect-ignore-differences"
 	CheckSelfHealPause   = "selfheal-owns-paused-target"
 	CheckKEDAPaused      = "keda-paused"
+	CheckHPA             = "hpa-owns-replicas"
 	CheckSingleOwner     = "single-owner"
 	CheckInspectableTree = "inspectable"
 	CheckMaxReplicas     = "max-replicas"
@@ -56,7 +57,7 @@ func Lint(env *platform.Env) []Finding {
 		if g.Kind == platform.GateScale {
 			if !ignoresReplicas(app, *g.Target) {
 				add(Error, CheckIgnoreReplicas, fmt.Sprintf("no ignoreDifferences on /spec/replicas of %s: a sync would reset the replicas up/down set", g.Target),
-					fmt.Sprintf("add to spec.ignoreDifferences: {group: apps, kind: Deployment, name: %s, namespace: %s, jsonPointers: [/spec/replicas]}", g.Target.Name, g.Target.Namespace))
+					fmt.Sprintf("add to spec.ignoreDifferences: {group: %s, kind: %s, name: %s, namespace: %s, jsonPointers: [/spec/replicas]}", groupOrCore(g.Target.Group), g.Target.Kind, g.Target.Name, g.Target.Namespace))
 			}
 			if !slices.Contains(syncOptions(app), "RespectIgnoreDifferences=true") {
 				add(Error, CheckRespectIgnore, "syncOptions lack RespectIgnoreDifferences=true: ignoreDifferences hides the drift but a sync still applies git's replicas",
@@ -85,6 +86,10 @@ func Lint(env *platform.Env) []Finding {
 				fmt.Sprintf("deploy %s only from %s", g.Target, app.Name))
 		}
 		if g.Kind == platform.GateScale {
+			for _, hpa := range deployed[hpaKey(*g.Target)] {
+				add(Error, CheckHPA, fmt.Sprintf("HorizontalPodAutoscaler %s/%s scales %s: it owns the replicas and undoes up/down", g.Target.Namespace, hpa.name, g.Target),
+					fmt.Sprintf("remove it from %s, or gate the app without a scale gate", hpa.file))
+			}
 			for _, so := range deployed[kedaKey(*g.Target)] {
 				if !so.paused {
 					add(Error, CheckKEDAPaused, fmt.Sprintf("KEDA ScaledObject %s/%s targets %s and is not paused: KEDA owns the replicas and undoes up/down", g.Target.Namespace, so.name, g.Target),
@@ -163,7 +168,7 @@ func ignoresReplicas(app platform.App, target platform.ObjectRef) bool {
 		if ns == "" {
 			ns = destNS
 		}
-		if group != "apps" || kind != "Deployment" || (name != "" && name != target.Name) || ns != target.Namespace {
+		if group != target.Group || kind != target.Kind || (name != "" && name != target.Name) || ns != target.Namespace {
 			continue
 		}
 		ptrs, _ := m["jsonPointers"].([]any)
@@ -196,9 +201,29 @@ type deployment struct {
 	paused bool // ScaledObjects: autoscaling.keda.sh/paused or paused-replicas
 }
 
-func refKey(r platform.ObjectRef) string { return r.Kind + "/" + r.Namespace + "/" + r.Name }
+func refKey(r platform.ObjectRef) string { return r.Group + "/" + r.Kind + "/" + r.Namespace + "/" + r.Name }
 
-func kedaKey(r platform.ObjectRef) string { return "ScaledObject->" + r.Namespace + "/" + r.Name }
+// kedaKey and hpaKey index the autoscalers by the kind and name they scale.
+func kedaKey(r platform.ObjectRef) string { return "ScaledObject->" + r.Kind + "/" + r.Namespace + "/" + r.Name }
+func hpaKey(r platform.ObjectRef) string  { return "HPA->" + r.Kind + "/" + r.Namespace + "/" + r.Name }
+
+// groupOrCore is how ignoreDifferences writes the core group.
+func groupOrCore(g string) string {
+	if g == "" {
+		return `""`
+	}
+	return g
+}
+
+// scaleTargetKind is the kind an autoscaler's scaleTargetRef names (KEDA
+// defaults it to Deployment).
+func scaleTargetKind(o *unstructured.Unstructured) string {
+	kind, _, _ := unstructured.NestedString(o.Object, "spec", "scaleTargetRef", "kind")
+	if kind == "" {
+		return "Deployment"
+	}
+	return kind
+}
 
 // scanDeployed indexes what every app deploys from the folders of this
 // repository (rendered as Argo CD would), so the lint sees who owns a gate's
@@ -208,14 +233,19 @@ func scanDeployed(env *platform.Env) map[string][]deployment {
 	for _, app := range env.Apps {
 		for _, o := range env.Deployed(app) {
 			d := deployment{app: app, file: o.File, name: o.GetName()}
-			key := o.GetKind() + "/" + o.Namespace + "/" + o.GetName()
+			key := o.GroupVersionKind().Group + "/" + o.GetKind() + "/" + o.Namespace + "/" + o.GetName()
 			out[key] = append(out[key], d)
-			if o.GetKind() == "ScaledObject" {
-				target, _, _ := unstructured.NestedString(o.Object, "spec", "scaleTargetRef", "name")
+			target, _, _ := unstructured.NestedString(o.Object, "spec", "scaleTargetRef", "name")
+			switch o.GetKind() {
+			case "ScaledObject":
 				ann := o.GetAnnotations()
 				_, pausedAt := ann["autoscaling.keda.sh/paused-replicas"]
 				d.paused = ann["autoscaling.keda.sh/paused"] == "true" || pausedAt
-				out["ScaledObject->"+o.Namespace+"/"+target] = append(out["ScaledObject->"+o.Namespace+"/"+target], d)
+				key := kedaKey(platform.ObjectRef{Kind: scaleTargetKind(o.Unstructured), Namespace: o.Namespace, Name: target})
+				out[key] = append(out[key], d)
+			case "HorizontalPodAutoscaler":
+				key := hpaKey(platform.ObjectRef{Kind: scaleTargetKind(o.Unstructured), Namespace: o.Namespace, Name: target})
+				out[key] = append(out[key], d)
 			}
 		}
 	}

@@ -45,7 +45,7 @@ type Closed struct {
 func (g *Gates) CloseAll(ctx context.Context, apps []platform.App, wait bool, report func(Change), progress func(app, msg string)) []Closed {
 	out := make([]Closed, len(apps))
 	for i, app := range apps {
-		if err := g.Authorize(ctx, GatePermissions(app, wait)); err != nil {
+		if err := g.Authorize(ctx, GatePermissions(g.Namespace, app, wait)); err != nil {
 			out[i].Err = err
 			continue
 		}

@@ -26,7 +26,7 @@ func Needs(argoNamespace string, listed, gates []platform.App) []access.Need {
 		if a.Gate.Kind == platform.GateSync {
 			continue
 		}
-		gate := append(requestsOf(GatePermissions(a, true)), access.Request{Verb: "get", Group: kube.Applications.GVR.Group, Resource: kube.Applications.GVR.Resource, Namespace: argoNamespace})
+		gate := append(requestsOf(GatePermissions(argoNamespace, a, true)), access.Request{Verb: "get", Group: kube.Applications.GVR.Group, Resource: kube.Applications.GVR.Resource, Namespace: argoNamespace})
 		switch a.Gate.Kind {
 		case platform.GateScale:
 			w := WorkloadOf(a)
@@ -62,7 +62,7 @@ func requestsOf(perms []Permission) []access.Request {
 func ArgoPolicies(project, argoNamespace string, app platform.App) []string {
 	perms := SyncPermissions(argoNamespace, app)
 	if app.Gate.Kind != platform.GateSync {
-		perms = append(perms, GatePermissions(app, true)...)
+		perms = append(perms, GatePermissions(argoNamespace, app, true)...)
 	}
 	var out []string
 	for _, n := range argoNeeds(project, perms) {

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/aidev-platform/kubectl-plugins/pkg/argocd"
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
 )
@@ -41,11 +42,14 @@ type Change struct {
 	To       string `json:"to"`
 	Replicas int64  `json:"replicas,omitempty"`
 	Changed  bool   `json:"changed"`
+	// ExpiresAt is the open gate's lease after the change.
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
 }
 
-// CheckSafe refuses to open a scale gate Argo CD or KEDA would undo: the live
-// Application must ignore the target's /spec/replicas with RespectIgnoreDifferences,
-// and no KEDA ScaledObject on the target may be running.
+// CheckSafe refuses to open a scale gate Argo CD or an autoscaler would
+// undo: the live Application must ignore the target's /spec/replicas with
+// RespectIgnoreDifferences, no KEDA ScaledObject on the target may be
+// running, and no HorizontalPodAutoscaler may scale it.
 func (g *Gates) CheckSafe(ctx context.Context, app platform.App, liveApp *unstructured.Unstructured) error {
 	gate := app.Gate
 	if gate.Kind != platform.GateScale {
@@ -60,48 +64,65 @@ func (g *Gates) CheckSafe(ctx context.Context, app platform.App, liveApp *unstru
 		return fmt.Errorf("refusing to scale %s: Application %s lacks the sync option RespectIgnoreDifferences=true, so a sync would reset the replicas (fix %s)",
 			app.Name, app.Name, app.File)
 	}
-	objs, err := g.scaledObjects(ctx, app)
+	w := WorkloadOf(app)
+	scales := func(o *unstructured.Unstructured) bool {
+		name, _, _ := unstructured.NestedString(o.Object, "spec", "scaleTargetRef", "name")
+		return name == gate.Target.Name && scaleTargetKind(o) == gate.Target.Kind
+	}
+	objs, err := g.Backend.Beside(ctx, w, ScaledObjects)
 	if err != nil {
 		return err
 	}
 	for _, so := range objs {
-		target, _, _ := unstructured.NestedString(so.Object, "spec", "scaleTargetRef", "name")
 		ann := so.GetAnnotations()
 		_, pausedReplicas := ann["autoscaling.keda.sh/paused-replicas"]
-		if target == gate.Target.Name && ann["autoscaling.keda.sh/paused"] != "true" && !pausedReplicas {
+		if scales(so) && ann["autoscaling.keda.sh/paused"] != "true" && !pausedReplicas {
 			return fmt.Errorf("refusing to scale %s: KEDA ScaledObject %s/%s owns the replicas of %s and is not paused (annotate it autoscaling.keda.sh/paused: \"true\")",
 				app.Name, so.GetNamespace(), so.GetName(), gate.Target)
+		}
+	}
+	hpas, err := g.Backend.Beside(ctx, w, kube.HPAs)
+	if err != nil {
+		return err
+	}
+	for _, hpa := range hpas {
+		if scales(hpa) {
+			return fmt.Errorf("refusing to scale %s: HorizontalPodAutoscaler %s/%s scales %s and would undo it (delete it, or gate %s with a sync gate)",
+				app.Name, hpa.GetNamespace(), hpa.GetName(), gate.Target, app.Name)
 		}
 	}
 	return nil
 }
 
-// scaledObjects lists the KEDA ScaledObjects beside the gate's workload;
-// none when KEDA is not installed.
-func (g *Gates) scaledObjects(ctx context.Context, app platform.App) ([]*unstructured.Unstructured, error) {
-	return g.Backend.Beside(ctx, WorkloadOf(app), ScaledObjects)
-}
-
-// OpenOptions say how far to open a scale gate.
+// OpenOptions say how far to open a gate, and what to record of it.
 type OpenOptions struct {
 	// Replicas is an explicit count (up --replicas). 0 keeps an open gate as it
 	// is, and opens a closed one to the count remembered at its last down, else
 	// to the gate's replicas annotation.
 	Replicas int32
-	// Force allows a count above the gate's max-replicas annotation.
+	// Force allows a count above the gate's max-replicas annotation, and a
+	// lease above its max-open.
 	Force bool
+	// For is the gate's lease from now (up --for); 0 keeps an open gate's
+	// lease and gives a closed one its max-open, if it has one.
+	For time.Duration
+	// By is who opens it; Reason why (up --reason).
+	By, Reason string
 }
 
-// Open opens a gate: scales the Deployment (see OpenOptions), or removes the
-// stop annotation. One write, guarded by resourceVersion; a conflict (someone
-// else changed it) is retried from a fresh read, so concurrent up/down never
-// lose an update. An open gate is never lowered unless Replicas says so: the
-// remembered count may be gone, and falling back to the gate's default would
-// take replicas away from whoever opened it wider.
+// Open opens a gate: records on its Application who opens it, why and until
+// when, then scales the workload (see OpenOptions) or removes the stop
+// annotation; a sync gate (synced by the caller) only records. Each write is
+// guarded by resourceVersion; a conflict (someone else changed it) is retried
+// from a fresh read, so concurrent up/down never lose an update. The record
+// comes first, so that no gate runs without the lease that closes it. An open
+// gate is never lowered unless Replicas says so: the remembered count may be
+// gone, and falling back to the gate's default would take replicas away from
+// whoever opened it wider.
 func (g *Gates) Open(ctx context.Context, app platform.App, opts OpenOptions) (Change, error) {
 	switch app.Gate.Kind {
 	case platform.GateScale:
-		return g.scale(ctx, app, func(d *unstructured.Unstructured, current int64) (int64, map[string]any, error) {
+		return g.scale(ctx, app, func(liveApp *unstructured.Unstructured, current int64) (int64, map[string]any, error) {
 			want := int64(opts.Replicas)
 			switch {
 			case want > 0:
@@ -113,93 +134,139 @@ func (g *Gates) Open(ctx context.Context, app platform.App, opts OpenOptions) (C
 			default:
 				want = int64(app.Gate.Replicas)
 				what := fmt.Sprintf("the gate's replicas annotation (%d)", want)
-				if prev, err := strconv.ParseInt(d.GetAnnotations()[PreviousReplicasAnnotation], 10, 32); err == nil && prev > 0 {
-					want, what = prev, fmt.Sprintf("the count remembered at the last down (%d, annotation %s)", prev, PreviousReplicasAnnotation)
+				if prev, err := strconv.ParseInt(liveApp.GetAnnotations()[PreviousReplicasAnnotation], 10, 32); err == nil && prev > 0 {
+					want, what = prev, fmt.Sprintf("the count remembered at the last down (%d, annotation %s on Application %s)", prev, PreviousReplicasAnnotation, app.Name)
 				}
 				if err := CheckReplicas(app, want, what, opts.Force); err != nil {
 					return 0, nil, err
 				}
 			}
-			ann := map[string]any{PreviousReplicasAnnotation: nil}
-			if current == 0 {
-				ann[OpenedAtAnnotation] = g.Now().UTC().Format(time.RFC3339)
-			}
-			return want, ann, nil
+			return want, g.opening(app, liveApp, current > 0, opts), nil
 		})
 	case platform.GatePause:
-		return g.annotate(ctx, app, map[string]any{StopAnnotation: nil, OpenedAtAnnotation: g.Now().UTC().Format(time.RFC3339)}, "paused", "running")
+		return g.annotate(ctx, app, "paused", "running", func(liveApp *unstructured.Unstructured, open bool) map[string]any {
+			return g.opening(app, liveApp, open, opts)
+		})
 	}
-	return Change{}, fmt.Errorf("%s is a sync gate: it opens with %s sync %s", app.Name, g.Host.Cmd("costgate"), app.Name)
+	ch := Change{App: app.Name, Target: "Application " + app.Name, From: "deployed", To: "deployed"}
+	err := g.recordOnApp(ctx, app, func(liveApp *unstructured.Unstructured) map[string]any {
+		return g.opening(app, liveApp, SyncGateState(argocd.StatusOf(liveApp)) != StateDown, opts)
+	}, &ch)
+	return ch, err
 }
 
-// MarkOpened records on a sync gate's Application when it was opened (the
-// sync that deployed it), so "up for" does not restart at every re-sync. The
-// field manager is costgate's, so Argo CD's server-side diff of the group app
-// that deploys the Application does not see it as drift.
-func (g *Gates) MarkOpened(ctx context.Context, app platform.App) error {
-	ann := map[string]any{OpenedAtAnnotation: g.Now().UTC().Format(time.RFC3339)}
-	if err := g.Backend.AnnotateApplication(ctx, app.Name, ann); err != nil {
+// MarkOpened records on a sync gate's Application that it was opened (the
+// sync that deployed it), so "up for" does not restart at every re-sync.
+func (g *Gates) MarkOpened(ctx context.Context, app platform.App, opts OpenOptions) error {
+	if _, err := g.Open(ctx, app, opts); err != nil {
 		return fmt.Errorf("recording when %s was opened: %w", app.Name, err)
 	}
 	return nil
 }
 
-// Close closes a gate: scales to 0 remembering the count, or sets the stop annotation.
+// opening is what an up records on the Application: when the gate opened
+// (kept while it stays open), who opened it and why, and its lease.
+func (g *Gates) opening(app platform.App, liveApp *unstructured.Unstructured, open bool, opts OpenOptions) map[string]any {
+	have := liveApp.GetAnnotations()
+	ann := map[string]any{}
+	if !open || have[OpenedAtAnnotation] == "" {
+		ann[OpenedAtAnnotation] = g.Now().UTC().Format(time.RFC3339)
+		for _, stale := range []string{OpenedByAnnotation, OpenReasonAnnotation, ExpiresAtAnnotation} {
+			if _, set := have[stale]; set {
+				ann[stale] = nil // of an earlier opening
+			}
+		}
+	}
+	if opts.By != "" && (!open || have[OpenedByAnnotation] == "") {
+		ann[OpenedByAnnotation] = opts.By
+	}
+	if opts.Reason != "" {
+		ann[OpenReasonAnnotation] = opts.Reason
+	}
+	if end := leaseEnd(app, opts.For, open && have[OpenedAtAnnotation] != "", g.Now()); end != nil {
+		ann[ExpiresAtAnnotation] = end.Format(time.RFC3339)
+	}
+	return ann
+}
+
+// closing is what a down records on the Application: the count to restore
+// at the next up (current, when it had one), and no opener or lease.
+func closing(liveApp *unstructured.Unstructured, current int64) map[string]any {
+	ann := map[string]any{}
+	for _, k := range []string{OpenedAtAnnotation, OpenedByAnnotation, OpenReasonAnnotation, ExpiresAtAnnotation} {
+		if _, set := liveApp.GetAnnotations()[k]; set {
+			ann[k] = nil
+		}
+	}
+	if current > 0 {
+		ann[PreviousReplicasAnnotation] = strconv.FormatInt(current, 10)
+	}
+	return ann
+}
+
+// Close closes a gate: scales to 0 remembering the count, or sets the stop
+// annotation, and clears its opener and lease.
 func (g *Gates) Close(ctx context.Context, app platform.App) (Change, error) {
 	switch app.Gate.Kind {
 	case platform.GateScale:
-		return g.scale(ctx, app, func(d *unstructured.Unstructured, current int64) (int64, map[string]any, error) {
-			ann := map[string]any{OpenedAtAnnotation: nil}
-			if current > 0 {
-				ann[PreviousReplicasAnnotation] = strconv.FormatInt(current, 10)
-			}
-			return 0, ann, nil
+		return g.scale(ctx, app, func(liveApp *unstructured.Unstructured, current int64) (int64, map[string]any, error) {
+			return 0, closing(liveApp, current), nil
 		})
 	case platform.GatePause:
-		return g.annotate(ctx, app, map[string]any{StopAnnotation: "true", OpenedAtAnnotation: nil}, "running", "paused")
+		return g.annotate(ctx, app, "running", "paused", func(liveApp *unstructured.Unstructured, _ bool) map[string]any { return closing(liveApp, 0) })
 	}
 	return Change{}, fmt.Errorf("%s is a sync gate: nothing scales; it stays as synced (remove it with a profile that does not hold layer %s)", app.Name, app.Layer)
 }
 
-// scale patches replicas and annotations, computed from the live workload.
-func (g *Gates) scale(ctx context.Context, app platform.App, decide func(d *unstructured.Unstructured, current int64) (int64, map[string]any, error)) (Change, error) {
-	ch := Change{App: app.Name, Target: app.Gate.Target.String()}
-	err := g.write(ctx, app, func(live *unstructured.Unstructured) (map[string]any, error) {
-		current, _, _ := unstructured.NestedInt64(live.Object, "spec", "replicas")
-		want, ann, err := decide(live, current)
-		if err != nil {
-			return nil, err
-		}
-		ch.From, ch.To, ch.Replicas = strconv.FormatInt(current, 10), strconv.FormatInt(want, 10), want
-		if current == want && !needsAnnotations(live, ann) {
-			return nil, nil
-		}
-		return map[string]any{"metadata": map[string]any{"annotations": ann}, "spec": map[string]any{"replicas": want}}, nil
-	}, &ch.Changed)
-	return ch, err
-}
-
-// annotate sets or removes the stop annotation of a pause gate's workload.
-func (g *Gates) annotate(ctx context.Context, app platform.App, ann map[string]any, from, to string) (Change, error) {
-	ch := Change{App: app.Name, Target: app.Gate.Target.String(), From: from, To: to}
-	err := g.write(ctx, app, func(live *unstructured.Unstructured) (map[string]any, error) {
-		stopped := strings.EqualFold(live.GetAnnotations()[StopAnnotation], "true")
-		if stopped == (to == "paused") {
-			ch.From = to
-			return nil, nil
-		}
-		return map[string]any{"metadata": map[string]any{"annotations": ann}}, nil
-	}, &ch.Changed)
-	return ch, err
-}
-
-// write reads the gate's workload, asks change for a merge patch (nil: as
-// wanted already), and patches it guarded by the read's resourceVersion; a
-// conflict (someone else changed it) starts again from a fresh read.
-func (g *Gates) write(ctx context.Context, app platform.App, change func(live *unstructured.Unstructured) (map[string]any, error), changed *bool) error {
+// scale records on the Application and sets the replicas, both computed from
+// a fresh read of the app and the workload's scale.
+func (g *Gates) scale(ctx context.Context, app platform.App, decide func(liveApp *unstructured.Unstructured, current int64) (int64, map[string]any, error)) (Change, error) {
 	w := WorkloadOf(app)
-	return retryOnConflict(ctx, w.String(), func() error {
-		*changed = false
+	ch := Change{App: app.Name, Target: app.Gate.Target.String()}
+	err := retryOnConflict(ctx, w.String(), func() error {
+		ch.Changed = false
+		liveApp, err := g.Application(ctx, app)
+		if err != nil {
+			return cutOr(ctx, err)
+		}
+		sc, err := g.Backend.Scale(ctx, w)
+		if apierrors.IsNotFound(err) {
+			return fmt.Errorf("%s does not exist: sync the app first (%s sync %s)", w, g.Host.Cmd("costgate"), app.Name)
+		}
+		if err != nil {
+			return cutOr(ctx, err)
+		}
+		want, ann, err := decide(liveApp, sc.Replicas)
+		if err != nil {
+			return err
+		}
+		ch.From, ch.To, ch.Replicas = strconv.FormatInt(sc.Replicas, 10), strconv.FormatInt(want, 10), want
+		if err := g.recordFrom(ctx, app, liveApp, ann, &ch); err != nil {
+			return err
+		}
+		if sc.Replicas == want {
+			return nil
+		}
+		if err := g.Backend.PatchScale(ctx, w, want, sc.ResourceVersion); err != nil {
+			return cutOr(ctx, err)
+		}
+		ch.Changed = true
+		return nil
+	})
+	return ch, err
+}
+
+// annotate records on the Application, then sets or removes the stop
+// annotation of a pause gate's InferenceService.
+func (g *Gates) annotate(ctx context.Context, app platform.App, from, to string, record func(liveApp *unstructured.Unstructured, open bool) map[string]any) (Change, error) {
+	w := WorkloadOf(app)
+	ch := Change{App: app.Name, Target: app.Gate.Target.String(), From: from, To: to}
+	err := retryOnConflict(ctx, w.String(), func() error {
+		ch.Changed, ch.From = false, from
+		liveApp, err := g.Application(ctx, app)
+		if err != nil {
+			return cutOr(ctx, err)
+		}
 		live, err := g.Backend.Workload(ctx, w)
 		if apierrors.IsNotFound(err) {
 			return fmt.Errorf("%s does not exist: sync the app first (%s sync %s)", w, g.Host.Cmd("costgate"), app.Name)
@@ -207,19 +274,58 @@ func (g *Gates) write(ctx context.Context, app platform.App, change func(live *u
 		if err != nil {
 			return cutOr(ctx, err)
 		}
-		patch, err := change(live)
-		if err != nil || patch == nil {
+		stopped := strings.EqualFold(live.GetAnnotations()[StopAnnotation], "true")
+		if err := g.recordFrom(ctx, app, liveApp, record(liveApp, !stopped), &ch); err != nil {
 			return err
 		}
-		meta, _ := patch["metadata"].(map[string]any)
-		meta["resourceVersion"] = live.GetResourceVersion()
-		body, _ := json.Marshal(patch)
-		if err := g.Backend.PatchWorkload(ctx, w, body); err != nil {
+		if stopped == (to == "paused") {
+			ch.From = to
+			return nil
+		}
+		stop := map[string]any{StopAnnotation: nil}
+		if to == "paused" {
+			stop[StopAnnotation] = "true"
+		}
+		patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": stop, "resourceVersion": live.GetResourceVersion()}})
+		if err := g.Backend.PatchWorkload(ctx, w, patch); err != nil {
 			return cutOr(ctx, err)
 		}
-		*changed = true
+		ch.Changed = true
 		return nil
 	})
+	return ch, err
+}
+
+// recordOnApp writes on the Application what record computes from a fresh
+// read of it, retrying on a conflict.
+func (g *Gates) recordOnApp(ctx context.Context, app platform.App, record func(liveApp *unstructured.Unstructured) map[string]any, ch *Change) error {
+	return retryOnConflict(ctx, "Application "+app.Name, func() error {
+		liveApp, err := g.Application(ctx, app)
+		if err != nil {
+			return cutOr(ctx, err)
+		}
+		return g.recordFrom(ctx, app, liveApp, record(liveApp), ch)
+	})
+}
+
+// recordFrom writes ann on the Application read as liveApp, guarded by its
+// resourceVersion; nothing when it holds them already.
+func (g *Gates) recordFrom(ctx context.Context, app platform.App, liveApp *unstructured.Unstructured, ann map[string]any, ch *Change) error {
+	ch.ExpiresAt = annotatedTime(liveApp, ExpiresAtAnnotation)
+	if v, set := ann[ExpiresAtAnnotation]; set {
+		ch.ExpiresAt = nil
+		if t, err := time.Parse(time.RFC3339, fmt.Sprint(v)); err == nil {
+			ch.ExpiresAt = &t
+		}
+	}
+	if !needsAnnotations(liveApp, ann) {
+		return nil
+	}
+	if err := g.Backend.AnnotateApplication(ctx, app.Name, ann, liveApp.GetResourceVersion()); err != nil {
+		return cutOr(ctx, err)
+	}
+	ch.Changed = true
+	return nil
 }
 
 // needsAnnotations says whether applying ann would change d's annotations.

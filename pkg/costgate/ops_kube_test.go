@@ -48,7 +48,7 @@ func TestOpenScaleGate(t *testing.T) {
 			if tc.max != "" {
 				app = withAnnotation(app, MaxReplicasAnnotation, tc.max)
 			}
-			f := kubetest.NewClient(liveDeployment("serving", "raw-vllm", tc.live.replicas, 0, tc.live.annotations))
+			f := kubetest.NewClient(liveDeployment("serving", "raw-vllm", tc.live.replicas, 0, nil), application("raw-vllm", "Synced", "Healthy", tc.live.annotations, ""))
 			ch, err := gates(f).Open(context.Background(), app, tc.opts)
 			got := fmt.Sprintf("change: %+v\nerror: %v\n--- writes\n%s", ch, err, f.Writes())
 			golden.Assert(t, "testdata/open/"+strings.ReplaceAll(tc.name, " ", "-")+".golden", got)
@@ -64,9 +64,12 @@ type deploymentState struct {
 func TestCloseRemembersTheCountAndPauseAnnotates(t *testing.T) {
 	env := sandbox(t)
 	f := kubetest.NewClient(
-		liveDeployment("serving", "raw-vllm", 2, 2, map[string]string{OpenedAtAnnotation: "2026-11-26T10:00:00Z"}),
-		liveDeployment("coding-assistant", "coder-chat", 0, 0, map[string]string{PreviousReplicasAnnotation: "1"}),
+		liveDeployment("serving", "raw-vllm", 2, 2, nil),
+		application("raw-vllm", "Synced", "Healthy", map[string]string{OpenedAtAnnotation: "2026-11-26T10:00:00Z", OpenedByAnnotation: "alice", ExpiresAtAnnotation: "2026-11-26T14:00:00Z"}, ""),
+		liveDeployment("coding-assistant", "coder-chat", 0, 0, nil),
+		application("coder-chat", "Synced", "Healthy", map[string]string{PreviousReplicasAnnotation: "1"}, ""),
 		inferenceService("kserve", "qwen-cpu", false, true),
+		application("kserve-demo", "Synced", "Healthy", nil, ""),
 	)
 	g := gates(f)
 	ctx := context.Background()
@@ -89,7 +92,7 @@ func TestCloseRemembersTheCountAndPauseAnnotates(t *testing.T) {
 
 func TestOpenAndCloseSayWhatIsMissing(t *testing.T) {
 	env := sandbox(t)
-	g := gates(kubetest.NewClient())
+	g := gates(kubetest.NewClient(application("raw-vllm", "Synced", "Healthy", nil, ""), application("kserve-demo", "Synced", "Healthy", nil, "")))
 	ctx := context.Background()
 	for _, tc := range []struct {
 		err  func() error
@@ -100,7 +103,7 @@ func TestOpenAndCloseSayWhatIsMissing(t *testing.T) {
 		{func() error { _, err := g.Close(ctx, gate(t, env, "kserve-demo")); return err },
 			"InferenceService kserve/qwen-cpu does not exist: sync the app first (kubectl costgate sync kserve-demo)"},
 		{func() error { _, err := g.Open(ctx, gate(t, env, "n8n"), OpenOptions{}); return err },
-			"n8n is a sync gate: it opens with kubectl costgate sync n8n"},
+			"Application n8n does not exist: apply a profile that holds layer experience (kubectl profile apply)"},
 		{func() error { _, err := g.Close(ctx, gate(t, env, "n8n")); return err },
 			"n8n is a sync gate: nothing scales; it stays as synced (remove it with a profile that does not hold layer experience)"},
 	} {
@@ -130,7 +133,7 @@ func TestConflictsAreRetriedUntilTheDeadline(t *testing.T) {
 		return &attempts
 	}
 
-	f := kubetest.NewClient(liveDeployment("serving", "raw-vllm", 0, 0, nil))
+	f := kubetest.NewClient(liveDeployment("serving", "raw-vllm", 0, 0, nil), application("raw-vllm", "Synced", "Healthy", nil, ""))
 	attempts := conflicts(f, 10)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -145,7 +148,7 @@ func TestConflictsAreRetriedUntilTheDeadline(t *testing.T) {
 		t.Errorf("the last attempt did not land: %v", d)
 	}
 
-	f = kubetest.NewClient(liveDeployment("serving", "raw-vllm", 0, 0, nil))
+	f = kubetest.NewClient(liveDeployment("serving", "raw-vllm", 0, 0, nil), application("raw-vllm", "Synced", "Healthy", nil, ""))
 	conflicts(f, 1<<30)
 	ctx, cancel = context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
@@ -160,15 +163,15 @@ func TestConflictsAreRetriedUntilTheDeadline(t *testing.T) {
 func TestAuthorizeNamesEveryMissingPermission(t *testing.T) {
 	env := sandbox(t)
 	f := kubetest.NewClient()
-	authorize(f, "patch deployments.apps in serving", "watch pods in serving")
+	authorize(f, "patch deployments/scale.apps in serving", "watch pods in serving")
 	g := gates(f)
-	perms := append(SyncPermissions("argocd", gate(t, env, "raw-vllm")), GatePermissions(gate(t, env, "raw-vllm"), true)...)
+	perms := append(SyncPermissions("argocd", gate(t, env, "raw-vllm")), GatePermissions("argocd", gate(t, env, "raw-vllm"), true)...)
 	err := g.Authorize(context.Background(), perms)
-	want := `missing permission (context "fake"): patch deployments.apps in serving; watch pods in serving`
+	want := `missing permission (context "fake"): patch deployments/scale.apps in serving; watch pods in serving`
 	if err == nil || err.Error() != want {
 		t.Errorf("got %v\nwant %s", err, want)
 	}
-	if err := g.Authorize(context.Background(), GatePermissions(gate(t, env, "kserve-demo"), false)); err != nil {
+	if err := g.Authorize(context.Background(), GatePermissions("argocd", gate(t, env, "kserve-demo"), false)); err != nil {
 		t.Errorf("pause gate: %v", err)
 	}
 	var asked []string
@@ -203,15 +206,15 @@ func TestMaxReplicas(t *testing.T) {
 func TestMarkOpenedAnnotatesTheApplication(t *testing.T) {
 	app := gate(t, sandbox(t), "n8n")
 	f := kubetest.NewClient(kubetest.Objects("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: n8n, namespace: argocd}\n")...)
-	if err := gates(f).MarkOpened(context.Background(), app); err != nil {
+	if err := gates(f).MarkOpened(context.Background(), app, OpenOptions{By: "alice"}); err != nil {
 		t.Fatal(err)
 	}
 	want := "patch applications.argoproj.io argocd/n8n (fieldManager=kubectl-costgate, type=application/merge-patch+json)\n" +
-		"  {\n    \"metadata\": {\n      \"annotations\": {\n        \"costgate.aidev.io/opened-at\": \"2026-11-26T12:00:00Z\"\n      }\n    }\n  }\n"
+		"  {\n    \"metadata\": {\n      \"annotations\": {\n        \"costgate.aidev.io/expires-at\": null,\n        \"costgate.aidev.io/open-reason\": null,\n        \"costgate.aidev.io/opened-at\": \"2026-11-26T12:00:00Z\",\n        \"costgate.aidev.io/opened-by\": \"alice\"\n      },\n      \"resourceVersion\": \"101\"\n    }\n  }\n"
 	if got := f.Writes(); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
-	if err := gates(kubetest.NewClient()).MarkOpened(context.Background(), app); err == nil || !strings.HasPrefix(err.Error(), "recording when n8n was opened: ") {
+	if err := gates(kubetest.NewClient()).MarkOpened(context.Background(), app, OpenOptions{}); err == nil || !strings.HasPrefix(err.Error(), "recording when n8n was opened: ") {
 		t.Errorf("no Application: %v", err)
 	}
 }

@@ -13,7 +13,7 @@ import (
 // The refusals that come from the live Application are decided before any API
 // call (the KEDA refusal, which lists ScaledObjects, is proved on the sandbox).
 func TestCheckSafeRefusesAGateASyncWouldUndo(t *testing.T) {
-	target := &platform.ObjectRef{Kind: "Deployment", Namespace: "serving", Name: "raw-vllm"}
+	target := &platform.ObjectRef{Group: "apps", Kind: "Deployment", Namespace: "serving", Name: "raw-vllm"}
 	app := platform.App{Name: "raw-vllm", File: "catalog/serving-core/raw-vllm.yaml", Gate: &platform.Gate{Kind: platform.GateScale, Target: target}}
 	live := func(ignore []any, options ...any) *unstructured.Unstructured {
 		return &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{

@@ -15,11 +15,18 @@ import (
 
 // Annotations costgate writes on the objects it opens and closes.
 const (
-	// OpenedAtAnnotation records when a gate was opened, for "up for": on the
-	// target of a scale or pause gate, on the Application of a sync gate.
+	// OpenedAtAnnotation records on the gate's Application when it was opened,
+	// for "up for" and the cost since (before leases: on a scale or pause
+	// gate's target, still read there).
 	OpenedAtAnnotation = platform.GateAnnotationPrefix + "opened-at"
-	// PreviousReplicasAnnotation remembers the count at `down` for the next `up`,
-	// the way kube-downscaler does.
+	// OpenedByAnnotation records who opened it (the Kubernetes or Argo CD user).
+	OpenedByAnnotation = platform.GateAnnotationPrefix + "opened-by"
+	// OpenReasonAnnotation records why (up --reason).
+	OpenReasonAnnotation = platform.GateAnnotationPrefix + "open-reason"
+	// ExpiresAtAnnotation is the gate's lease: when idle closes it.
+	ExpiresAtAnnotation = platform.GateAnnotationPrefix + "expires-at"
+	// PreviousReplicasAnnotation remembers on the Application the count at
+	// `down` for the next `up`, the way kube-downscaler does.
 	PreviousReplicasAnnotation = platform.GateAnnotationPrefix + "previous-replicas"
 	// StopAnnotation is KServe's switch: "true" deletes the workload.
 	StopAnnotation = "serving.kserve.io/stop"
@@ -51,8 +58,20 @@ type Status struct {
 	Ready       int64      `json:"ready"`
 	CostPerHour float64    `json:"costPerHour"`
 	UpSince     *time.Time `json:"upSince,omitempty"`
-	Reason      string     `json:"reason,omitempty"`
+	// Of an open gate: who opened it and why (up --reason), when its lease
+	// ends, and what it has cost since it opened.
+	OpenedBy   string     `json:"openedBy,omitempty"`
+	OpenReason string     `json:"openReason,omitempty"`
+	ExpiresAt  *time.Time `json:"expiresAt,omitempty"`
+	CostSince  float64    `json:"costSinceOpened,omitempty"`
+	// The gate's bounds: its longest lease and its uptime window.
+	MaxOpen string `json:"maxOpen,omitempty"`
+	Uptime  string `json:"uptime,omitempty"`
+	Reason  string `json:"reason,omitempty"`
 }
+
+// Open says whether the gate is open (up or starting): it costs.
+func (s Status) Open() bool { return s.State == StateUp || s.State == StateStarting }
 
 // Gated returns the environment's gated apps, in catalog order.
 func Gated(env *platform.Env) []platform.App {
@@ -135,6 +154,31 @@ func Observe(host platform.Host, gates []platform.App, live Live, now time.Time)
 }
 
 func observe(host platform.Host, a platform.App, live Live, now time.Time) Status {
+	s := observeState(host, a, live)
+	if g := a.Gate; g.MaxOpen > 0 {
+		s.MaxOpen = g.MaxOpen.String()
+	}
+	if a.Gate.Uptime != nil {
+		s.Uptime = a.Gate.Uptime.String()
+	}
+	app := live.Apps[a.Name]
+	if app == nil || !s.Open() {
+		return s
+	}
+	ann := app.GetAnnotations()
+	if t := annotatedTime(app, OpenedAtAnnotation); t != nil {
+		s.UpSince = t
+	}
+	s.OpenedBy, s.OpenReason = ann[OpenedByAnnotation], ann[OpenReasonAnnotation]
+	s.ExpiresAt = annotatedTime(app, ExpiresAtAnnotation)
+	if s.UpSince != nil && now.After(*s.UpSince) {
+		s.CostSince = now.Sub(*s.UpSince).Hours() * s.CostPerHour
+	}
+	return s
+}
+
+// observeState is the gate's state from its Application and workload.
+func observeState(host platform.Host, a platform.App, live Live) Status {
 	g := a.Gate
 	s := Status{App: a.Name, Layer: a.Layer, Group: a.Group, Gate: string(g.Kind), CostPerHour: g.CostPerHour, Sync: "-", Health: "-"}
 	if g.Target != nil {
@@ -154,8 +198,7 @@ func observe(host platform.Host, a platform.App, live Live, now time.Time) Statu
 			s.State, s.Reason = StateAbsent, "not deployed yet: "+host.Cmd("costgate")+" sync "+a.Name
 			return s
 		}
-		s.Desired, _, _ = unstructured.NestedInt64(d.Object, "spec", "replicas")
-		s.Ready, _, _ = unstructured.NestedInt64(d.Object, "status", "readyReplicas")
+		s.Desired, s.Ready = replicasOf(d)
 		switch {
 		case s.Desired == 0:
 			s.State = StateDown
@@ -164,7 +207,7 @@ func observe(host platform.Host, a platform.App, live Live, now time.Time) Statu
 		default:
 			s.State = StateStarting
 		}
-		s.UpSince = openedAt(d, s.State)
+		s.UpSince = annotatedTime(d, OpenedAtAnnotation)
 	case platform.GatePause:
 		isvc := live.Workload(WorkloadOf(a))
 		if isvc == nil {
@@ -179,23 +222,37 @@ func observe(host platform.Host, a platform.App, live Live, now time.Time) Statu
 		default:
 			s.State, s.Desired = StateStarting, 1
 		}
-		s.UpSince = openedAt(isvc, s.State)
+		s.UpSince = annotatedTime(isvc, OpenedAtAnnotation)
 	case platform.GateSync:
 		s.State = SyncGateState(st)
 		if s.State == StateUp {
-			// Since the sync that opened it (recorded by costgate sync), not
-			// the last re-sync; an app synced by other means has only that.
-			s.UpSince = openedAt(app, s.State)
-			if s.UpSince == nil {
-				if at, _, _ := unstructured.NestedString(app.Object, "status", "operationState", "finishedAt"); at != "" {
-					if t, err := time.Parse(time.RFC3339, at); err == nil {
-						s.UpSince = &t
-					}
+			// Since the sync that opened it (recorded by costgate sync, read
+			// by observe), not the last re-sync; an app synced by other means
+			// has only that.
+			if at, _, _ := unstructured.NestedString(app.Object, "status", "operationState", "finishedAt"); at != "" {
+				if t, err := time.Parse(time.RFC3339, at); err == nil {
+					s.UpSince = &t
 				}
 			}
 		}
 	}
+	if !s.Open() {
+		s.UpSince = nil
+	}
 	return s
+}
+
+// replicasOf reads a scalable workload's desired and ready replicas: every
+// kind keeps the desired count in spec.replicas; the ready one is
+// status.readyReplicas where the kind reports it (Deployment, StatefulSet,
+// LeaderWorkerSet), else status.replicas (a custom resource's /scale status).
+func replicasOf(o *unstructured.Unstructured) (desired, ready int64) {
+	desired, _, _ = unstructured.NestedInt64(o.Object, "spec", "replicas")
+	if r, found, _ := unstructured.NestedInt64(o.Object, "status", "readyReplicas"); found {
+		return desired, r
+	}
+	ready, _, _ = unstructured.NestedInt64(o.Object, "status", "replicas")
+	return desired, ready
 }
 
 // SyncGateState is a sync gate's state from its Application: up when Synced
@@ -210,11 +267,10 @@ func SyncGateState(st argocd.AppStatus) State {
 	return StateStarting
 }
 
-func openedAt(obj *unstructured.Unstructured, state State) *time.Time {
-	if state != StateUp && state != StateStarting {
-		return nil
-	}
-	t, err := time.Parse(time.RFC3339, obj.GetAnnotations()[OpenedAtAnnotation])
+// annotatedTime reads an RFC 3339 time from an annotation; nil when absent
+// or unreadable.
+func annotatedTime(obj *unstructured.Unstructured, key string) *time.Time {
+	t, err := time.Parse(time.RFC3339, obj.GetAnnotations()[key])
 	if err != nil {
 		return nil
 	}

@@ -3,6 +3,7 @@ package costgate
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/argocd"
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
@@ -20,6 +21,7 @@ type UpReport struct {
 	Progress func(argocd.AppStatus)      // the sync's progress
 	Opened   func(Change)                // the write landed
 	Waiting  func(msg string)            // what the wait waits on, as it changes
+	Note     func(msg string)            // something the person should know (the lease, who could not be told)
 }
 
 // UpStage is how far an up got.
@@ -45,11 +47,16 @@ type UpError struct {
 func (e *UpError) Error() string { return e.Err.Error() }
 func (e *UpError) Unwrap() error { return e.Err }
 
-// CheckUp refuses, with no cluster, what no up of app can do.
-func CheckUp(host platform.Host, app platform.App, opts UpOptions) error {
-	if app.Gate.Kind == platform.GateSync {
-		return fmt.Errorf("%s is a sync gate: open it with %s sync %s", app.Name, host.Cmd("costgate"), app.Name)
+// CheckUp refuses, with no cluster, what no up of app can do at now; note
+// says what its lease will be when that is worth saying.
+func CheckUp(app platform.App, opts UpOptions, now time.Time) (note string, err error) {
+	if note, err = CheckLease(app, opts.For, opts.Force, now); err != nil {
+		return "", err
 	}
+	return note, checkReplicasFlag(app, opts)
+}
+
+func checkReplicasFlag(app platform.App, opts UpOptions) error {
 	if opts.Replicas > 0 && app.Gate.Kind != platform.GateScale {
 		return fmt.Errorf("--replicas: %s is a %s gate, it has no replicas", app.Name, app.Gate.Kind)
 	}
@@ -65,8 +72,12 @@ func CheckUp(host platform.Host, app platform.App, opts UpOptions) error {
 // every permission) is checked first, so a refused up has changed nothing;
 // past that, an UpError says how far it got.
 func (g *Gates) Up(ctx context.Context, app platform.App, opts UpOptions, r UpReport) (Change, error) {
-	if err := CheckUp(g.Host, app, opts); err != nil {
+	note, err := CheckUp(app, opts, g.Now())
+	if err != nil {
 		return Change{}, err
+	}
+	if note != "" {
+		call(r.Note, note)
 	}
 	liveApp, err := g.Application(ctx, app)
 	if err != nil {
@@ -74,7 +85,7 @@ func (g *Gates) Up(ctx context.Context, app platform.App, opts UpOptions, r UpRe
 	}
 	st := argocd.StatusOf(liveApp)
 	needSync := st.Sync != argocd.Synced || st.Health == argocd.Missing
-	perms := GatePermissions(app, opts.Wait)
+	perms := GatePermissions(g.Namespace, app, opts.Wait)
 	if needSync {
 		perms = append(SyncPermissions(g.Namespace, app), perms...)
 	}
@@ -85,6 +96,11 @@ func (g *Gates) Up(ctx context.Context, app platform.App, opts UpOptions, r UpRe
 	}
 	if err := g.CheckSafe(ctx, app, liveApp); err != nil {
 		return Change{}, err
+	}
+	if opts.By == "" {
+		if opts.By, err = g.Backend.WhoAmI(ctx); err != nil {
+			call(r.Note, fmt.Sprintf("not recording who opened %s: %v", app.Name, err))
+		}
 	}
 	if needSync {
 		call(r.Syncing, st)
@@ -97,11 +113,14 @@ func (g *Gates) Up(ctx context.Context, app platform.App, opts UpOptions, r UpRe
 		}
 	}
 	ch, err := g.Open(ctx, app, opts.OpenOptions)
+	if needSync && app.Gate.Kind == platform.GateSync {
+		ch.From, ch.Changed = "not deployed", true
+	}
 	if err != nil {
 		return ch, &UpError{Stage: UpOpening, Synced: needSync, Err: err}
 	}
 	call(r.Opened, ch)
-	if !opts.Wait {
+	if !opts.Wait || app.Gate.Kind == platform.GateSync { // the sync waited for its resources' health
 		return ch, nil
 	}
 	if err := g.WaitOpen(ctx, app, r.Waiting); err != nil {

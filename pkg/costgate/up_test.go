@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -43,7 +44,7 @@ func TestUpSyncsFirstThenOpensAndReportsEachStep(t *testing.T) {
 	api := &syncingAPI{fakeAPI: fakeAPI{
 		apps:    map[string]*unstructured.Unstructured{"raw-vllm": liveApp(app, "OutOfSync", "Missing")},
 		objects: map[string]*unstructured.Unstructured{k: liveDeployment("serving", "raw-vllm", 0, 0, nil)},
-		canI:    map[string]bool{"get platform/raw-vllm": true, "sync platform/raw-vllm": true},
+		canI:    map[string]bool{"get platform/raw-vllm": true, "sync platform/raw-vllm": true, "update platform/raw-vllm": true},
 	}, result: &argocd.SyncResult{App: "raw-vllm", Phase: "Succeeded"}}
 	var steps []string
 	ch, err := serverGates(api).Up(context.Background(), app, UpOptions{}, UpReport{
@@ -67,13 +68,14 @@ func TestUpSyncsFirstThenOpensAndReportsEachStep(t *testing.T) {
 func TestUpErrorsSayHowFarItGot(t *testing.T) {
 	env := sandbox(t)
 	raw, n8n, kserve := gate(t, env, "raw-vllm"), gate(t, env, "n8n"), gate(t, env, "kserve-demo")
-	if err := CheckUp(platform.HostArgoCD, n8n, UpOptions{}); err == nil || !strings.Contains(err.Error(), "open it with argocd costgate sync n8n") {
-		t.Errorf("sync gate: %v", err)
+	now := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	if _, err := CheckUp(n8n, UpOptions{OpenOptions: OpenOptions{Replicas: 2}}, now); err == nil || !strings.Contains(err.Error(), "--replicas: n8n is a sync gate, it has no replicas") {
+		t.Errorf("replicas on a sync gate: %v", err)
 	}
-	if err := CheckUp("", kserve, UpOptions{OpenOptions: OpenOptions{Replicas: 2}}); err == nil || !strings.Contains(err.Error(), "it has no replicas") {
+	if _, err := CheckUp(kserve, UpOptions{OpenOptions: OpenOptions{Replicas: 2}}, now); err == nil || !strings.Contains(err.Error(), "it has no replicas") {
 		t.Errorf("replicas on a pause gate: %v", err)
 	}
-	if err := CheckUp("", raw, UpOptions{OpenOptions: OpenOptions{Replicas: 1000}}); err == nil || !strings.Contains(err.Error(), "above raw-vllm's maximum") {
+	if _, err := CheckUp(raw, UpOptions{OpenOptions: OpenOptions{Replicas: 1000}}, now); err == nil || !strings.Contains(err.Error(), "above raw-vllm's maximum") {
 		t.Errorf("above the maximum: %v", err)
 	}
 
@@ -82,7 +84,7 @@ func TestUpErrorsSayHowFarItGot(t *testing.T) {
 		return &syncingAPI{fakeAPI: fakeAPI{
 			apps:    map[string]*unstructured.Unstructured{"raw-vllm": liveApp(raw, "OutOfSync", "Missing")},
 			objects: map[string]*unstructured.Unstructured{k: liveDeployment("serving", "raw-vllm", 0, 0, nil)},
-			canI:    map[string]bool{"get platform/raw-vllm": true, "sync platform/raw-vllm": true},
+			canI:    map[string]bool{"get platform/raw-vllm": true, "sync platform/raw-vllm": true, "update platform/raw-vllm": true},
 		}, result: result, err: err}
 	}
 	var up *UpError
@@ -126,7 +128,7 @@ func TestNeedsAndArgoPoliciesFollowTheChecks(t *testing.T) {
 		t.Errorf("commands: %s", got)
 	}
 	raw := gate(t, env, "raw-vllm")
-	for _, p := range GatePermissions(raw, true) {
+	for _, p := range GatePermissions("argocd", raw, true) {
 		found := false
 		for _, n := range needs {
 			if n.Command == "costgate up/down" {
@@ -140,7 +142,7 @@ func TestNeedsAndArgoPoliciesFollowTheChecks(t *testing.T) {
 		}
 	}
 	got := strings.Join(ArgoPolicies("platform", "argocd", raw), "; ")
-	want := "applications, get, platform/raw-vllm; applications, sync, platform/raw-vllm; applications, update/apps/Deployment/serving/raw-vllm, platform/raw-vllm"
+	want := "applications, get, platform/raw-vllm; applications, sync, platform/raw-vllm; applications, update, platform/raw-vllm; applications, update/apps/Deployment/serving/raw-vllm, platform/raw-vllm"
 	if got != want {
 		t.Errorf("policies:\n%s\nwant\n%s", got, want)
 	}

@@ -10,9 +10,11 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
@@ -25,6 +27,8 @@ var (
 	ApplicationSets   = Kind{schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "applicationsets"}, "ApplicationSet", true}
 	Applications      = Kind{schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "applications"}, "Application", true}
 	Deployments       = Kind{schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}, "Deployment", true}
+	StatefulSets      = Kind{schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "statefulsets"}, "StatefulSet", true}
+	HPAs              = Kind{schema.GroupVersionResource{Group: "autoscaling", Version: "v2", Resource: "horizontalpodautoscalers"}, "HorizontalPodAutoscaler", true}
 	InferenceServices = Kind{schema.GroupVersionResource{Group: "serving.kserve.io", Version: "v1beta1", Resource: "inferenceservices"}, "InferenceService", true}
 	ConfigMaps        = Kind{schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}, "ConfigMap", true}
 	Pods              = Kind{schema.GroupVersionResource{Version: "v1", Resource: "pods"}, "Pod", true}
@@ -70,6 +74,10 @@ type Client struct {
 	Dynamic  dynamic.Interface
 	Typed    kubernetes.Interface
 	Metadata metadata.Interface
+	// Mapper and Discovery resolve kinds the plugins do not know (a gate's
+	// StatefulSet or custom resource): kubectl's, cached on disk.
+	Mapper    meta.RESTMapper
+	Discovery discovery.DiscoveryInterface
 	// Where: the server and the kubeconfig context, for error messages.
 	Server  string
 	Context string
@@ -97,6 +105,13 @@ func NewClient(flags *genericclioptions.ConfigFlags, userAgent string) (*Client,
 	}
 	c := &Client{Config: cfg, Server: cfg.Host, Context: ctxName}
 	if c.Dynamic, err = dynamic.NewForConfig(cfg); err != nil {
+		return nil, err
+	}
+	// Neither makes a request until a kind is resolved.
+	if c.Discovery, err = flags.ToDiscoveryClient(); err != nil {
+		return nil, err
+	}
+	if c.Mapper, err = flags.ToRESTMapper(); err != nil {
 		return nil, err
 	}
 	return c, nil

@@ -3,6 +3,7 @@ package platform
 import (
 	"fmt"
 	"math"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -16,7 +17,8 @@ const GateAnnotationPrefix = "costgate.aidev.io/"
 type GateKind string
 
 const (
-	// GateScale scales a Deployment whose replicas Argo CD ignores.
+	// GateScale scales a workload with a /scale subresource (Deployment,
+	// StatefulSet, LeaderWorkerSet, a custom resource) whose replicas Argo CD ignores.
 	GateScale GateKind = "scale"
 	// GatePause sets or removes serving.kserve.io/stop on an InferenceService.
 	GatePause GateKind = "pause"
@@ -35,14 +37,41 @@ type Gate struct {
 	Reason      string        `json:"reason,omitempty"`
 }
 
-// ObjectRef names the object a gate acts on: Kind/namespace/name.
+// ObjectRef names the object a gate acts on: Kind[.group]/namespace/name.
 type ObjectRef struct {
+	Group     string `json:"group,omitempty"`
 	Kind      string `json:"kind"`
 	Namespace string `json:"namespace"`
 	Name      string `json:"name"`
 }
 
-func (r ObjectRef) String() string { return r.Kind + "/" + r.Namespace + "/" + r.Name }
+// String is the ref as a gate annotation writes it: the group only when the
+// kind does not imply it (Deployment/serving/raw-vllm,
+// LeaderWorkerSet.leaderworkerset.x-k8s.io/serving/llm-d-decode).
+func (r ObjectRef) String() string { return r.GroupKind() + "/" + r.Namespace + "/" + r.Name }
+
+// GroupKind is "Kind" for a kind whose group is implied, else "Kind.group".
+func (r ObjectRef) GroupKind() string {
+	if g, ok := impliedGroups[r.Kind]; ok && g == r.Group {
+		return r.Kind
+	}
+	if r.Group == "" {
+		return r.Kind
+	}
+	return r.Kind + "." + r.Group
+}
+
+// impliedGroups are the kinds a target may name without their API group:
+// Kubernetes' own scalable workloads and KServe's InferenceService. Any other
+// kind names its group, so that lint can check ignoreDifferences offline and
+// discovery finds exactly one kind.
+var impliedGroups = map[string]string{
+	"Deployment":            "apps",
+	"StatefulSet":           "apps",
+	"ReplicaSet":            "apps",
+	"ReplicationController": "",
+	"InferenceService":      "serving.kserve.io",
+}
 
 // ManualUngated says whether an app deploys only when someone syncs it (no
 // syncPolicy.automated) without being a cost gate (no gate annotation):
@@ -164,11 +193,8 @@ func gateFromAnnotations(annotations map[string]any) (*Gate, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %v", field("target"), err)
 		}
-		if g.Kind == GateScale && ref.Kind != "Deployment" {
-			return nil, fmt.Errorf("%s: a scale gate targets a Deployment, not a %s", field("target"), ref.Kind)
-		}
-		if g.Kind == GatePause && ref.Kind != "InferenceService" {
-			return nil, fmt.Errorf("%s: a pause gate targets an InferenceService, not a %s", field("target"), ref.Kind)
+		if g.Kind == GatePause && (ref.Kind != "InferenceService" || ref.Group != impliedGroups["InferenceService"]) {
+			return nil, fmt.Errorf("%s: a pause gate targets an InferenceService, not a %s", field("target"), ref.GroupKind())
 		}
 		g.Target = &ref
 	case GateSync:
@@ -210,12 +236,36 @@ func gateFromAnnotations(annotations map[string]any) (*Gate, error) {
 	return g, nil
 }
 
+// parseRef reads Kind[.group]/namespace/name, as kubectl names a resource
+// (deployment.apps) but with the Kind, as Argo CD's ignoreDifferences does.
 func parseRef(s string) (ObjectRef, error) {
 	parts := strings.Split(s, "/")
 	if len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" {
-		return ObjectRef{}, fmt.Errorf("%q is not Kind/namespace/name", s)
+		return ObjectRef{}, fmt.Errorf("%q is not Kind[.group]/namespace/name", s)
 	}
-	return ObjectRef{Kind: parts[0], Namespace: parts[1], Name: parts[2]}, nil
+	kind, group, dotted := strings.Cut(parts[0], ".")
+	ref := ObjectRef{Kind: kind, Group: group, Namespace: parts[1], Name: parts[2]}
+	if kind == "" || dotted && group == "" {
+		return ObjectRef{}, fmt.Errorf("%q is not Kind[.group]/namespace/name", s)
+	}
+	if !dotted {
+		implied, ok := impliedGroups[kind]
+		if !ok {
+			return ObjectRef{}, fmt.Errorf("%q: name the API group of kind %s (%s.<group>/%s/%s, e.g. LeaderWorkerSet.leaderworkerset.x-k8s.io/...): only %s imply theirs",
+				s, kind, kind, ref.Namespace, ref.Name, impliedKinds())
+		}
+		ref.Group = implied
+	}
+	return ref, nil
+}
+
+func impliedKinds() string {
+	kinds := make([]string, 0, len(impliedGroups))
+	for k := range impliedGroups {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	return strings.Join(kinds, ", ")
 }
 
 // dnsLabel checks a name fits in Kubernetes object names (it becomes part of
@@ -234,4 +284,13 @@ func dnsLabel(s string) error {
 		}
 	}
 	return nil
+}
+
+// DestinationNamespace is the namespace the Application deploys to
+// (spec.destination.namespace), empty when it names none.
+func (a App) DestinationNamespace() string {
+	spec, _ := a.Manifest["spec"].(map[string]any)
+	dest, _ := spec["destination"].(map[string]any)
+	ns, _ := dest["namespace"].(string)
+	return ns
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/argoproj/argo-cd/v3/pkg/apiclient"
 	accountpkg "github.com/argoproj/argo-cd/v3/pkg/apiclient/account"
+	sessionpkg "github.com/argoproj/argo-cd/v3/pkg/apiclient/session"
 	applicationpkg "github.com/argoproj/argo-cd/v3/pkg/apiclient/application"
 	"github.com/argoproj/argo-cd/v3/pkg/apis/application/v1alpha1"
 	"google.golang.org/grpc/codes"
@@ -37,6 +38,7 @@ type Client struct {
 	mu   sync.Mutex
 	apps applicationpkg.ApplicationServiceClient
 	acc  accountpkg.AccountServiceClient
+	sess sessionpkg.SessionServiceClient
 }
 
 // New resolves the server and token (flags, ARGOCD_*, then the argocd

@@ -70,7 +70,7 @@ func kept[T comparable](ctx context.Context, s *Client, slot *T, open func(apicl
 func (s *Client) reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.apps, s.acc = nil, nil
+	s.apps, s.acc, s.sess = nil, nil, nil
 }
 
 // apiClient creates the API client on first use (s.mu held). apiclient asks

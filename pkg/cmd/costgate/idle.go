@@ -31,18 +31,25 @@ func newCmdIdle(c *common) *cobra.Command {
 	o := &IdleOptions{common: c}
 	cmd := &cobra.Command{
 		Use:   "idle",
-		Short: "Close every open gate whose workload served no requests for its idle window",
-		Long: `For each open scale or pause gate, asks Prometheus how many requests its pods served in
-the gate's idle window (annotation costgate.aidev.io/idle-after, for example 30m) and
-closes those that served none. The query is the gate's costgate.aidev.io/idle-query, or a
-default: vLLM's vllm:request_success_total for scale gates, KServe's
-request_predict_seconds_count for pause gates. A gate opened less than its window ago is
-kept, and so is one with no traffic data at all (unless --no-data=idle).
+		Short: "Close every open gate whose lease ran out, that is outside its uptime window, or that served no requests",
+		Long: `For each open gate, in this order:
+  - its lease ran out (costgate.aidev.io/expires-at, set by up --for or the gate's max-open):
+    closed;
+  - it is outside its uptime window (costgate.aidev.io/uptime, e.g. "Mon-Fri 07:00-20:00
+    Europe/Berlin") and no lease holds it open: closed;
+  - else asks Prometheus how many requests its pods served in the gate's idle window
+    (annotation costgate.aidev.io/idle-after, for example 30m) and closes it when none.
+Leases and windows need no Prometheus: they are enforced even when it cannot be reached.
+
+The query is the gate's costgate.aidev.io/idle-query, or a default: vLLM's
+vllm:request_success_total for scale gates, KServe's request_predict_seconds_count for
+pause gates; a sync gate has only its own. A gate opened less than its window ago is kept,
+and so is one with no traffic data at all (unless --no-data=idle).
 
 Prometheus is --prometheus-url (the only way in server mode, under argocd without --core),
-or the in-cluster Service --prometheus-service reached
-through the API server's service proxy. Suitable for a CronJob: exit 0 when it did what it
-should, 1 when a query or a close failed.`,
+or the in-cluster Service --prometheus-service reached through the API server's service
+proxy. Suitable for a CronJob or a cron line: exit 0 when it did what it should, 1 when a
+query or a close failed.`,
 		Example: `  kubectl costgate idle --dry-run --env ai-dev
   kubectl costgate idle --prometheus-url http://prometheus.monitoring:9090 --env ai-dev
   kubectl costgate idle --prometheus-service monitoring/kube-prometheus-stack-prometheus:9090 --env ai-dev`,
@@ -99,9 +106,10 @@ func (o *IdleOptions) Run(ctx context.Context) error {
 	}
 	var prom costgate.Prometheus = &costgate.DirectPrometheus{URL: o.PrometheusURL}
 	if o.PrometheusURL == "" && s.client == nil {
-		return fmt.Errorf("in server mode idle needs --prometheus-url: the in-cluster Service --prometheus-service is reached through the Kubernetes API (or %s)", o.ArgoCD.CoreHint())
-	}
-	if o.PrometheusURL == "" {
+		// Leases and windows need no Prometheus: they are enforced anyway.
+		fmt.Fprintf(o.ErrOut, "note: in server mode the traffic decisions need --prometheus-url (the in-cluster Service --prometheus-service is reached through the Kubernetes API, or %s); closing only what leases and uptime windows say\n", o.ArgoCD.CoreHint())
+		prom = nil
+	} else if o.PrometheusURL == "" {
 		ns, name, port, _ := parseService(o.PrometheusService)
 		prom = &costgate.ServicePrometheus{REST: s.client.Typed.CoreV1().RESTClient(), Namespace: ns, Service: name, Port: port}
 	}
@@ -147,6 +155,9 @@ func (o *IdleOptions) Run(ctx context.Context) error {
 				verb = "failed to close"
 			}
 			line := fmt.Sprintf("%s %s (%s): %s", verb, d.App, d.Target, strings.TrimPrefix(d.Reason, "kept: "))
+			if d.Idle {
+				line += fmt.Sprintf(", saving $%.2f per hour", byName[d.App].Gate.CostPerHour)
+			}
 			if d.Error != "" {
 				line += ": " + d.Error
 			}

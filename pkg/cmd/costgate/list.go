@@ -24,7 +24,7 @@ func newCmdList(c *common) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "list",
 		Aliases: []string{"status"},
-		Short:   "List every gated app: gate, target, sync, health, state, replicas, cost, time up",
+		Short:   "List every gated app: gate, target, sync, health, state, replicas, cost, time up, who opened it, its lease, what it cost",
 		Example: `  kubectl costgate list --env ai-dev
   kubectl costgate status --env ai-dev -o wide
   kubectl costgate list --env ai-dev -o json`,
@@ -67,12 +67,16 @@ func (o *ListOptions) Run(ctx context.Context) error {
 	if o.Output == "json" || o.Output == "yaml" {
 		return printers.Data(o.Out, o.Output, statuses)
 	}
-	header := []string{"APP", "LAYER", "GATE", "TARGET", "SYNC", "HEALTH", "STATE", "REPLICAS", "COST/H", "UP FOR"}
+	header := []string{"APP", "LAYER", "GATE", "TARGET", "SYNC", "HEALTH", "STATE", "REPLICAS", "COST/H", "UP FOR", "OPENED BY", "EXPIRES", "SPENT"}
 	if o.Output == "wide" {
-		header = append(header, "GROUP", "NOTE")
+		header = append(header, "GROUP", "WHY OPEN", "NOTE")
 	}
 	var rows [][]string
-	total := 0.0
+	total, spent := 0.0, 0.0
+	byName := map[string]platform.App{}
+	for _, a := range gated {
+		byName[a.Name] = a
+	}
 	for _, st := range statuses {
 		up := "-"
 		if st.UpSince != nil {
@@ -86,18 +90,42 @@ func (o *ListOptions) Run(ctx context.Context) error {
 		if target == "" {
 			target = "-"
 		}
-		row := []string{st.App, st.Layer, st.Gate, target, st.Sync, st.Health, string(st.State), replicas, fmt.Sprintf("$%.2f", st.CostPerHour), up}
+		cost := "-"
+		if st.Open() {
+			cost = fmt.Sprintf("$%.2f", st.CostSince)
+		}
+		row := []string{st.App, st.Layer, st.Gate, target, st.Sync, st.Health, string(st.State), replicas, fmt.Sprintf("$%.2f", st.CostPerHour), up,
+			printers.Dash(st.OpenedBy), expires(byName[st.App], st, now), cost}
 		if o.Output == "wide" {
-			row = append(row, st.Group, st.Reason)
+			row = append(row, st.Group, printers.Dash(st.OpenReason), st.Reason)
 		}
 		rows = append(rows, row)
-		if st.State == costgate.StateUp || st.State == costgate.StateStarting {
+		if st.Open() {
 			total += st.CostPerHour
+			spent += st.CostSince
 		}
 	}
 	if err := printers.Table(o.Out, header, rows); err != nil {
 		return err
 	}
-	fmt.Fprintf(o.Out, "\nopen gates cost $%.2f per hour\n", total)
+	fmt.Fprintf(o.Out, "\nopen gates cost $%.2f per hour, $%.2f since they opened\n", total, spent)
 	return nil
+}
+
+// expires is when an open gate closes by itself: its lease ("in 1h30m0s",
+// "expired" until idle closes it), else the end of its uptime window.
+func expires(app platform.App, st costgate.Status, now time.Time) string {
+	switch {
+	case !st.Open():
+		return "-"
+	case st.ExpiresAt != nil && !now.Before(*st.ExpiresAt):
+		return "expired"
+	case st.ExpiresAt != nil:
+		return "in " + st.ExpiresAt.Sub(now).Round(time.Second).String()
+	case app.Gate != nil && app.Gate.Uptime != nil:
+		if end := app.Gate.Uptime.Next(now); !end.IsZero() {
+			return "window " + end.Format("Mon 15:04 MST")
+		}
+	}
+	return "-"
 }

@@ -76,7 +76,7 @@ func (o *PauseOptions) Run(ctx context.Context) error {
 	if !o.Resume {
 		return closeGates(ctx, o.common, s, []platform.App{app}, o.Wait, "pause")
 	}
-	if err := s.gates.Authorize(ctx, costgate.GatePermissions(app, o.Wait)); err != nil {
+	if err := s.gates.Authorize(ctx, costgate.GatePermissions(s.gates.Namespace, app, o.Wait)); err != nil {
 		return fmt.Errorf("refusing to resume %s, nothing changed: %w", app.Name, err)
 	}
 	ch, err := s.gates.Open(ctx, app, costgate.OpenOptions{})

@@ -82,7 +82,11 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 		return err
 	}
 	if opens && result.Succeeded() {
-		if err := s.gates.MarkOpened(ctx, app); err != nil {
+		who, err := s.gates.Backend.WhoAmI(ctx)
+		if err != nil {
+			fmt.Fprintf(o.ErrOut, "warning: not recording who opened %s: %v\n", app.Name, err)
+		}
+		if err := s.gates.MarkOpened(ctx, app, costgate.OpenOptions{By: who}); err != nil {
 			fmt.Fprintf(o.ErrOut, "warning: %v\n", err)
 		}
 	}

@@ -21,6 +21,8 @@ type UpOptions struct {
 	App      string
 	Replicas int32
 	Force    bool
+	For      time.Duration
+	Reason   string
 	Timeout  time.Duration
 	Wait     bool
 }
@@ -30,24 +32,35 @@ func newCmdUp(c *common) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "up APP",
 		Short: "Open a gate: sync if needed, scale up (or resume KServe), and wait until it serves",
-		Long: `Syncs the app first when it is not deployed or out of sync, then opens the gate with one
-write (field manager kubectl-costgate): a scale gate's Deployment goes to --replicas, else
-to the count remembered at the last down, else the gate's replicas annotation; a pause
-gate's InferenceService loses serving.kserve.io/stop. A gate already open stays at its
-count unless --replicas says otherwise. Then it waits, saying what it waits on (pods
-Pending and why, image pulls, Ready).
+		Long: `Syncs the app first when it is not deployed or out of sync, then opens the gate. It first
+records on the Application who opens it (the Kubernetes user, or the Argo CD user in
+server mode), --reason, and its lease (costgate.aidev.io/expires-at: --for from now, else
+the gate's max-open when it was closed), then writes once (field manager kubectl-costgate):
+a scale gate's workload (any kind with a /scale subresource: Deployment, StatefulSet,
+LeaderWorkerSet, a custom resource) goes to --replicas, else to the count remembered at the
+last down, else the gate's replicas annotation; a pause gate's InferenceService loses
+serving.kserve.io/stop; a sync gate is deployed by the sync. A gate already open stays at
+its count unless --replicas says otherwise, and --for extends its lease. Then it waits,
+saying what it waits on (pods Pending and why, image pulls, Ready).
+
+costgate idle closes a gate whose lease has run out, and one outside its uptime window
+(costgate.aidev.io/uptime) whose lease has ended.
 
 It refuses before writing anything: a count above the gate's maximum
-(costgate.aidev.io/max-replicas, default 8) without --force; a Deployment whose replicas
-Argo CD does not ignore (ignoreDifferences on /spec/replicas and
-RespectIgnoreDifferences=true), or one a KEDA ScaledObject scales and is not paused; and a
-user who may not make every write and watch it needs (asked with SelfSubjectAccessReviews).
+(costgate.aidev.io/max-replicas, default 8) or a --for above its max-open without --force;
+an up outside the gate's uptime window without --for; a workload whose replicas Argo CD
+does not ignore (ignoreDifferences on /spec/replicas of exactly its group, kind and name,
+and RespectIgnoreDifferences=true), or one a HorizontalPodAutoscaler or an unpaused KEDA
+ScaledObject scales; and a user who may not make every write and watch it needs (asked with
+SelfSubjectAccessReviews, or Argo CD's RBAC in server mode).
 
 Interrupted (Ctrl-C), it says what it had done; the same up, run again, finishes.`,
 		Example: `  kubectl costgate up raw-vllm --env ai-dev
+  # Open for two hours: costgate idle closes it after that
+  kubectl costgate up raw-vllm --for 2h --reason "eval run" --env ai-dev
   kubectl costgate up coder-chat --replicas 2 --timeout 30m --env ai-dev`,
 		Args:              appArg,
-		ValidArgsFunction: c.EnvFlags.CompleteFirstArg(cli.GatedApps(platform.GateScale, platform.GatePause)),
+		ValidArgsFunction: c.EnvFlags.CompleteFirstArg(cli.GatedApps(platform.GateScale, platform.GatePause, platform.GateSync)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.App = args[0]
 			switch {
@@ -57,12 +70,16 @@ Interrupted (Ctrl-C), it says what it had done; the same up, run again, finishes
 				return fmt.Errorf("--replicas %d: must be a positive count", o.Replicas)
 			case o.Timeout <= 0:
 				return fmt.Errorf("--timeout %s: must be positive", o.Timeout)
+			case cmd.Flags().Changed("for") && o.For <= 0:
+				return fmt.Errorf("--for %s: must be positive", o.For)
 			}
 			return o.Run(cmd.Context())
 		},
 	}
 	cmd.Flags().Int32Var(&o.Replicas, "replicas", 0, "Replicas to scale to (default: an open gate keeps its count; a closed one gets the count at the last down, else the gate's)")
-	cmd.Flags().BoolVar(&o.Force, "force", false, "Allow a count above the gate's maximum (annotation costgate.aidev.io/max-replicas)")
+	cmd.Flags().BoolVar(&o.Force, "force", false, "Allow a count above the gate's maximum (annotation costgate.aidev.io/max-replicas), or a --for above its max-open")
+	cmd.Flags().DurationVar(&o.For, "for", 0, "Lease: close the gate this long from now (costgate idle closes it); default the gate's max-open")
+	cmd.Flags().StringVar(&o.Reason, "reason", "", "Why it is opened, recorded on the Application and shown by list")
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", 15*time.Minute, "How long to wait for the workload")
 	cmd.Flags().BoolVar(&o.Wait, "wait", true, "Wait until the workload is ready")
 	return cmd
@@ -75,8 +92,8 @@ func (o *UpOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	opts := costgate.UpOptions{OpenOptions: costgate.OpenOptions{Replicas: o.Replicas, Force: o.Force}, Wait: o.Wait}
-	if err := costgate.CheckUp(env.Host, app, opts); err != nil {
+	opts := costgate.UpOptions{OpenOptions: costgate.OpenOptions{Replicas: o.Replicas, Force: o.Force, For: o.For, Reason: o.Reason}, Wait: o.Wait}
+	if _, err := costgate.CheckUp(app, opts, o.Now()); err != nil {
 		return err
 	}
 	s, err := o.connect(ctx, env)
@@ -98,6 +115,7 @@ func (o *UpOptions) Run(ctx context.Context) error {
 		Progress: syncProgress(o.ErrOut, app.Name),
 		Opened:   func(ch costgate.Change) { report(o.common, ch); start = o.Now() },
 		Waiting:  say,
+		Note:     func(msg string) { fmt.Fprintf(o.ErrOut, "%s: %s\n", app.Name, msg) },
 	})
 	stop()
 	if err == nil {
@@ -155,9 +173,13 @@ func waitingFor(app platform.App, ch costgate.Change) string {
 }
 
 func report(c *common, ch costgate.Change) {
+	lease := ""
+	if ch.ExpiresAt != nil && ch.To != "0" && ch.To != "paused" {
+		lease = fmt.Sprintf(" (lease until %s, in %s)", ch.ExpiresAt.UTC().Format(time.RFC3339), ch.ExpiresAt.Sub(c.Now()).Round(time.Second))
+	}
 	if !ch.Changed || ch.From == ch.To { // a write that only tidied annotations opened nothing
-		fmt.Fprintf(c.Out, "%s: %s already %s\n", ch.App, ch.Target, ch.To)
+		fmt.Fprintf(c.Out, "%s: %s already %s%s\n", ch.App, ch.Target, ch.To, lease)
 		return
 	}
-	fmt.Fprintf(c.Out, "%s: %s %s -> %s\n", ch.App, ch.Target, ch.From, ch.To)
+	fmt.Fprintf(c.Out, "%s: %s %s -> %s%s\n", ch.App, ch.Target, ch.From, ch.To, lease)
 }

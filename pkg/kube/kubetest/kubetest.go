@@ -25,6 +25,7 @@ import (
 	"strings"
 	"sync"
 
+	authnv1 "k8s.io/api/authentication/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -66,6 +67,8 @@ type Fake struct {
 	// makes it fail like an unreachable server.
 	Readyz    string
 	ReadyzErr error
+	// User is who a SelfSubjectReview says the client is.
+	User string
 
 	mu       sync.Mutex
 	rv       int
@@ -94,9 +97,9 @@ func NewClient(objs ...runtime.Object) *Fake {
 			typed = append(typed, o)
 		}
 	}
-	f := &Fake{Readyz: "ok", rv: 100, managed: map[objectKey][]metav1.ManagedFieldsEntry{}}
+	f := &Fake{Readyz: "ok", User: "admin@fake.cluster", rv: 100, managed: map[objectKey][]metav1.ManagedFieldsEntry{}}
 	listKinds := map[schema.GroupVersionResource]string{ScaledObjects: "ScaledObjectList"}
-	for _, k := range []kube.Kind{kube.AppProjects, kube.ApplicationSets, kube.Applications, kube.Deployments, kube.InferenceServices, kube.ConfigMaps, kube.Pods} {
+	for _, k := range []kube.Kind{kube.AppProjects, kube.ApplicationSets, kube.Applications, kube.Deployments, kube.StatefulSets, kube.HPAs, kube.InferenceServices, kube.ConfigMaps, kube.Pods, LeaderWorkerSets, Models, Notebooks} {
 		listKinds[k.GVR] = k.Kind + "List"
 	}
 	for _, o := range dyn {
@@ -106,10 +109,15 @@ func NewClient(objs ...runtime.Object) *Fake {
 	f.Dynamic.PrependReactor("patch", "*", f.patch(f.Dynamic.Tracker()))
 	f.Dynamic.PrependReactor("create", "*", f.create)
 	f.Dynamic.PrependReactor("delete", "*", f.delete)
+	f.Dynamic.PrependReactor("get", "*", f.scale(f.Dynamic.Tracker()))
+	f.Dynamic.PrependReactor("patch", "*", f.scale(f.Dynamic.Tracker()))
 	f.Typed = k8sfake.NewSimpleClientset(typed...)
 	metaScheme := runtime.NewScheme()
 	_ = metav1.AddMetaToScheme(metaScheme)
 	f.Metadata = metadatafake.NewSimpleMetadataClient(metaScheme, meta...)
+	f.Typed.PrependReactor("create", "selfsubjectreviews", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, &authnv1.SelfSubjectReview{Status: authnv1.SelfSubjectReviewStatus{UserInfo: authnv1.UserInfo{Username: f.User}}}, nil
+	})
 	f.Typed.Discovery().(*fakediscovery.FakeDiscovery).FakedServerVersion = &version.Info{GitVersion: "v1.37.2", Major: "1", Minor: "37"}
 	f.Client = &kube.Client{
 		Config:   &rest.Config{Host: Server},
@@ -119,6 +127,7 @@ func NewClient(objs ...runtime.Object) *Fake {
 		Server:   Server,
 		Context:  "fake",
 	}
+	f.discoverable()
 	return f
 }
 
@@ -275,7 +284,7 @@ func (f *Fake) Writes() string {
 		default:
 			continue
 		}
-		if a.GetResource().Resource == "selfsubjectaccessreviews" {
+		if r := a.GetResource().Resource; r == "selfsubjectaccessreviews" || r == "selfsubjectreviews" {
 			continue
 		}
 		b.WriteString(Describe(a))
