@@ -3,6 +3,7 @@ package platform
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -303,4 +304,17 @@ func (u *Uptime) Next(t time.Time) time.Time {
 		at = edge
 	}
 	return time.Time{}
+}
+
+// parseDurationOrDays reads a duration as time.ParseDuration does, or whole
+// days such as 2d (48h), as people write a lease.
+func parseDurationOrDays(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.ParseInt(n, 10, 64)
+		if err != nil || days < 0 || days > math.MaxInt64/int64(24*time.Hour) || n[0] == '+' {
+			return 0, fmt.Errorf("%q is not a whole number of days", s)
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
 }
