@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -32,6 +34,7 @@ const (
 	CheckMaxReplicas     = "max-replicas"
 	CheckUngated         = "ungated-manual-sync"
 	CheckGPUUngated      = "gpu-ungated"
+	CheckMaxOpenIdle     = "max-open-below-idle"
 )
 
 // Lint checks every gate of an environment statically: no cluster needed.
@@ -53,6 +56,12 @@ func Lint(env *platform.Env) []Finding {
 		if app.Automated {
 			add(Error, CheckManual, "a gated app is auto-sync: Argo CD deploys it without anyone asking, and selfHeal undoes up/down",
 				"remove spec.syncPolicy.automated (keep syncOptions)")
+		}
+		if g.MaxOpen > 0 && g.IdleAfter > 0 && g.MaxOpen < g.IdleAfter {
+			// A warning: the gate still closes, only never for being idle.
+			maxOpen, idle := shortDuration(g.MaxOpen), shortDuration(g.IdleAfter)
+			add(Warning, CheckMaxOpenIdle, fmt.Sprintf("max-open %s is shorter than idle-after %s: the lease always closes it first", maxOpen, idle),
+				fmt.Sprintf("raise %smax-open to %s or more, or lower %sidle-after to %s or less", platform.GateAnnotationPrefix, idle, platform.GateAnnotationPrefix, maxOpen))
 		}
 		if g.Kind == platform.GateScale {
 			if !ignoresReplicas(app, *g.Target) {
@@ -250,4 +259,17 @@ func scanDeployed(env *platform.Env) map[string][]deployment {
 		}
 	}
 	return out
+}
+
+// shortDuration writes d as time.Duration does, without zero minutes and
+// seconds: 1h, 30m, 1h30m, 48h.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

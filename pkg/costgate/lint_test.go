@@ -1,6 +1,7 @@
 package costgate_test
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -173,6 +174,58 @@ func TestLoadRefusesAGateWithoutAPrice(t *testing.T) {
 		_, err := platform.Load(dir, "sandbox")
 		if err == nil || !strings.Contains(err.Error(), file) || !strings.Contains(err.Error(), "Application kserve-demo: "+want) {
 			t.Errorf("%q: %v\nwant %s: ...%s", value, err, file, want)
+		}
+	}
+}
+
+// A gate whose max-open is shorter than its idle-after is never closed for
+// being idle: a warning naming both. Equal or longer is no finding.
+func TestLintWarnsWhenMaxOpenIsBelowIdleAfter(t *testing.T) {
+	const file = "catalog/llm-d/llm-d.yaml"
+	const idle = "    costgate.aidev.io/idle-after: 30m\n"
+	for annotations, want := range map[string]string{
+		"    costgate.aidev.io/idle-after: 2h\n    costgate.aidev.io/max-open: 1h\n": "llm-d warning max-open-below-idle: " +
+			"max-open 1h is shorter than idle-after 2h: the lease always closes it first; " +
+			"fix: raise costgate.aidev.io/max-open to 2h or more, or lower costgate.aidev.io/idle-after to 1h or less",
+		idle + "    costgate.aidev.io/max-open: 1m30s\n": "llm-d warning max-open-below-idle: " +
+			"max-open 1m30s is shorter than idle-after 30m: the lease always closes it first; " +
+			"fix: raise costgate.aidev.io/max-open to 30m or more, or lower costgate.aidev.io/idle-after to 1m30s or less",
+		idle + "    costgate.aidev.io/max-open: 30m\n": "",
+		idle + "    costgate.aidev.io/max-open: 2d\n":  "",
+		"    costgate.aidev.io/max-open: 1m\n":         "", // no idle-after: nothing to compare
+	} {
+		dir := platformtest.CopyEnv(t, clusters, "sandbox", map[string]platformtest.Edit{file: platformtest.Replace(t, idle, annotations)})
+		env, err := platform.Load(dir, "sandbox")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, f := range costgate.Lint(env) {
+			if f.File != filepath.Join(dir, "sandbox", file) {
+				t.Errorf("finding names %s, want %s", f.File, filepath.Join(dir, "sandbox", file))
+			}
+			got = append(got, f.App+" "+f.Severity+" "+f.Check+": "+f.Message+"; fix: "+f.Fix)
+		}
+		if strings.Join(got, "\n") != want {
+			t.Errorf("%q: findings\n%s\nwant\n%s", annotations, strings.Join(got, "\n"), want)
+		}
+	}
+}
+
+// A bad uptime or max-open does not load: the error names the file, the
+// Application and the annotation (as costgate lint prints it).
+func TestLoadRefusesABadUptimeOrMaxOpen(t *testing.T) {
+	const file = "catalog/demos/kserve-demo.yaml"
+	const idle = "    costgate.aidev.io/idle-after: 30m\n"
+	for value, want := range map[string]string{
+		"    costgate.aidev.io/uptime: \"Mon-Fri 07:00-20:00 Europe/Berlin, Mon-Fry 07:00-20:00 UTC\"\n": `annotation costgate.aidev.io/uptime: range 2 "Mon-Fry 07:00-20:00 UTC": unknown day "Fry" (want Mon..Sun)`,
+		"    costgate.aidev.io/uptime: Mon-Fri 07:00-20:00\n":                                            `annotation costgate.aidev.io/uptime: range 1 "Mon-Fri 07:00-20:00": missing time zone after 07:00-20:00 (want an IANA name such as Europe/Berlin or UTC)`,
+		"    costgate.aidev.io/max-open: 8 hours\n":                                                      `annotation costgate.aidev.io/max-open: "8 hours" is not a duration such as 8h`,
+	} {
+		dir := platformtest.CopyEnv(t, clusters, "sandbox", map[string]platformtest.Edit{file: platformtest.Replace(t, idle, idle+value)})
+		_, err := platform.Load(dir, "sandbox")
+		if want := filepath.Join(dir, "sandbox", file) + ": Application kserve-demo: " + want; err == nil || err.Error() != want {
+			t.Errorf("%q: %v\nwant %s", value, err, want)
 		}
 	}
 }

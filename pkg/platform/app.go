@@ -35,6 +35,8 @@ type Gate struct {
 	IdleAfter   time.Duration `json:"idleAfter,omitempty"`
 	IdleQuery   string        `json:"idleQuery,omitempty"`
 	Reason      string        `json:"reason,omitempty"`
+	MaxOpen     time.Duration `json:"maxOpen,omitempty"`
+	Uptime      *Uptime       `json:"uptime,omitempty"`
 }
 
 // ObjectRef names the object a gate acts on: Kind[.group]/namespace/name.
@@ -232,6 +234,20 @@ func gateFromAnnotations(annotations map[string]any) (*Gate, error) {
 			return nil, fmt.Errorf("%s: %q is not a duration such as 30m", field("idle-after"), idle)
 		}
 		g.IdleAfter = d
+	}
+	if maxOpen := get("max-open"); maxOpen != "" {
+		d, err := parseDurationOrDays(maxOpen)
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("%s: %q is not a duration such as 8h", field("max-open"), maxOpen)
+		}
+		g.MaxOpen = d
+	}
+	if uptime := get("uptime"); uptime != "" {
+		u, err := ParseUptime(uptime)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", field("uptime"), err)
+		}
+		g.Uptime = u
 	}
 	return g, nil
 }

@@ -168,6 +168,10 @@ func TestBadEnvironmentsSayWhatAndWhere(t *testing.T) {
 			[]string{"raw-vllm.yaml", `"Deployment./serving/raw-vllm" is not Kind[.group]/namespace/name`}},
 		{"pause gate on another kind", map[string]platformtest.Edit{"catalog/demos/kserve-demo.yaml": platformtest.Replace(t, "target: InferenceService/", "target: StatefulSet/")},
 			[]string{"kserve-demo.yaml", "a pause gate targets an InferenceService, not a StatefulSet"}},
+		{"gate with a bad uptime", map[string]platformtest.Edit{"catalog/serving-core/raw-vllm.yaml": platformtest.Replace(t, `cost-per-hour: "0.80"`, `cost-per-hour: "0.80"`+"\n    costgate.aidev.io/uptime: Mon-Fri 07:00-20:00 Europe/Berln")},
+			[]string{"raw-vllm.yaml", "Application raw-vllm", `annotation costgate.aidev.io/uptime: range 1 "Mon-Fri 07:00-20:00 Europe/Berln": unknown time zone "Europe/Berln"`}},
+		{"gate with a bad max-open", map[string]platformtest.Edit{"catalog/serving-core/raw-vllm.yaml": platformtest.Replace(t, `cost-per-hour: "0.80"`, `cost-per-hour: "0.80"`+"\n    costgate.aidev.io/max-open: 2days")},
+			[]string{"raw-vllm.yaml", "Application raw-vllm", `annotation costgate.aidev.io/max-open: "2days" is not a duration such as 8h`}},
 		{"no repoURL", map[string]platformtest.Edit{"config.yaml": platformtest.Replace(t, "repoURL: file:///KP_SANDBOX_REPO", "")},
 			[]string{"config.yaml", "repoURL: must be set"}},
 	} {

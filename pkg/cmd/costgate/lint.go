@@ -21,14 +21,16 @@ the file and the fix. Exit 1 on any error.
 
 It also warns about every manual-sync Application (no syncPolicy.automated) without a
 costgate.aidev.io/gate annotation: it deploys only on a sync, like a gate, but costgate
-list, cost and idle do not see it. Warnings do not fail lint (a tree adopted as it is
-passes on day one while its apps are annotated); --strict makes them fail too.`,
+list, cost and idle do not see it, and about every gate whose max-open is shorter than
+its idle-after (the lease always closes it first). Warnings do not fail lint (a tree
+adopted as it is passes on day one while its apps are annotated); --strict makes them
+fail too.`,
 		`  kubectl costgate lint --env ai-dev
   kubectl costgate lint --env sandbox -o json
 
   # In CI, once every manual-sync app is annotated: keep it so
   kubectl costgate lint --env ai-dev --strict`,
-		"Exit 1 on warnings too (manual-sync apps without a gate annotation)",
+		"Exit 1 on warnings too (manual-sync apps without a gate annotation, max-open below idle-after)",
 		func(env *platform.Env) ([]platform.Finding, string, string) {
 			return costgate.Lint(env), fmt.Sprintf("%d gates", len(costgate.Gated(env))), "gate"
 		})

@@ -65,3 +65,24 @@ func TestLintWarnsAboutTheAdoptedTree(t *testing.T) {
 		golden(t, "lint/"+name, h, r)
 	}
 }
+
+// A gate annotation that does not parse stops lint before any check: the
+// error names the file, the Application and the annotation; exit 1. A max-open
+// shorter than the idle-after is a warning: exit 0 (1 with --strict).
+func TestLintNamesABadUptimeAndWarnsAboutMaxOpen(t *testing.T) {
+	const idle = "    costgate.aidev.io/idle-after: 30m\n"
+	for name, annotations := range map[string]string{
+		"bad-uptime": idle + "    costgate.aidev.io/uptime: Mon-Fri 07:00-20:00 Europe/Berln\n",
+		"max-open":   idle + "    costgate.aidev.io/max-open: 10m\n    costgate.aidev.io/uptime: Mon-Fri 07:00-20:00 Europe/Berlin\n",
+	} {
+		dir := platformtest.CopyEnv(t, clitest.Clusters(t), "sandbox", map[string]platformtest.Edit{
+			"catalog/llm-d/llm-d.yaml": platformtest.Replace(t, idle, annotations),
+		})
+		h := clitest.New(t, "kubectl-costgate")
+		h.ClientErr = errNoCluster
+		r := h.Run(costgate.NewCmd, "lint", "--env", "sandbox", "--dir", dir)
+		r.Stdout = clitest.Normalize(r.Stdout, dir, "<copy>")
+		r.Stderr = clitest.Normalize(r.Stderr, dir, "<copy>")
+		golden(t, "lint/"+name, h, r)
+	}
+}
