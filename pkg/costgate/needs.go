@@ -31,7 +31,8 @@ func Needs(argoNamespace string, listed, gates []platform.App) []access.Need {
 		case platform.GateScale:
 			w := WorkloadOf(a)
 			upDown = append(upDown, gate...)
-			upDown = append(upDown, access.Request{Verb: "list", Group: ScaledObjects.GVR.Group, Resource: ScaledObjects.GVR.Resource, Namespace: w.Namespace})
+			upDown = append(upDown, access.Request{Verb: "list", Group: ScaledObjects.GVR.Group, Resource: ScaledObjects.GVR.Resource, Namespace: w.Namespace},
+				access.Request{Verb: "list", Group: kube.HPAs.GVR.Group, Resource: kube.HPAs.GVR.Resource, Namespace: w.Namespace})
 		case platform.GatePause:
 			upDown = append(upDown, gate...)
 			pauseResume = append(pauseResume, gate...)

@@ -210,7 +210,7 @@ func TestMarkOpenedAnnotatesTheApplication(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "patch applications.argoproj.io argocd/n8n (fieldManager=kubectl-costgate, type=application/merge-patch+json)\n" +
-		"  {\n    \"metadata\": {\n      \"annotations\": {\n        \"costgate.aidev.io/expires-at\": null,\n        \"costgate.aidev.io/open-reason\": null,\n        \"costgate.aidev.io/opened-at\": \"2026-11-26T12:00:00Z\",\n        \"costgate.aidev.io/opened-by\": \"alice\"\n      },\n      \"resourceVersion\": \"101\"\n    }\n  }\n"
+		"  {\n    \"metadata\": {\n      \"annotations\": {\n        \"costgate.aidev.io/opened-at\": \"2026-11-26T12:00:00Z\",\n        \"costgate.aidev.io/opened-by\": \"alice\"\n      },\n      \"resourceVersion\": \"101\"\n    }\n  }\n"
 	if got := f.Writes(); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}

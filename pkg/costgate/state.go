@@ -2,6 +2,7 @@ package costgate
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -172,7 +173,7 @@ func observe(host platform.Host, a platform.App, live Live, now time.Time) Statu
 	s.OpenedBy, s.OpenReason = ann[OpenedByAnnotation], ann[OpenReasonAnnotation]
 	s.ExpiresAt = annotatedTime(app, ExpiresAtAnnotation)
 	if s.UpSince != nil && now.After(*s.UpSince) {
-		s.CostSince = now.Sub(*s.UpSince).Hours() * s.CostPerHour
+		s.CostSince = math.Round(now.Sub(*s.UpSince).Hours()*s.CostPerHour*100) / 100 // cents
 	}
 	return s
 }

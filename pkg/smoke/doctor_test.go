@@ -170,7 +170,7 @@ func TestRBACSeverity(t *testing.T) {
 		status  string
 		message string
 	}{
-		{"all allowed", smoketest.AllowAll, Pass, "allowed all 32 requests of 8 commands"},
+		{"all allowed", smoketest.AllowAll, Pass, "allowed all 36 requests of 8 commands"},
 		{"preflight denied", func(ra authv1.ResourceAttributes) bool { return ra.Resource != "appprojects" || ra.Verb != "list" }, Fail,
 			"not allowed: every command's preflight: list appprojects.argoproj.io in argocd; profile apply: list appprojects.argoproj.io in argocd"},
 		{"wait denied", func(ra authv1.ResourceAttributes) bool { return ra.Verb != "watch" || ra.Resource != "applications" }, Fail,
@@ -179,7 +179,7 @@ func TestRBACSeverity(t *testing.T) {
 			"the profile verbs are allowed; optional commands are not: profile apply --prune: delete applicationsets.argoproj.io in argocd"},
 		{"scale denied in one namespace", func(ra authv1.ResourceAttributes) bool {
 			return ra.Namespace != "coding-assistant" || ra.Group != "apps"
-		}, Warn, "the profile verbs are allowed; optional commands are not: costgate up/down: get/patch/list/watch deployments.apps in coding-assistant"},
+		}, Warn, "the profile verbs are allowed; optional commands are not: costgate up/down: get/patch deployments/scale.apps in coding-assistant, get/list/watch deployments.apps in coding-assistant"},
 		{"chat denied", func(ra authv1.ResourceAttributes) bool { return ra.Resource != "secrets" && ra.Resource != "services" }, Warn,
 			"the profile verbs are allowed; optional commands are not: smoke chat: get services in serving, get secrets in serving"},
 	} {

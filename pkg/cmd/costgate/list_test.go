@@ -27,8 +27,9 @@ import (
 // five minutes ago.
 func everyState(t *testing.T) []runtime.Object {
 	return []runtime.Object{
-		application(t, "raw-vllm", "Synced", "Healthy"),
-		application(t, "coder-chat", "Synced", "Healthy"),
+		application(t, "raw-vllm", "Synced", "Healthy", annotated(pcostgate.OpenedByAnnotation, "alice@example.com"),
+			annotated(pcostgate.ExpiresAtAnnotation, "2026-11-26T14:00:00Z"), annotated(pcostgate.OpenReasonAnnotation, "eval run")),
+		application(t, "coder-chat", "Synced", "Healthy", annotated(pcostgate.ExpiresAtAnnotation, "2026-11-26T11:59:00Z")),
 		application(t, "coder-fim", "Synced", "Healthy"),
 		application(t, "kserve-demo", "Synced", "Healthy"),
 		application(t, "inference-demo", "Synced", "Healthy", lastSync("2026-11-26T11:30:00Z")),
