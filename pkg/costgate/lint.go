@@ -210,11 +210,15 @@ type deployment struct {
 	paused bool // ScaledObjects: autoscaling.keda.sh/paused or paused-replicas
 }
 
-func refKey(r platform.ObjectRef) string { return r.Group + "/" + r.Kind + "/" + r.Namespace + "/" + r.Name }
+func refKey(r platform.ObjectRef) string {
+	return r.Group + "/" + r.Kind + "/" + r.Namespace + "/" + r.Name
+}
 
 // kedaKey and hpaKey index the autoscalers by the kind and name they scale.
-func kedaKey(r platform.ObjectRef) string { return "ScaledObject->" + r.Kind + "/" + r.Namespace + "/" + r.Name }
-func hpaKey(r platform.ObjectRef) string  { return "HPA->" + r.Kind + "/" + r.Namespace + "/" + r.Name }
+func kedaKey(r platform.ObjectRef) string {
+	return "ScaledObject->" + r.Kind + "/" + r.Namespace + "/" + r.Name
+}
+func hpaKey(r platform.ObjectRef) string { return "HPA->" + r.Kind + "/" + r.Namespace + "/" + r.Name }
 
 // groupOrCore is how ignoreDifferences writes the core group.
 func groupOrCore(g string) string {
