@@ -120,6 +120,7 @@ type OpenOptions struct {
 // gone, and falling back to the gate's default would take replicas away from
 // whoever opened it wider.
 func (g *Gates) Open(ctx context.Context, app platform.App, opts OpenOptions) (Change, error) {
+	now := g.Now() // once: each pass of a converging write decides the same record
 	switch app.Gate.Kind {
 	case platform.GateScale:
 		return g.scale(ctx, app, func(liveApp *unstructured.Unstructured, current int64) (int64, map[string]any, error) {
@@ -141,16 +142,16 @@ func (g *Gates) Open(ctx context.Context, app platform.App, opts OpenOptions) (C
 					return 0, nil, err
 				}
 			}
-			return want, g.opening(app, liveApp, current > 0, opts), nil
+			return want, opening(app, liveApp, current > 0, opts, now), nil
 		})
 	case platform.GatePause:
 		return g.annotate(ctx, app, "paused", "running", func(liveApp *unstructured.Unstructured, open bool) map[string]any {
-			return g.opening(app, liveApp, open, opts)
+			return opening(app, liveApp, open, opts, now)
 		})
 	}
 	ch := Change{App: app.Name, Target: "Application " + app.Name, From: "deployed", To: "deployed"}
 	err := g.recordOnApp(ctx, app, func(liveApp *unstructured.Unstructured) map[string]any {
-		return g.opening(app, liveApp, SyncGateState(argocd.StatusOf(liveApp)) != StateDown, opts)
+		return opening(app, liveApp, SyncGateState(argocd.StatusOf(liveApp)) != StateDown, opts, now)
 	}, &ch)
 	return ch, err
 }
@@ -166,11 +167,11 @@ func (g *Gates) MarkOpened(ctx context.Context, app platform.App, opts OpenOptio
 
 // opening is what an up records on the Application: when the gate opened
 // (kept while it stays open), who opened it and why, and its lease.
-func (g *Gates) opening(app platform.App, liveApp *unstructured.Unstructured, open bool, opts OpenOptions) map[string]any {
+func opening(app platform.App, liveApp *unstructured.Unstructured, open bool, opts OpenOptions, now time.Time) map[string]any {
 	have := liveApp.GetAnnotations()
 	ann := map[string]any{}
 	if !open || have[OpenedAtAnnotation] == "" {
-		ann[OpenedAtAnnotation] = g.Now().UTC().Format(time.RFC3339)
+		ann[OpenedAtAnnotation] = now.UTC().Format(time.RFC3339)
 		for _, stale := range []string{OpenedByAnnotation, OpenReasonAnnotation, ExpiresAtAnnotation} {
 			if _, set := have[stale]; set {
 				ann[stale] = nil // of an earlier opening
@@ -183,7 +184,7 @@ func (g *Gates) opening(app platform.App, liveApp *unstructured.Unstructured, op
 	if opts.Reason != "" {
 		ann[OpenReasonAnnotation] = opts.Reason
 	}
-	if end := leaseEnd(app, opts.For, open && have[OpenedAtAnnotation] != "", g.Now()); end != nil {
+	if end := leaseEnd(app, opts.For, open && have[OpenedAtAnnotation] != "", now); end != nil {
 		ann[ExpiresAtAnnotation] = end.Format(time.RFC3339)
 	}
 	return ann
@@ -223,8 +224,7 @@ func (g *Gates) Close(ctx context.Context, app platform.App) (Change, error) {
 func (g *Gates) scale(ctx context.Context, app platform.App, decide func(liveApp *unstructured.Unstructured, current int64) (int64, map[string]any, error)) (Change, error) {
 	w := WorkloadOf(app)
 	ch := Change{App: app.Name, Target: app.Gate.Target.String()}
-	err := retryOnConflict(ctx, w.String(), func() error {
-		ch.Changed = false
+	err := g.converge(ctx, w.String(), &ch, func(wrote *bool) error {
 		liveApp, err := g.Application(ctx, app)
 		if err != nil {
 			return cutOr(ctx, err)
@@ -240,8 +240,11 @@ func (g *Gates) scale(ctx context.Context, app platform.App, decide func(liveApp
 		if err != nil {
 			return err
 		}
-		ch.From, ch.To, ch.Replicas = strconv.FormatInt(sc.Replicas, 10), strconv.FormatInt(want, 10), want
-		if err := g.recordFrom(ctx, app, liveApp, ann, &ch); err != nil {
+		if !ch.Changed {
+			ch.From = strconv.FormatInt(sc.Replicas, 10)
+		}
+		ch.To, ch.Replicas = strconv.FormatInt(want, 10), want
+		if err := g.recordFrom(ctx, app, liveApp, ann, &ch, wrote); err != nil {
 			return err
 		}
 		if sc.Replicas == want {
@@ -250,10 +253,35 @@ func (g *Gates) scale(ctx context.Context, app platform.App, decide func(liveApp
 		if err := g.Backend.PatchScale(ctx, w, want, sc.ResourceVersion); err != nil {
 			return cutOr(ctx, err)
 		}
-		ch.Changed = true
+		*wrote = true
 		return nil
 	})
 	return ch, err
+}
+
+// maxPasses bounds converge when another writer keeps undoing each pass.
+const maxPasses = 20
+
+// converge runs pass (a fresh read of the Application and the workload, then
+// the writes that make them what the verb wants) until a pass writes
+// nothing. The record and the workload are two objects: a concurrent up and
+// down could each land one of their writes, so each verb reads both again
+// after writing, and the one that reads last leaves both as it wants them. A
+// conflict starts a pass again from a fresh read.
+func (g *Gates) converge(ctx context.Context, what string, ch *Change, pass func(wrote *bool) error) error {
+	return retryOnConflict(ctx, what, func() error {
+		for range maxPasses {
+			wrote := false
+			if err := pass(&wrote); err != nil {
+				return err
+			}
+			if !wrote {
+				return nil
+			}
+			ch.Changed = true
+		}
+		return fmt.Errorf("%s kept changing under this write (%d passes, another writer?)", what, maxPasses)
+	})
 }
 
 // annotate records on the Application, then sets or removes the stop
@@ -261,8 +289,7 @@ func (g *Gates) scale(ctx context.Context, app platform.App, decide func(liveApp
 func (g *Gates) annotate(ctx context.Context, app platform.App, from, to string, record func(liveApp *unstructured.Unstructured, open bool) map[string]any) (Change, error) {
 	w := WorkloadOf(app)
 	ch := Change{App: app.Name, Target: app.Gate.Target.String(), From: from, To: to}
-	err := retryOnConflict(ctx, w.String(), func() error {
-		ch.Changed, ch.From = false, from
+	err := g.converge(ctx, w.String(), &ch, func(wrote *bool) error {
 		liveApp, err := g.Application(ctx, app)
 		if err != nil {
 			return cutOr(ctx, err)
@@ -275,11 +302,16 @@ func (g *Gates) annotate(ctx context.Context, app platform.App, from, to string,
 			return cutOr(ctx, err)
 		}
 		stopped := strings.EqualFold(live.GetAnnotations()[StopAnnotation], "true")
-		if err := g.recordFrom(ctx, app, liveApp, record(liveApp, !stopped), &ch); err != nil {
+		if !ch.Changed {
+			ch.From = from
+			if stopped == (to == "paused") {
+				ch.From = to
+			}
+		}
+		if err := g.recordFrom(ctx, app, liveApp, record(liveApp, !stopped), &ch, wrote); err != nil {
 			return err
 		}
 		if stopped == (to == "paused") {
-			ch.From = to
 			return nil
 		}
 		stop := map[string]any{StopAnnotation: nil}
@@ -290,7 +322,7 @@ func (g *Gates) annotate(ctx context.Context, app platform.App, from, to string,
 		if err := g.Backend.PatchWorkload(ctx, w, patch); err != nil {
 			return cutOr(ctx, err)
 		}
-		ch.Changed = true
+		*wrote = true
 		return nil
 	})
 	return ch, err
@@ -299,18 +331,18 @@ func (g *Gates) annotate(ctx context.Context, app platform.App, from, to string,
 // recordOnApp writes on the Application what record computes from a fresh
 // read of it, retrying on a conflict.
 func (g *Gates) recordOnApp(ctx context.Context, app platform.App, record func(liveApp *unstructured.Unstructured) map[string]any, ch *Change) error {
-	return retryOnConflict(ctx, "Application "+app.Name, func() error {
+	return g.converge(ctx, "Application "+app.Name, ch, func(wrote *bool) error {
 		liveApp, err := g.Application(ctx, app)
 		if err != nil {
 			return cutOr(ctx, err)
 		}
-		return g.recordFrom(ctx, app, liveApp, record(liveApp), ch)
+		return g.recordFrom(ctx, app, liveApp, record(liveApp), ch, wrote)
 	})
 }
 
 // recordFrom writes ann on the Application read as liveApp, guarded by its
 // resourceVersion; nothing when it holds them already.
-func (g *Gates) recordFrom(ctx context.Context, app platform.App, liveApp *unstructured.Unstructured, ann map[string]any, ch *Change) error {
+func (g *Gates) recordFrom(ctx context.Context, app platform.App, liveApp *unstructured.Unstructured, ann map[string]any, ch *Change, wrote *bool) error {
 	ch.ExpiresAt = annotatedTime(liveApp, ExpiresAtAnnotation)
 	if v, set := ann[ExpiresAtAnnotation]; set {
 		ch.ExpiresAt = nil
@@ -324,7 +356,7 @@ func (g *Gates) recordFrom(ctx context.Context, app platform.App, liveApp *unstr
 	if err := g.Backend.AnnotateApplication(ctx, app.Name, ann, liveApp.GetResourceVersion()); err != nil {
 		return cutOr(ctx, err)
 	}
-	ch.Changed = true
+	*wrote = true
 	return nil
 }
 

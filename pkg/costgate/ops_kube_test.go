@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -216,5 +217,37 @@ func TestMarkOpenedAnnotatesTheApplication(t *testing.T) {
 	}
 	if err := gates(kubetest.NewClient()).MarkOpened(context.Background(), app, OpenOptions{}); err == nil || !strings.HasPrefix(err.Error(), "recording when n8n was opened: ") {
 		t.Errorf("no Application: %v", err)
+	}
+}
+
+// The record (on the Application) and the replicas (on the workload) are two
+// writes: a down that lands its record between an up's two writes would leave
+// the gate open without its opener and lease. The up reads both again after
+// writing and puts the record back, so the gate is never open unrecorded.
+func TestOpenConvergesWhenADownLandsBetweenItsWrites(t *testing.T) {
+	app := gate(t, sandbox(t), "raw-vllm")
+	f := kubetest.NewClient(liveDeployment("serving", "raw-vllm", 0, 0, nil), application("raw-vllm", "Synced", "Healthy", nil, ""))
+	g := gates(f)
+	var once sync.Once
+	f.Dynamic.PrependReactor("patch", "deployments", func(k8stesting.Action) (bool, runtime.Object, error) {
+		once.Do(func() { // a concurrent down's record lands first
+			a := f.Get(kube.Applications, "argocd", "raw-vllm")
+			a.SetAnnotations(nil)
+			if err := f.Store(kube.Applications, a); err != nil {
+				t.Error(err)
+			}
+		})
+		return false, nil, nil
+	})
+	ch, err := g.Open(context.Background(), app, OpenOptions{By: "alice", For: time.Hour})
+	if err != nil || ch.To != "1" || !ch.Changed {
+		t.Fatalf("open: %+v %v", ch, err)
+	}
+	ann := f.Get(kube.Applications, "argocd", "raw-vllm").GetAnnotations()
+	if ann[OpenedByAnnotation] != "alice" || ann[ExpiresAtAnnotation] != "2026-11-26T13:00:00Z" || ann[OpenedAtAnnotation] == "" {
+		t.Errorf("open with its record lost: %v", ann)
+	}
+	if d := f.Get(kube.Deployments, "serving", "raw-vllm"); fmt.Sprint(d.Object["spec"].(map[string]any)["replicas"]) != "1" {
+		t.Errorf("replicas: %v", d.Object["spec"])
 	}
 }
