@@ -51,6 +51,9 @@ func TestLoadsBothEnvironments(t *testing.T) {
 			"raw-vllm": "scale", "coder-chat": "scale", "coder-fim": "scale", "coder-agent": "scale",
 			"kserve-demo": "pause", "inference-demo": "sync", "n8n": "sync", "llm-d": "sync",
 		}
+		if name == "sandbox" { // and two of its own: a StatefulSet and a custom resource
+			want["vector-store"], want["batch-embedder"] = "scale", "scale"
+		}
 		if len(gated) != len(want) {
 			t.Errorf("%s gated apps: %v, want %v", name, gated, want)
 		}

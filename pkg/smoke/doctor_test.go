@@ -170,7 +170,7 @@ func TestRBACSeverity(t *testing.T) {
 		status  string
 		message string
 	}{
-		{"all allowed", smoketest.AllowAll, Pass, "allowed all 36 requests of 8 commands"},
+		{"all allowed", smoketest.AllowAll, Pass, "allowed all 52 requests of 8 commands"},
 		{"preflight denied", func(ra authv1.ResourceAttributes) bool { return ra.Resource != "appprojects" || ra.Verb != "list" }, Fail,
 			"not allowed: every command's preflight: list appprojects.argoproj.io in argocd; profile apply: list appprojects.argoproj.io in argocd"},
 		{"wait denied", func(ra authv1.ResourceAttributes) bool { return ra.Verb != "watch" || ra.Resource != "applications" }, Fail,
@@ -201,9 +201,9 @@ func TestRBACAsksForTheProfilesNamespaces(t *testing.T) {
 	for profile, want := range map[string]string{
 		"platform": "every command's preflight; profile status/wait; profile apply; profile apply --prune; costgate list; costgate sync",
 		"serving": "every command's preflight; profile status/wait; profile apply; profile apply --prune; costgate list; costgate sync; " +
-			"costgate up/down: coding-assistant serving; smoke chat: serving",
+			"costgate up/down: coding-assistant embeddings serving; smoke chat: serving",
 		"full": "every command's preflight; profile status/wait; profile apply; profile apply --prune; costgate list; costgate sync; " +
-			"costgate up/down: coding-assistant kserve serving; costgate pause/resume: kserve; smoke chat: serving",
+			"costgate up/down: coding-assistant embeddings kserve serving; costgate pause/resume: kserve; smoke chat: serving",
 	} {
 		t.Run(profile, func(t *testing.T) {
 			d, _ := newDoctor(t, profile)
