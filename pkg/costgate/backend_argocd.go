@@ -196,7 +196,11 @@ func (b *ArgoCDBackend) WatchWorkload(ctx context.Context, w Workload, changed f
 		if err != nil {
 			return false, err
 		}
-		sel, err := labels.Parse(w.PodSelector(live))
+		selector := w.PodSelector(live)
+		if selector == "" { // it tells no pods: its replicas are all there is to wait on
+			return changed(live, kube.Snapshot{})
+		}
+		sel, err := labels.Parse(selector)
 		if err != nil {
 			return false, err
 		}

@@ -217,13 +217,17 @@ func (b *KubeBackend) WatchWorkload(ctx context.Context, w Workload, changed fun
 				}
 				continue
 			}
-			if pods == nil {
+			if pods == nil && podSnap == nil {
 				selector, err := b.podSelector(ctx, w, live)
 				if err != nil {
 					return err
 				}
-				podWatch = b.Client.Watch(ctx, kube.Pods, w.Namespace, kube.Selector{Labels: selector})
-				pods = podWatch.C
+				if selector == "" { // it tells no pods: its replicas are all there is to wait on
+					podSnap = kube.Snapshot{}
+				} else {
+					podWatch = b.Client.Watch(ctx, kube.Pods, w.Namespace, kube.Selector{Labels: selector})
+					pods = podWatch.C
+				}
 			}
 		case snap, ok := <-pods:
 			if !ok {
@@ -241,19 +245,15 @@ func (b *KubeBackend) WatchWorkload(ctx context.Context, w Workload, changed fun
 }
 
 // podSelector is the live workload's, or its /scale subresource's for a
-// kind whose object says none in a place PodSelector knows.
+// kind whose object says none in a place PodSelector knows; empty when
+// neither tells its pods (a custom resource whose controller has not
+// published a selector yet).
 func (b *KubeBackend) podSelector(ctx context.Context, w Workload, live *unstructured.Unstructured) (string, error) {
-	if s := w.PodSelector(live); s != "" {
+	if s := w.PodSelector(live); s != "" || w.Kind == kube.InferenceServices {
 		return s, nil
 	}
 	s, err := b.Scale(ctx, w)
-	if err != nil {
-		return "", err
-	}
-	if s.Selector == "" {
-		return "", fmt.Errorf("%s publishes no pod selector (its /scale status.selector is empty): cannot tell its pods", w)
-	}
-	return s.Selector, nil
+	return s.Selector, err
 }
 
 // Sync implements Backend with argocd.Core: .operation set through the Kubernetes API.

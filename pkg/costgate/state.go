@@ -244,14 +244,15 @@ func observeState(host platform.Host, a platform.App, live Live) Status {
 }
 
 // replicasOf reads a scalable workload's desired and ready replicas: every
-// kind keeps the desired count in spec.replicas; the ready one is
-// status.readyReplicas where the kind reports it (Deployment, StatefulSet,
-// LeaderWorkerSet), else status.replicas (a custom resource's /scale status).
+// kind keeps the desired count in spec.replicas, and Deployments,
+// StatefulSets and LeaderWorkerSets the ready one in status.readyReplicas
+// (absent: none ready). A kind that reports none counts as not ready: list
+// reads no pods, up waits on them.
 func replicasOf(o *unstructured.Unstructured) (desired, ready int64) {
 	desired, _, _ = unstructured.NestedInt64(o.Object, "spec", "replicas")
-	if r, found, _ := unstructured.NestedInt64(o.Object, "status", "readyReplicas"); found {
-		return desired, r
-	}
+	ready, _, _ = unstructured.NestedInt64(o.Object, "status", "readyReplicas")
+	return desired, ready
+}
 	ready, _, _ = unstructured.NestedInt64(o.Object, "status", "replicas")
 	return desired, ready
 }

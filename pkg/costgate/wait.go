@@ -92,7 +92,17 @@ func evaluate(app platform.App, target *unstructured.Unstructured, pods kube.Sna
 		}
 		return false, "waiting for the InferenceService to be Ready" + podsSummary(live), nil
 	}
-	ready, _, _ := unstructured.NestedInt64(target.Object, "status", "readyReplicas")
+	// Ready replicas where the kind reports them (Deployment, StatefulSet,
+	// LeaderWorkerSet), else its Ready pods (a custom resource's /scale selector).
+	ready, reported, _ := unstructured.NestedInt64(target.Object, "status", "readyReplicas")
+	if !reported {
+		ready = 0
+		for _, p := range live {
+			if PodProblem(p) == "" {
+				ready++
+			}
+		}
+	}
 	if ready >= desired {
 		return true, fmt.Sprintf("%d/%d ready", ready, desired), nil
 	}
