@@ -253,9 +253,6 @@ func replicasOf(o *unstructured.Unstructured) (desired, ready int64) {
 	ready, _, _ = unstructured.NestedInt64(o.Object, "status", "readyReplicas")
 	return desired, ready
 }
-	ready, _, _ = unstructured.NestedInt64(o.Object, "status", "replicas")
-	return desired, ready
-}
 
 // SyncGateState is a sync gate's state from its Application: up when Synced
 // and Healthy, down when nothing is deployed, starting in between.
