@@ -59,13 +59,18 @@ func TestCostgateLifecycle(t *testing.T) {
 	}
 	ctx := context.Background()
 	deployments := s.Kube.AppsV1().Deployments("serving")
+	// replicas reads raw-vllm's count, and its gate's record on the Application.
 	replicas := func() (int32, map[string]string) {
 		t.Helper()
 		d, err := deployments.Get(ctx, "raw-vllm", metav1.GetOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return *d.Spec.Replicas, d.Annotations
+		app, err := s.Dynamic.Resource(sandbox.ApplicationGVR).Namespace(sandbox.ArgoCDNamespace).Get(ctx, "raw-vllm", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return *d.Spec.Replicas, app.GetAnnotations()
 	}
 
 	if r := run(time.Minute, "kubectl-profile", "apply", "full"); r.Code != 0 {
@@ -229,12 +234,15 @@ func TestCostgateLifecycle(t *testing.T) {
 				t.Errorf("run %d: %s", i, r)
 			}
 		}
+		// The record (on the Application) and the replicas agree: open and
+		// recorded, or closed with nothing recorded but the count to restore.
 		n, ann := replicas()
 		_, opened := ann["costgate.aidev.io/opened-at"]
-		prev, remembered := ann["costgate.aidev.io/previous-replicas"]
+		_, by := ann["costgate.aidev.io/opened-by"]
+		prev := ann["costgate.aidev.io/previous-replicas"]
 		switch {
-		case n == 0 && remembered && prev != "" && !opened:
-		case n > 0 && opened && !remembered:
+		case n == 0 && prev != "" && !opened && !by:
+		case n > 0 && opened && by:
 		default:
 			t.Fatalf("inconsistent: %d replicas, annotations %v", n, ann)
 		}
@@ -386,7 +394,7 @@ func TestCostgateLifecycle(t *testing.T) {
 			{[]string{"up", "litellm"}, `app "litellm" is not cost-gated`},
 			{[]string{"pause", "raw-vllm"}, "raw-vllm is a scale gate, not a pause gate"},
 			{[]string{"down", "coder-fim"}, "Deployment coding-assistant/coder-fim does not exist: sync the app first"},
-			{[]string{"up", "inference-demo"}, "inference-demo is a sync gate: open it with kubectl costgate sync inference-demo"},
+			{[]string{"up", "raw-vllm", "--replicas", "2", "--wait=false", "--for", "0s"}, "--for 0s: must be positive"},
 			{[]string{"down"}, "down takes one APP or --all"},
 		} {
 			r := costgate(tc.args...)
@@ -411,10 +419,22 @@ func TestCostgateLifecycle(t *testing.T) {
 		d1, _ := deployments.Get(ctx, "raw-vllm", metav1.GetOptions{})
 		// The controllers keep writing its status; a write of ours would change
 		// its spec (generation) or its annotations.
-		if _, after := replicas(); d1.Generation != d0.Generation || fmt.Sprint(after) != fmt.Sprint(before) {
-			t.Errorf("a refused command wrote to the Deployment: generation %d -> %d, annotations %v -> %v", d0.Generation, d1.Generation, before, after)
+		if _, after := replicas(); d1.Generation != d0.Generation || fmt.Sprint(gateRecord(after)) != fmt.Sprint(gateRecord(before)) {
+			t.Errorf("a refused command wrote: Deployment generation %d -> %d, gate record %v -> %v", d0.Generation, d1.Generation, gateRecord(before), gateRecord(after))
 		}
 	})
+}
+
+// gateRecord is what costgate records on a gate's Application (Argo CD
+// writes other annotations of its own).
+func gateRecord(ann map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range ann {
+		if strings.HasPrefix(k, "costgate.aidev.io/") {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 func podReady(p corev1.Pod) bool {
