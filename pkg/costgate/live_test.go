@@ -112,3 +112,72 @@ func TestCloseAllTriesEveryGateAndReportsEach(t *testing.T) {
 	}
 	golden.Assert(t, "testdata/close-all.golden", strings.Join(reported, "\n")+"\n--- results\n"+strings.Join(lines, "\n")+"\n--- writes\n"+f.Writes())
 }
+
+// mixedGates are n scale gates over four kinds (Deployment, StatefulSet,
+// LeaderWorkerSet, the sandbox's Model), their Applications and workloads.
+func mixedGates(n int) ([]platform.App, []runtime.Object) {
+	kinds := []struct{ ref, apiVersion, kind string }{
+		{"Deployment", "apps/v1", "Deployment"},
+		{"StatefulSet", "apps/v1", "StatefulSet"},
+		{"LeaderWorkerSet.leaderworkerset.x-k8s.io", "leaderworkerset.x-k8s.io/v1", "LeaderWorkerSet"},
+		{"Model.sandbox.aidev.io", "sandbox.aidev.io/v1alpha1", "Model"},
+	}
+	var apps []platform.App
+	var objs []runtime.Object
+	for i := range n {
+		k := kinds[i%len(kinds)]
+		name := fmt.Sprintf("gate-%03d", i)
+		group, _, _ := strings.Cut(k.apiVersion, "/")
+		apps = append(apps, platform.App{Name: name, Gate: &platform.Gate{Kind: platform.GateScale,
+			Target: &platform.ObjectRef{Group: group, Kind: k.kind, Namespace: "models", Name: name}}})
+		objs = append(objs, application(name, "Synced", "Healthy", nil, ""),
+			&unstructured.Unstructured{Object: map[string]any{"apiVersion": k.apiVersion, "kind": k.kind,
+				"metadata": map[string]any{"name": name, "namespace": "models"}, "spec": map[string]any{"replicas": int64(i % 2)}}})
+	}
+	return apps, objs
+}
+
+// list reads 200 gates of four kinds in five requests: the Applications and
+// one LIST per target kind, whatever the number of gates (kinds resolved
+// through the RESTMapper, which asks the cluster nothing once cached).
+func TestReadLiveIsOneListPerKind(t *testing.T) {
+	apps, objs := mixedGates(200)
+	f := kubetest.NewClient(objs...)
+	live, err := gates(f).ReadLive(context.Background(), apps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var requests []string
+	for _, a := range f.Dynamic.Actions() {
+		requests = append(requests, a.GetVerb()+" "+a.GetResource().Resource)
+	}
+	want := "list applications, list deployments, list statefulsets, list leaderworkersets, list models"
+	if got := strings.Join(requests, ", "); got != want {
+		t.Errorf("requests: %s\nwant %s", got, want)
+	}
+	statuses := Observe(platform.HostKubectl, apps, live, now)
+	open := 0
+	for _, st := range statuses {
+		if st.State == StateAbsent {
+			t.Fatalf("%s absent: %s", st.App, st.Reason)
+		}
+		if st.Open() {
+			open++
+		}
+	}
+	if open != 100 {
+		t.Errorf("%d open, want 100", open)
+	}
+}
+
+func BenchmarkReadLive200MixedGates(b *testing.B) {
+	apps, objs := mixedGates(200)
+	g := gates(kubetest.NewClient(objs...))
+	for b.Loop() {
+		live, err := g.ReadLive(context.Background(), apps)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = Observe(platform.HostKubectl, apps, live, now)
+	}
+}

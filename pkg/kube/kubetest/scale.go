@@ -32,9 +32,14 @@ var scalable = []kube.Kind{kube.Deployments, kube.StatefulSets, LeaderWorkerSets
 // discoverable builds the fake's RESTMapper and discovery: every kind above,
 // with "<resource>/scale" listed for the scalable ones.
 func (f *Fake) discoverable() {
-	mapper := meta.NewDefaultRESTMapper(nil)
+	served := []kube.Kind{kube.Deployments, kube.StatefulSets, kube.HPAs, kube.InferenceServices, kube.ConfigMaps, kube.Pods, LeaderWorkerSets, Models, Notebooks}
+	var versions []schema.GroupVersion
+	for _, k := range served {
+		versions = append(versions, k.GVR.GroupVersion())
+	}
+	mapper := meta.NewDefaultRESTMapper(versions)
 	byGV := map[schema.GroupVersion][]metav1.APIResource{}
-	for _, k := range []kube.Kind{kube.Deployments, kube.StatefulSets, kube.HPAs, kube.InferenceServices, kube.ConfigMaps, kube.Pods, LeaderWorkerSets, Models, Notebooks} {
+	for _, k := range served {
 		gv := k.GVR.GroupVersion()
 		mapper.Add(gv.WithKind(k.Kind), meta.RESTScopeNamespace)
 		byGV[gv] = append(byGV[gv], metav1.APIResource{Name: k.GVR.Resource, Kind: k.Kind, Namespaced: true})
