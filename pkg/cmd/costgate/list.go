@@ -24,7 +24,7 @@ func newCmdList(c *common) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "list",
 		Aliases: []string{"status"},
-		Short:   "List every gated app: gate, target, sync, health, state, replicas, cost, time up, who opened it, its lease, what it cost",
+		Short:   "List every gated app: gate, state, replicas, cost, time up, who opened it, its lease, what it cost (-o wide: target, layer, sync, health)",
 		Example: `  kubectl costgate list --env ai-dev
   kubectl costgate status --env ai-dev -o wide
   kubectl costgate list --env ai-dev -o json`,
@@ -67,9 +67,11 @@ func (o *ListOptions) Run(ctx context.Context) error {
 	if o.Output == "json" || o.Output == "yaml" {
 		return printers.Data(o.Out, o.Output, statuses)
 	}
-	header := []string{"APP", "LAYER", "GATE", "TARGET", "SYNC", "HEALTH", "STATE", "REPLICAS", "COST/H", "UP FOR", "OPENED BY", "EXPIRES", "SPENT"}
+	// Like kubectl get: what a person acts on by default (fits 120 columns),
+	// where each gate sits and what Argo CD says with -o wide.
+	header := []string{"APP", "GATE", "STATE", "REPLICAS", "COST/H", "UP FOR", "OPENED BY", "EXPIRES", "SPENT"}
 	if o.Output == "wide" {
-		header = append(header, "GROUP", "WHY OPEN", "NOTE")
+		header = append(header, "TARGET", "LAYER", "GROUP", "SYNC", "HEALTH", "WHY OPEN", "NOTE")
 	}
 	var rows [][]string
 	total, spent := 0.0, 0.0
@@ -86,18 +88,14 @@ func (o *ListOptions) Run(ctx context.Context) error {
 		if st.Gate != "sync" && st.State != costgate.StateAbsent {
 			replicas = fmt.Sprintf("%d/%d", st.Ready, st.Desired)
 		}
-		target := st.Target
-		if target == "" {
-			target = "-"
-		}
 		cost := "-"
 		if st.Open() {
 			cost = fmt.Sprintf("$%.2f", st.CostSince)
 		}
-		row := []string{st.App, st.Layer, st.Gate, target, st.Sync, st.Health, string(st.State), replicas, fmt.Sprintf("$%.2f", st.CostPerHour), up,
+		row := []string{st.App, st.Gate, string(st.State), replicas, fmt.Sprintf("$%.2f", st.CostPerHour), up,
 			printers.Dash(st.OpenedBy), expires(byName[st.App], st, now), cost}
 		if o.Output == "wide" {
-			row = append(row, st.Group, printers.Dash(st.OpenReason), st.Reason)
+			row = append(row, printers.Dash(st.Target), st.Layer, st.Group, st.Sync, st.Health, printers.Dash(st.OpenReason), st.Reason)
 		}
 		rows = append(rows, row)
 		if st.Open() {

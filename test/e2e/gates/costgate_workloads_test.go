@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	authnv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -108,9 +109,16 @@ func TestGatesOverAnyScalableWorkload(t *testing.T) {
 			t.Errorf("the record of an up without --for (max-open 8h): %v", rec)
 		}
 		list := costgate("list")
-		if list.Code != 0 || !strings.Contains(list.Stdout, "StatefulSet/embeddings/vector-store") || !strings.Contains(list.Stdout, me) ||
-			!strings.Contains(list.Stdout, "OPENED BY") || !strings.Contains(list.Stdout, "in 7h5") {
+		if list.Code != 0 || !strings.Contains(list.Stdout, me) || !strings.Contains(list.Stdout, "OPENED BY") || !strings.Contains(list.Stdout, "in 7h5") {
 			t.Errorf("list names the opener and the lease: %s", list)
+		}
+		for i, l := range strings.Split(list.Stdout, "\n") { // as a person reads it, in a 120-column terminal
+			if n := utf8.RuneCountInString(l); n > 120 {
+				t.Errorf("list line %d is %d columns wide: %q", i, n, l)
+			}
+		}
+		if wide := costgate("list", "-o", "wide"); !strings.Contains(wide.Stdout, "StatefulSet/embeddings/vector-store") || !strings.Contains(wide.Stdout, "index rebuild") {
+			t.Errorf("list -o wide names the target and why it is open: %s", wide)
 		}
 		r = costgate("down", "vector-store")
 		if r.Code != 0 || !strings.Contains(r.Stdout, "2 -> 0") || !strings.Contains(r.Stdout, "vector-store: down") {
