@@ -9,6 +9,7 @@ import (
 	"time"
 
 	accountpkg "github.com/argoproj/argo-cd/v3/pkg/apiclient/account"
+	sessionpkg "github.com/argoproj/argo-cd/v3/pkg/apiclient/session"
 	applicationpkg "github.com/argoproj/argo-cd/v3/pkg/apiclient/application"
 	versionpkg "github.com/argoproj/argo-cd/v3/pkg/apiclient/version"
 	"github.com/argoproj/argo-cd/v3/pkg/apis/application/v1alpha1"
@@ -203,6 +204,17 @@ func (f *fakeAccount) CanI(ctx context.Context, r *accountpkg.CanIRequest) (*acc
 	return &accountpkg.CanIResponse{Value: "no"}, nil
 }
 
+// fakeSession is Argo CD's session service: userinfo names user, or says
+// the token is not logged in when user is empty.
+type fakeSession struct {
+	sessionpkg.UnimplementedSessionServiceServer
+	user string
+}
+
+func (f *fakeSession) GetUserInfo(context.Context, *sessionpkg.GetUserInfoRequest) (*sessionpkg.GetUserInfoResponse, error) {
+	return &sessionpkg.GetUserInfoResponse{LoggedIn: f.user != "", Username: f.user}, nil
+}
+
 // fakeVersion answers the version check apiclient makes while it is created
 // (without it apiclient falls back to gRPC-web).
 type fakeVersion struct {
@@ -219,6 +231,7 @@ type fakeServer struct {
 	addr string
 	apps *fakeApps
 	acc  *fakeAccount
+	user string // who the session service says the token is
 
 	mu     sync.Mutex
 	srv    *grpc.Server
@@ -237,7 +250,7 @@ func startFake(t *testing.T, apps *fakeApps, acc *fakeAccount) *fakeServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fakeServer{addr: lis.Addr().String(), apps: apps, acc: acc, tokens: map[string]int{}}
+	f := &fakeServer{addr: lis.Addr().String(), apps: apps, acc: acc, user: "oncall", tokens: map[string]int{}}
 	f.serve(t, lis)
 	return f
 }
@@ -256,6 +269,7 @@ func (f *fakeServer) serve(t *testing.T, lis net.Listener) {
 	versionpkg.RegisterVersionServiceServer(srv, fakeVersion{})
 	applicationpkg.RegisterApplicationServiceServer(srv, f.apps)
 	accountpkg.RegisterAccountServiceServer(srv, f.acc)
+	sessionpkg.RegisterSessionServiceServer(srv, &fakeSession{user: f.user})
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(srv.Stop)
 	f.mu.Lock()

@@ -180,24 +180,33 @@ func (s *Client) WatchTree(ctx context.Context, app string, changed func() (bool
 
 // CanI asks Argo CD's RBAC whether the token may do action on resource object.
 func (s *Client) CanI(ctx context.Context, resource, action, object string) (bool, error) {
-	var res *accountpkg.CanIResponse
-	err := s.retry(ctx, "asking can-i", true, func() error {
-		acc, err := s.account(ctx)
-		if err != nil {
-			return err
-		}
-		cctx, cancel := context.WithTimeout(ctx, s.opts.RequestTimeout)
-		defer cancel()
-		res, err = acc.CanI(cctx, &accountpkg.CanIRequest{Resource: resource, Action: action, Subresource: object})
-		if err != nil && ctx.Err() == nil && timedOut(cctx, err) {
-			return s.noAnswer(s.opts.RequestTimeout, "asking can-i")
-		}
-		return err
+	res, err := unary(ctx, s, "asking can-i", s.account, func(cctx context.Context, acc accountpkg.AccountServiceClient) (*accountpkg.CanIResponse, error) {
+		return acc.CanI(cctx, &accountpkg.CanIRequest{Resource: resource, Action: action, Subresource: object})
 	})
 	if err != nil {
 		return false, err
 	}
 	return res.Value == "yes", nil
+}
+
+// unary makes one idempotent call on a kept service (dialled by open),
+// bounded by the request timeout and retried on a lost connection.
+func unary[S, R any](ctx context.Context, s *Client, doing string, open func(context.Context) (S, error), call func(context.Context, S) (R, error)) (R, error) {
+	var res R
+	err := s.retry(ctx, doing, true, func() error {
+		svc, err := open(ctx)
+		if err != nil {
+			return err
+		}
+		cctx, cancel := context.WithTimeout(ctx, s.opts.RequestTimeout)
+		defer cancel()
+		res, err = call(cctx, svc)
+		if err != nil && ctx.Err() == nil && timedOut(cctx, err) {
+			return s.noAnswer(s.opts.RequestTimeout, doing)
+		}
+		return err
+	})
+	return res, err
 }
 
 // objectError turns what the API says about one object into the Kubernetes

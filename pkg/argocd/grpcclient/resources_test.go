@@ -322,3 +322,14 @@ func TestCanIAsksArgoCDsRBAC(t *testing.T) {
 		t.Errorf("asked %v", acc.asked)
 	}
 }
+
+// UserInfo names the token's user, as argocd account get-user-info does (who
+// opened a gate, in server mode).
+func TestUserInfo(t *testing.T) {
+	f := startFake(t, nil, nil)
+	c := connect(t, f.addr)
+	if user, err := c.UserInfo(testContext(t)); err != nil || user != "oncall" {
+		t.Errorf("userinfo: %q %v", user, err)
+	}
+	f.onlyToken(t)
+}

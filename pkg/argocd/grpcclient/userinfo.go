@@ -19,19 +19,8 @@ func (s *Client) session(ctx context.Context) (sessionpkg.SessionServiceClient, 
 // UserInfo is the user the token belongs to, as argocd account
 // get-user-info says it (any logged-in user may ask).
 func (s *Client) UserInfo(ctx context.Context) (string, error) {
-	var res *sessionpkg.GetUserInfoResponse
-	err := s.retry(ctx, "asking who the user is", true, func() error {
-		sess, err := s.session(ctx)
-		if err != nil {
-			return err
-		}
-		cctx, cancel := context.WithTimeout(ctx, s.opts.RequestTimeout)
-		defer cancel()
-		res, err = sess.GetUserInfo(cctx, &sessionpkg.GetUserInfoRequest{})
-		if err != nil && ctx.Err() == nil && timedOut(cctx, err) {
-			return s.noAnswer(s.opts.RequestTimeout, "asking who the user is")
-		}
-		return err
+	res, err := unary(ctx, s, "asking who the user is", s.session, func(cctx context.Context, sess sessionpkg.SessionServiceClient) (*sessionpkg.GetUserInfoResponse, error) {
+		return sess.GetUserInfo(cctx, &sessionpkg.GetUserInfoRequest{})
 	})
 	if err != nil {
 		return "", err
