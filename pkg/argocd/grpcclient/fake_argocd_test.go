@@ -9,8 +9,8 @@ import (
 	"time"
 
 	accountpkg "github.com/argoproj/argo-cd/v3/pkg/apiclient/account"
-	sessionpkg "github.com/argoproj/argo-cd/v3/pkg/apiclient/session"
 	applicationpkg "github.com/argoproj/argo-cd/v3/pkg/apiclient/application"
+	sessionpkg "github.com/argoproj/argo-cd/v3/pkg/apiclient/session"
 	versionpkg "github.com/argoproj/argo-cd/v3/pkg/apiclient/version"
 	"github.com/argoproj/argo-cd/v3/pkg/apis/application/v1alpha1"
 	"google.golang.org/grpc"
