@@ -85,46 +85,65 @@ printf '%-58s %s\n' "  API requests (kubectl -v=6 lines)" "$requests"
 printf "%-58s %s s\n" "  client CPU (user+sys)" "$(awk -v u="$user" -v s="$sys" 'BEGIN{printf "%.2f", u+s}')"
 printf '%-58s %d MiB\n' "  peak RSS" $(( rss / 1024 ))
 
-# --- costgate list with many gates, and the writes of one up ----------------------
+# --- costgate list with many gates of mixed kinds, and the writes of one up -------
+# The gates rotate over a Deployment, a StatefulSet and the sandbox's own scalable
+# custom resource (Model, CRD from clusters/sandbox): kinds found through discovery.
 gates="${BENCH_GATES:-200}"
 genv=$(synthetic_env gates)
-gate() { # name: a scale-gated Application and its Deployment at 0 replicas
+sed -n '/name: models.sandbox.aidev.io/,$p' "$project/clusters/sandbox/workloads/platform-crds/crds.yaml" \
+  | sed '1i apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:' >"$work/model-crd.yaml"
+"$kubectl" apply --server-side -f "$work/model-crd.yaml" >/dev/null
+"$kubectl" wait --for condition=Established -f "$work/model-crd.yaml" >/dev/null
+gate() { # name index: a scale-gated Application and its workload at 0 replicas
+  local kinds=(Deployment StatefulSet Model) groups=(apps apps sandbox.aidev.io) versions=(apps/v1 apps/v1 sandbox.aidev.io/v1alpha1)
+  local k=${kinds[$(( $2 % 3 ))]} g=${groups[$(( $2 % 3 ))]} v=${versions[$(( $2 % 3 ))]} ref service=""
+  ref=$k; [[ $k == Model ]] && ref=Model.sandbox.aidev.io
+  [[ $k == StatefulSet ]] && service="serviceName: $1"
   cat <<YAML
 apiVersion: argoproj.io/v1alpha1
 kind: Application
 metadata:
   name: $1
   namespace: argocd
-  annotations: {costgate.aidev.io/gate: scale, costgate.aidev.io/target: Deployment/gates/$1, costgate.aidev.io/cost-per-hour: "0.80"}
+  annotations: {costgate.aidev.io/gate: scale, costgate.aidev.io/target: $ref/gates/$1, costgate.aidev.io/cost-per-hour: "0.80"}
 spec:
   project: bench
   source: {repoURL: file:///bench, path: x}
   destination: {server: https://kubernetes.default.svc, namespace: gates}
-  ignoreDifferences: [{group: apps, kind: Deployment, name: $1, namespace: gates, jsonPointers: [/spec/replicas]}]
+  ignoreDifferences: [{group: $g, kind: $k, name: $1, namespace: gates, jsonPointers: [/spec/replicas]}]
   syncPolicy: {syncOptions: [RespectIgnoreDifferences=true]}
 status: {sync: {status: Synced}, health: {status: Healthy}}
 ---
-apiVersion: apps/v1
-kind: Deployment
+apiVersion: $v
+kind: $k
 metadata: {name: $1, namespace: gates}
 spec:
   replicas: 0
+  $service
   selector: {matchLabels: {app: $1}}
   template: {metadata: {labels: {app: $1}}, spec: {containers: [{name: c, image: registry.k8s.io/pause:3.10}]}}
 YAML
 }
 "$kubectl" create namespace gates >/dev/null
-for i in $(seq "$gates"); do gate "gate-$i" >"$genv/catalog/gates-core/gate-$i.yaml"; done
-for i in $(seq "$gates"); do gate "gate-$i"; echo "---"; done >"$work/gates.yaml"
+for i in $(seq "$gates"); do gate "gate-$i" "$i" >"$genv/catalog/gates-core/gate-$i.yaml"; done
+for i in $(seq "$gates"); do gate "gate-$i" "$i"; echo "---"; done >"$work/gates.yaml"
 "$bin/kubectl-profile" resolve --env gates --dir "$work/clusters" >/dev/null
 "$kubectl" create -f "$work/gates.yaml" >/dev/null
+# kubectl's discovery cache, cold for the first list and warm after.
+export KUBECACHEDIR="$work/kube-cache"
+"$bin/kubectl-costgate" list --env gates --dir "$work/clusters" -v=6 2>"$work/list-cold.err" >/dev/null
 l1=$(mean_ms 5 "$bin/kubectl-costgate" list --env gates --dir "$work/clusters")
 "$bin/kubectl-costgate" list --env gates --dir "$work/clusters" -v=6 2>"$work/list.err" >/dev/null
+lcold=$(grep -c 'round_trippers.go.*"Response"' "$work/list-cold.err" || true)
 lreq=$(grep -c 'round_trippers.go.*"Response"' "$work/list.err" || true)
-printf '%-58s %8s\n' "kubectl costgate list, $gates gated apps (mean of 5)" "$l1"
-printf '%-58s %s\n' "  API requests (preflight + one LIST per kind)" "$lreq"
-"$bin/kubectl-costgate" up gate-1 --wait=false --env gates --dir "$work/clusters" -v=6 2>"$work/up.err" >/dev/null
-writes=$(grep -cE 'round_trippers.go.*"Response" verb="(PATCH|PUT|POST|DELETE)"' "$work/up.err" || true)
+printf '%-58s %8s\n' "kubectl costgate list, $gates gated apps of 3 kinds (mean of 5)" "$l1"
+printf '%-58s %s\n' "  API requests, warm discovery cache (preflight + one LIST per kind)" "$lreq"
+printf '%-58s %s\n' "  API requests, cold discovery cache" "$lcold"
+grep -o 'round_trippers.go.*"Response" verb="[A-Z]*" url="[^"]*"' "$work/list.err" | sed 's/.*verb=/    /' || true
+"$bin/kubectl-costgate" up gate-3 --wait=false --env gates --dir "$work/clusters" -v=6 2>"$work/up.err" >/dev/null
+writes=$(grep -E 'round_trippers.go.*"Response" verb="(PATCH|PUT|POST|DELETE)"' "$work/up.err" | grep -vc selfsubject || true)
+reviews=$(grep -E 'round_trippers.go.*"Response" verb="POST"' "$work/up.err" | grep -c selfsubject || true)
 reads=$(grep -cE 'round_trippers.go.*"Response" verb="GET"' "$work/up.err" || true)
-printf '%-58s %s\n' "kubectl costgate up on a synced gate: writes / reads" "$writes / $reads"
+printf '%-58s %s\n' "kubectl costgate up on a synced gate: writes / reads / reviews" "$writes / $reads / $reviews"
+grep -oE 'round_trippers.go.*"Response" verb="(PATCH|PUT|DELETE)" url="[^"]*"' "$work/up.err" | sed 's/.*verb=/    /' || true
 printf '%-58s %s\n' "  (argocd app sync + kubectl scale + kubectl rollout status: 3 commands, 2+ writes)" ""
