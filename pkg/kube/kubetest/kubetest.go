@@ -96,7 +96,7 @@ func NewClient(objs ...runtime.Object) *Fake {
 	}
 	f := &Fake{Readyz: "ok", rv: 100, managed: map[objectKey][]metav1.ManagedFieldsEntry{}}
 	listKinds := map[schema.GroupVersionResource]string{ScaledObjects: "ScaledObjectList"}
-	for _, k := range []kube.Kind{kube.AppProjects, kube.ApplicationSets, kube.Applications, kube.Deployments, kube.InferenceServices, kube.ConfigMaps, kube.Pods} {
+	for _, k := range Served {
 		listKinds[k.GVR] = k.Kind + "List"
 	}
 	for _, o := range dyn {
@@ -111,6 +111,7 @@ func NewClient(objs ...runtime.Object) *Fake {
 	_ = metav1.AddMetaToScheme(metaScheme)
 	f.Metadata = metadatafake.NewSimpleMetadataClient(metaScheme, meta...)
 	f.Typed.Discovery().(*fakediscovery.FakeDiscovery).FakedServerVersion = &version.Info{GitVersion: "v1.37.2", Major: "1", Minor: "37"}
+	f.Typed.Resources = discoveryOf(Served)
 	f.Client = &kube.Client{
 		Config:   &rest.Config{Host: Server},
 		Dynamic:  f.Dynamic,
