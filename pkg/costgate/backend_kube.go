@@ -169,6 +169,7 @@ func (b *KubeBackend) Sync(ctx context.Context, app string, progress func(argocd
 // Authorize asks the API server (one SelfSubjectAccessReview each, in parallel)
 // whether the current user may make every request in perms.
 func (b *KubeBackend) Authorize(ctx context.Context, perms []Permission) error {
+	perms = uniqueRequests(perms)
 	allowed := make([]bool, len(perms))
 	errs := make([]error, len(perms))
 	var wg sync.WaitGroup

@@ -144,7 +144,8 @@ func (g *Gates) MarkOpened(ctx context.Context, app platform.App) error {
 	return nil
 }
 
-// Close closes a gate: scales to 0 remembering the count, or sets the stop annotation.
+// Close closes a gate: scales to 0 remembering the count, sets the stop
+// annotation, or deletes what a sync gate's sync deployed (undeploy.go).
 func (g *Gates) Close(ctx context.Context, app platform.App) (Change, error) {
 	switch app.Gate.Kind {
 	case platform.GateScale:
@@ -158,7 +159,8 @@ func (g *Gates) Close(ctx context.Context, app platform.App) (Change, error) {
 	case platform.GatePause:
 		return g.annotate(ctx, app, map[string]any{StopAnnotation: "true", OpenedAtAnnotation: nil}, "running", "paused")
 	}
-	return Change{}, fmt.Errorf("%s is a sync gate: nothing scales; it stays as synced (remove it with a profile that does not hold layer %s)", app.Name, app.Layer)
+	ch, _, err := g.closeSync(ctx, app, false)
+	return ch, err
 }
 
 // scale patches replicas and annotations, computed from the live workload.

@@ -1,0 +1,187 @@
+package costgate
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/restmapper"
+
+	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
+)
+
+// Closing a sync gate in core mode: the dynamic client, the API server's
+// discovery for the resource of each kind, and one watch per kind and
+// namespace (and one on the pods of each namespace) until what was deleted is gone.
+
+// mappers holds one RESTMapper per client, over a memory-cached discovery:
+// the API server's discovery is read once per invocation, at the first kind
+// it is asked for, and again only for a kind it did not serve.
+var mappers sync.Map // *kube.Client -> meta.RESTMapper
+
+func (b *KubeBackend) mapper() (meta.RESTMapper, error) {
+	if m, ok := mappers.Load(b.Client); ok {
+		return m.(meta.RESTMapper), nil
+	}
+	if b.Client.Typed == nil {
+		return nil, fmt.Errorf("no discovery client for %s (context %q)", b.Client.Server, b.Client.Context)
+	}
+	m := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(b.Client.Typed.Discovery()))
+	actual, _ := mappers.LoadOrStore(b.Client, meta.RESTMapper(m))
+	return actual.(meta.RESTMapper), nil
+}
+
+// ResolveKinds implements Backend with the API server's discovery.
+func (b *KubeBackend) ResolveKinds(ctx context.Context, gvks []schema.GroupVersionKind) (map[schema.GroupVersionKind]kube.Kind, error) {
+	out := map[schema.GroupVersionKind]kube.Kind{}
+	if len(gvks) == 0 {
+		return out, nil
+	}
+	mapper, err := b.mapper()
+	if err != nil {
+		return nil, err
+	}
+	for _, gvk := range gvks {
+		if _, done := out[gvk]; done {
+			continue
+		}
+		m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		if meta.IsNoMatchError(err) {
+			continue
+		}
+		if err != nil {
+			if c := cut(ctx, err); c != nil {
+				return nil, c
+			}
+			return nil, fmt.Errorf("reading the API server's discovery (which resource serves %s): %w", gvk, b.Client.Explain(err, kube.Kind{}))
+		}
+		out[gvk] = kube.Kind{GVR: m.Resource, Kind: gvk.Kind, Namespaced: m.Scope.Name() == meta.RESTScopeNameNamespace}
+	}
+	return out, nil
+}
+
+// AppObject implements Backend.
+func (b *KubeBackend) AppObject(ctx context.Context, o AppObject) (*unstructured.Unstructured, error) {
+	live, err := b.Client.Resource(o.Kind, o.Namespace).Get(ctx, o.Name, metav1.GetOptions{})
+	return live, b.explain(ctx, err, o.Kind)
+}
+
+// DeleteAppObject implements Backend: foreground propagation, the UID as a precondition.
+func (b *KubeBackend) DeleteAppObject(ctx context.Context, o AppObject, uid types.UID) error {
+	fg := metav1.DeletePropagationForeground
+	opts := metav1.DeleteOptions{PropagationPolicy: &fg}
+	if uid != "" {
+		opts.Preconditions = &metav1.Preconditions{UID: &uid}
+	}
+	return b.explain(ctx, b.Client.Resource(o.Kind, o.Namespace).Delete(ctx, o.Name, opts), o.Kind)
+}
+
+// WatchAppObjects is one watch per kind and namespace of objs, and one on the
+// pods of each namespace; changed is called once every watch has listed, then
+// at each change.
+func (b *KubeBackend) WatchAppObjects(ctx context.Context, objs []AppObject, changed func([]*unstructured.Unstructured, kube.Snapshot) (bool, error)) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type watched struct {
+		w     *kube.Watcher
+		names []string // the objects it is for; none: the pods of a namespace
+	}
+	var watches []*watched
+	byKind := map[string]*watched{}
+	podsIn := map[string]bool{}
+	for _, o := range objs {
+		k := o.Kind.GVR.String() + " " + o.Namespace
+		if byKind[k] == nil {
+			byKind[k] = &watched{w: b.Client.Watch(ctx, o.Kind, o.Namespace, kube.Selector{})}
+			watches = append(watches, byKind[k])
+		}
+		byKind[k].names = append(byKind[k].names, o.Name)
+		if o.Namespace != "" && !podsIn[o.Namespace] {
+			podsIn[o.Namespace] = true
+			watches = append(watches, &watched{w: b.Client.Watch(ctx, kube.Pods, o.Namespace, kube.Selector{})})
+		}
+	}
+	type update struct {
+		i    int
+		snap kube.Snapshot
+		ok   bool
+	}
+	updates := make(chan update)
+	for i, wt := range watches {
+		go func() {
+			for snap := range wt.w.C {
+				select {
+				case updates <- update{i, snap, true}:
+				case <-ctx.Done():
+					return
+				}
+			}
+			select {
+			case updates <- update{i: i}:
+			case <-ctx.Done():
+			}
+		}()
+	}
+	snaps := make([]kube.Snapshot, len(watches))
+	seen := make([]bool, len(watches))
+	listed := 0
+	for {
+		var u update
+		select {
+		case u = <-updates:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if !u.ok {
+			if err := watches[u.i].w.Err(); err != nil {
+				return err
+			}
+			return ctx.Err()
+		}
+		if !seen[u.i] {
+			seen[u.i] = true
+			listed++
+		}
+		snaps[u.i] = u.snap
+		if listed < len(watches) {
+			continue
+		}
+		var left []*unstructured.Unstructured
+		pods := kube.Snapshot{}
+		for i, wt := range watches {
+			if wt.names == nil {
+				for _, p := range snaps[i] {
+					pods[p.GetNamespace()+"/"+p.GetName()] = p
+				}
+				continue
+			}
+			for _, name := range wt.names {
+				if o := snaps[i][name]; o != nil {
+					left = append(left, o)
+				}
+			}
+		}
+		if done, err := changed(left, pods); done || err != nil {
+			return err
+		}
+	}
+}
+
+// uniqueRequests keeps the first of the permissions that make the same
+// request: a SelfSubjectAccessReview asks about the request alone.
+func uniqueRequests(perms []Permission) []Permission {
+	out := make([]Permission, 0, len(perms))
+	for _, p := range perms {
+		if !slices.ContainsFunc(out, func(q Permission) bool { return q.Request == p.Request }) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
