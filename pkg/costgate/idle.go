@@ -125,9 +125,13 @@ func IdleQuery(app platform.App, window time.Duration) string {
 			q = DefaultPauseQuery
 		}
 	}
+	namespace, name := syncGateScope(app) // a sync gate: its destination namespace and its name
+	if t := app.Gate.Target; t != nil {
+		namespace, name = t.Namespace, t.Name
+	}
 	return strings.NewReplacer(
-		"$namespace", app.Gate.Target.Namespace,
-		"$name", app.Gate.Target.Name,
+		"$namespace", namespace,
+		"$name", name,
 		"$window", fmt.Sprintf("%ds", int64(window.Seconds())),
 	).Replace(q)
 }
@@ -151,16 +155,22 @@ type IdleDecision struct {
 	Error    string  `json:"error,omitempty"`
 }
 
-// DecideIdle looks at every open scale or pause gate and decides whether it has
-// served no requests for its idle window. It writes nothing.
+// DecideIdle looks at every open gate and decides whether it has served no
+// requests for its idle window; a sync gate only by its own idle-query. It
+// writes nothing.
 func DecideIdle(ctx context.Context, prom Prometheus, gates []platform.App, statuses []Status, rule IdleRule, now time.Time) []IdleDecision {
 	var out []IdleDecision
 	for i, app := range gates {
 		st := statuses[i]
-		if app.Gate.Kind == platform.GateSync || (st.State != StateUp && st.State != StateStarting) {
+		if st.State != StateUp && st.State != StateStarting {
 			continue
 		}
-		d := IdleDecision{App: app.Name, Target: app.Gate.Target.String()}
+		d := IdleDecision{App: app.Name, Target: gateTarget(app)}
+		if app.Gate.Kind == platform.GateSync && app.Gate.IdleQuery == "" {
+			d.Reason = SyncGateNotIdle
+			out = append(out, d)
+			continue
+		}
 		window := app.Gate.IdleAfter
 		switch {
 		case rule.Override > 0:
