@@ -12,8 +12,9 @@ import (
 )
 
 // deploy/argocd-rbac/policy.csv lets the on-call role work every gate of the
-// real platform in server mode, and gives it no update of any Application's
-// spec (which could switch a gate to auto-sync).
+// real platform in server mode (closing a sync gate: the fine-grained delete
+// of what it deployed), and gives it no update of any Application's spec
+// (which could switch a gate to auto-sync) nor any delete of an Application.
 func TestShippedArgoCDPolicyCoversEveryGate(t *testing.T) {
 	data, err := os.ReadFile("../../deploy/argocd-rbac/policy.csv")
 	if err != nil {
@@ -31,8 +32,8 @@ func TestShippedArgoCDPolicyCoversEveryGate(t *testing.T) {
 		if len(f) != 6 || f[0] != "p" || f[5] != "allow" {
 			t.Fatalf("not a policy line: %q", line)
 		}
-		if f[1] == "role:aidev-oncall" && f[3] == "update" {
-			t.Errorf("the on-call role may update Applications: %q", line)
+		if f[1] == "role:aidev-oncall" && (f[3] == "update" || f[3] == "delete") {
+			t.Errorf("the on-call role may update or delete Applications: %q", line)
 		}
 		if f[1] == "role:aidev-oncall" {
 			granted = append(granted, f[2]+", "+f[3]+", "+f[4])
@@ -45,7 +46,8 @@ func TestShippedArgoCDPolicyCoversEveryGate(t *testing.T) {
 	// Every policy the verbs' own checks ask for (costgate.ArgoPolicies) is
 	// granted: Argo CD matches * across any characters, / included.
 	for _, a := range costgate.Gated(env) {
-		for _, need := range costgate.ArgoPolicies(env.Descriptor.Project, env.Config.Namespace, a) {
+		needs := append(costgate.ArgoPolicies(env.Descriptor.Project, env.Config.Namespace, a), costgate.ArgoClosePolicies(env, a)...)
+		for _, need := range needs {
 			if !slices.ContainsFunc(granted, func(g string) bool { return globMatch(g, need) }) {
 				t.Errorf("gate %s: no policy line grants %q", a.Name, need)
 			}
