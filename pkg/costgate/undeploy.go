@@ -333,6 +333,9 @@ func (g *Gates) closeSync(ctx context.Context, app platform.App, wait bool) (Cha
 			u.Objects = append(u.Objects, Undeployed{Object: p.obj.String(), Action: p.what, Reason: p.reason})
 			continue
 		}
+		if ctx.Err() != nil { // an interrupt or the deadline stops the close between two deletes
+			return ch, u, g.halfClosed(app, u, plan[i:], context.Cause(ctx))
+		}
 		done, err := g.undeploy(ctx, liveApp, p.obj)
 		if err != nil {
 			return ch, u, g.halfClosed(app, u, plan[i:], err)

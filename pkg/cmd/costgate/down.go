@@ -120,7 +120,7 @@ func closeGates(ctx context.Context, c *common, s *session, apps []platform.App,
 		func(app, msg string) { say(app + ": " + msg) })
 	stop()
 	if cli.Interrupted(ctx) {
-		return interruptedClosing(apps, results, verb)
+		return interruptedClosing(apps, results, verb, c.Display())
 	}
 	if len(apps) == 1 {
 		if results[0].Down {
@@ -146,16 +146,23 @@ func closeGates(ctx context.Context, c *common, s *session, apps []platform.App,
 
 // interruptedClosing says what an interrupted down (or pause) had closed and
 // what is left; running it again finishes.
-func interruptedClosing(apps []platform.App, results []costgate.Closed, verb string) error {
-	var closed, open []string
+func interruptedClosing(apps []platform.App, results []costgate.Closed, verb, display string) error {
+	var closed, open, partly, syncs []string
 	for i, r := range results {
-		if r.Closed {
+		switch {
+		case r.Closed:
 			closed = append(closed, apps[i].Name)
-		} else {
+		case r.Undeploy != nil && len(r.Undeploy.Deleted()) > 0: // a sync gate stopped between two deletes
+			partly = append(partly, fmt.Sprintf("%s (deleted %s)", apps[i].Name, strings.Join(r.Undeploy.Deleted(), ", ")))
+			syncs = append(syncs, display+" sync "+apps[i].Name)
+		default:
 			open = append(open, apps[i].Name)
 		}
 	}
 	switch {
+	case len(partly) > 0:
+		return fmt.Errorf("interrupted while closing %s: run the same %s again to finish, or %s to bring back what was deleted",
+			strings.Join(partly, "; "), verb, strings.Join(syncs, "; "))
 	case len(closed) == 0:
 		return fmt.Errorf("interrupted before %s was closed: nothing changed; run the same %s again", strings.Join(open, ", "), verb)
 	case len(apps) == 1:

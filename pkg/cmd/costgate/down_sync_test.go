@@ -1,11 +1,15 @@
 package costgate_test
 
 import (
+	"context"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli"
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli/clitest"
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/costgate"
 	pcostgate "github.com/aidev-platform/kubectl-plugins/pkg/costgate"
@@ -63,4 +67,23 @@ func TestDownSyncGateForbidden(t *testing.T) {
 		withUID(deployment("inference-demo", "inference-demo", 1, 1, nil)))
 	authorize(h, "delete deployments.apps in inference-demo", "watch pods in inference-demo")
 	golden(t, "down/sync-gate-forbidden", h, h.Run(costgate.NewCmd, clitest.Args(t, "sandbox", "down", "inference-demo")...))
+}
+
+// Ctrl-C between two deletes of a sync gate: exit 130, and the error says
+// what was deleted, not "nothing changed".
+func TestDownSyncGateInterruptedBetweenDeletes(t *testing.T) {
+	h := clitest.New(t, "kubectl-costgate",
+		application(t, "inference-demo", "Synced", "Healthy",
+			deployed("apps", "v1", "Deployment", "inference-demo", "inference-demo"), deployed("", "v1", "ConfigMap", "inference-demo", "settings")),
+		withUID(deployment("inference-demo", "inference-demo", 1, 1, nil)),
+		withUID(&unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "settings", "namespace": "inference-demo"}}}))
+	authorize(h)
+	ctx, interrupt := context.WithCancelCause(context.Background())
+	defer interrupt(nil)
+	h.Ctx = ctx
+	h.Fake.Dynamic.PrependReactor("delete", "deployments", func(k8stesting.Action) (bool, runtime.Object, error) {
+		interrupt(cli.ErrInterrupted)
+		return false, nil, nil
+	})
+	golden(t, "down/sync-gate-interrupted", h, h.Run(costgate.NewCmd, clitest.Args(t, "sandbox", "down", "inference-demo")...))
 }
