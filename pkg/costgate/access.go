@@ -76,9 +76,14 @@ func (e *MissingPermissionError) Error() string {
 // deletes (objs): read the Application and, to skip what other apps deploy
 // too, list them all; read and delete each object (server mode asks Argo CD's
 // fine-grained delete/<group>/<kind>/<namespace>/<name> of each); and, to
-// wait, list and watch each kind and the pods in each namespace.
+// wait, watch the Application, list and watch each kind and the pods in each
+// namespace.
 func CloseSyncPermissions(argoNamespace string, app platform.App, objs []AppObject, wait bool) []Permission {
-	out := permissions(kube.Applications, argoNamespace, "get", "list")
+	appVerbs := []string{"get", "list"}
+	if wait { // until Argo CD has seen the objects gone
+		appVerbs = append(appVerbs, "watch")
+	}
+	out := permissions(kube.Applications, argoNamespace, appVerbs...)
 	for i := range out {
 		out[i].App, out[i].Object, out[i].Name = app.Name, kube.Applications, app.Name
 	}

@@ -61,10 +61,11 @@ type Backend interface {
 	// (core mode: a Conflict when the object was replaced; Argo CD's
 	// DeleteResource takes none, it deletes what its tree holds by name).
 	DeleteAppObject(ctx context.Context, o AppObject, uid types.UID) error
-	// WatchAppObjects calls changed with those of objs (one app's) that exist
-	// and the pods in their namespaces (server mode: in the app's resource
-	// tree) each time either changes, until changed says done, fails, or ctx ends.
-	WatchAppObjects(ctx context.Context, objs []AppObject, changed func(left []*unstructured.Unstructured, pods kube.Snapshot) (bool, error)) error
+	// WatchAppObjects calls changed with the Application of objs (one app's),
+	// those of objs that exist, and the pods in their namespaces (server mode:
+	// in the app's resource tree) each time any of them changes, until changed
+	// says done, fails, or ctx ends.
+	WatchAppObjects(ctx context.Context, objs []AppObject, changed func(Undeploying) (bool, error)) error
 }
 
 // cut says what a request the command's own deadline or an interrupt cut

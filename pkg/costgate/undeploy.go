@@ -402,8 +402,18 @@ func (g *Gates) halfClosed(app platform.App, u *Undeploy, left []planned, err er
 		app.Name, notYet[0], err, strings.Join(deleted, ", "), strings.Join(notYet, ", "), g.Host.Cmd("costgate"), app.Name)
 }
 
+// Undeploying is what a wait for a sync gate's close sees each time: its
+// Application, the objects it waits on that still exist, and the pods in
+// their namespaces.
+type Undeploying struct {
+	App  *unstructured.Unstructured
+	Left []*unstructured.Unstructured
+	Pods kube.Snapshot
+}
+
 // waitUndeployed waits until what closing a sync gate deletes is gone, pods
-// included, telling progress what it waits on each time that changes. It
+// included, and Argo CD has seen it gone (so that list, right after, says the
+// gate is down), telling progress what it waits on each time that changes. It
 // reads the plan again (a down run again after an interrupt waits the same
 // way); an object that exists again without being deleted was synced again by
 // someone else, which ends the wait with an error.
@@ -425,10 +435,12 @@ func (g *Gates) waitUndeployed(ctx context.Context, app platform.App, progress f
 		return nil
 	}
 	owners := podOwners{}
-	err = g.Backend.WatchAppObjects(ctx, objs, func(left []*unstructured.Unstructured, pods kube.Snapshot) (bool, error) {
+	err = g.Backend.WatchAppObjects(ctx, objs, func(now Undeploying) (bool, error) {
 		var going []string
-		for _, o := range left {
+		kept := map[string]bool{}
+		for _, o := range now.Left {
 			if keptObject(liveApp, o) != "" {
+				kept[o.GroupVersionKind().Group+"/"+o.GetKind()+"/"+o.GetNamespace()+"/"+o.GetName()] = true
 				continue
 			}
 			if o.GetDeletionTimestamp() == nil {
@@ -438,12 +450,15 @@ func (g *Gates) waitUndeployed(ctx context.Context, app platform.App, progress f
 			owners.add(o)
 			going = append(going, objectString(o.GetKind(), o.GetNamespace(), o.GetName()))
 		}
-		theirs := owners.pods(pods)
+		theirs := owners.pods(now.Pods)
+		stale := seenSynced(now.App, objs, kept)
 		switch {
 		case len(theirs) > 0:
 			say(fmt.Sprintf("waiting for %d pod(s) to go: %s", len(theirs), strings.Join(theirs, ", ")))
 		case len(going) > 0:
 			say(fmt.Sprintf("waiting for %d object(s) to go: %s", len(going), strings.Join(going, ", ")))
+		case len(stale) > 0:
+			say(fmt.Sprintf("waiting for Argo CD to see %s gone", strings.Join(stale, ", ")))
 		default:
 			say("nothing left")
 			return true, nil
@@ -454,6 +469,31 @@ func (g *Gates) waitUndeployed(ctx context.Context, app platform.App, progress f
 		return fmt.Errorf("%s: %w (last: %s)", app.Name, ctx.Err(), last)
 	}
 	return err
+}
+
+// seenSynced names the objects of objs (but those kept) the Application's
+// status.resources still says are Synced: Argo CD has not seen them gone yet
+// (once it has, each is OutOfSync, or no longer listed).
+func seenSynced(app *unstructured.Unstructured, objs []AppObject, kept map[string]bool) []string {
+	if app == nil {
+		return nil
+	}
+	waited := map[string]bool{}
+	for _, o := range objs {
+		if id := o.Kind.GVR.Group + "/" + o.Kind.Kind + "/" + o.Namespace + "/" + o.Name; !kept[id] {
+			waited[id] = true
+		}
+	}
+	items, _, _ := unstructured.NestedSlice(app.Object, "status", "resources")
+	var out []string
+	for _, it := range items {
+		m, _ := it.(map[string]any)
+		str := func(k string) string { s, _ := m[k].(string); return s }
+		if waited[str("group")+"/"+str("kind")+"/"+str("namespace")+"/"+str("name")] && str("status") == "Synced" {
+			out = append(out, objectString(str("kind"), str("namespace"), str("name")))
+		}
+	}
+	return out
 }
 
 // podOwners are the workloads a close waits on, remembered once seen (they

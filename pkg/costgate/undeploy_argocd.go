@@ -58,9 +58,11 @@ func (b *ArgoCDBackend) DeleteAppObject(ctx context.Context, o AppObject, _ type
 	return err
 }
 
-// WatchAppObjects reads, at each change of the app's resource tree, the objects
-// of objs the tree still holds and the pods in their namespaces.
-func (b *ArgoCDBackend) WatchAppObjects(ctx context.Context, objs []AppObject, changed func([]*unstructured.Unstructured, kube.Snapshot) (bool, error)) error {
+// WatchAppObjects reads, at each change of the app's resource tree (and at
+// WatchTree's rechecks: Argo CD writes the Application's status after the
+// tree), the Application, the objects of objs the tree still holds and the
+// pods in their namespaces.
+func (b *ArgoCDBackend) WatchAppObjects(ctx context.Context, objs []AppObject, changed func(Undeploying) (bool, error)) error {
 	if len(objs) == 0 {
 		return nil
 	}
@@ -88,6 +90,10 @@ func (b *ArgoCDBackend) WatchAppObjects(ctx context.Context, objs []AppObject, c
 	app := objs[0].App
 	podGVK := kube.Pods.GVR.GroupVersion().WithKind(kube.Pods.Kind)
 	return b.API.WatchTree(ctx, app, func() (bool, error) {
+		liveApp, err := b.API.Application(ctx, app)
+		if err != nil {
+			return false, err
+		}
 		var left []*unstructured.Unstructured
 		for _, g := range groups {
 			live, err := b.API.ResourcesOf(ctx, app, g.gvk, g.namespace)
@@ -110,6 +116,6 @@ func (b *ArgoCDBackend) WatchAppObjects(ctx context.Context, objs []AppObject, c
 				pods[p.GetNamespace()+"/"+p.GetName()] = p
 			}
 		}
-		return changed(left, pods)
+		return changed(Undeploying{App: liveApp, Left: left, Pods: pods})
 	})
 }

@@ -102,9 +102,11 @@ func TestServerModeClosesASyncGateThroughTheApp(t *testing.T) {
 	tree := &treeAPI{fakeAPI: api, steps: []func(){
 		func() { delete(api.objects, pk) },
 		func() { delete(api.objects, dk) },
+		func() { seenGone(api.apps["inference-demo"]) }, // Argo CD writes the status after the tree
 	}}
 	err = serverGates(tree).WaitClosed(context.Background(), app, func(msg string) { said = append(said, msg) })
-	if want := "waiting for 1 pod(s) to go: web-1 | waiting for 1 object(s) to go: Deployment demo/web | nothing left"; err != nil || strings.Join(said, " | ") != want {
+	if want := "waiting for 1 pod(s) to go: web-1 | waiting for 1 object(s) to go: Deployment demo/web | " +
+		"waiting for Argo CD to see Deployment demo/web, ConfigMap demo/settings gone | nothing left"; err != nil || strings.Join(said, " | ") != want {
 		t.Errorf("wait said %q, %v\nwant %s", strings.Join(said, " | "), err, want)
 	}
 }

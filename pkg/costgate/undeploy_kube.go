@@ -83,17 +83,22 @@ func (b *KubeBackend) DeleteAppObject(ctx context.Context, o AppObject, uid type
 	return b.explain(ctx, b.Client.Resource(o.Kind, o.Namespace).Delete(ctx, o.Name, opts), o.Kind)
 }
 
-// WatchAppObjects is one watch per kind and namespace of objs, and one on the
-// pods of each namespace; changed is called once every watch has listed, then
-// at each change.
-func (b *KubeBackend) WatchAppObjects(ctx context.Context, objs []AppObject, changed func([]*unstructured.Unstructured, kube.Snapshot) (bool, error)) error {
+// WatchAppObjects is one watch on the Application, one per kind and namespace
+// of objs, and one on the pods of each namespace; changed is called once every
+// watch has listed, then at each change.
+func (b *KubeBackend) WatchAppObjects(ctx context.Context, objs []AppObject, changed func(Undeploying) (bool, error)) error {
+	if len(objs) == 0 {
+		return nil
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type watched struct {
 		w     *kube.Watcher
-		names []string // the objects it is for; none: the pods of a namespace
+		names []string // the objects it is for; none: the pods of a namespace, or the Application
+		app   bool
 	}
-	var watches []*watched
+	app := objs[0].App
+	watches := []*watched{{w: b.Client.Watch(ctx, kube.Applications, b.Namespace, kube.Named(app)), app: true}}
 	byKind := map[string]*watched{}
 	podsIn := map[string]bool{}
 	for _, o := range objs {
@@ -153,22 +158,24 @@ func (b *KubeBackend) WatchAppObjects(ctx context.Context, objs []AppObject, cha
 		if listed < len(watches) {
 			continue
 		}
-		var left []*unstructured.Unstructured
-		pods := kube.Snapshot{}
+		now := Undeploying{Pods: kube.Snapshot{}}
 		for i, wt := range watches {
-			if wt.names == nil {
+			switch {
+			case wt.app:
+				now.App = snaps[i][app]
+			case wt.names == nil:
 				for _, p := range snaps[i] {
-					pods[p.GetNamespace()+"/"+p.GetName()] = p
+					now.Pods[p.GetNamespace()+"/"+p.GetName()] = p
 				}
-				continue
-			}
-			for _, name := range wt.names {
-				if o := snaps[i][name]; o != nil {
-					left = append(left, o)
+			default:
+				for _, name := range wt.names {
+					if o := snaps[i][name]; o != nil {
+						now.Left = append(now.Left, o)
+					}
 				}
 			}
 		}
-		if done, err := changed(left, pods); done || err != nil {
+		if done, err := changed(now); done || err != nil {
 			return err
 		}
 	}

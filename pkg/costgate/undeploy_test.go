@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -41,6 +42,20 @@ func deployedApp(name string, res ...status) *unstructured.Unstructured {
 	}
 	_ = unstructured.SetNestedSlice(a.Object, list, "status", "resources")
 	return a
+}
+
+// seenGone is an Application as Argo CD reconciles it once what its sync
+// deployed is gone: every listed object OutOfSync and Missing, the app too.
+func seenGone(app *unstructured.Unstructured) {
+	list, _, _ := unstructured.NestedSlice(app.Object, "status", "resources")
+	for _, r := range list {
+		r.(map[string]any)["status"] = "OutOfSync"
+		r.(map[string]any)["health"] = map[string]any{"status": "Missing"}
+	}
+	_ = unstructured.SetNestedSlice(app.Object, list, "status", "resources")
+	_ = unstructured.SetNestedField(app.Object, "OutOfSync", "status", "sync", "status")
+	_ = unstructured.SetNestedField(app.Object, "Missing", "status", "health", "status")
+	app.SetResourceVersion("")
 }
 
 // object is a live object with a UID (the dynamic fake gives none).
@@ -198,11 +213,22 @@ func TestWaitClosedSyncGateWaitsForTheObjectsAndTheirPods(t *testing.T) {
 			if err := tracker.Delete(kube.Deployments.GVR, "demo", "web"); err != nil {
 				t.Error(err)
 			}
+		case "waiting for Argo CD to see Deployment demo/web gone": // its next reconciliation
+			live, err := f.Client.Resource(kube.Applications, "argocd").Get(ctx, "inference-demo", metav1.GetOptions{})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			seenGone(live)
+			if err := f.Store(kube.Applications, live); err != nil {
+				t.Error(err)
+			}
 		}
 	})
 	mu.Lock()
 	defer mu.Unlock()
-	want := "waiting for 1 pod(s) to go: web-7c9f-abcde | waiting for 1 object(s) to go: Deployment demo/web | nothing left"
+	want := "waiting for 1 pod(s) to go: web-7c9f-abcde | waiting for 1 object(s) to go: Deployment demo/web | " +
+		"waiting for Argo CD to see Deployment demo/web gone | nothing left"
 	if err != nil || strings.Join(said, " | ") != want {
 		t.Errorf("said %q, err %v\nwant %s", strings.Join(said, " | "), err, want)
 	}

@@ -26,6 +26,16 @@ func deployed(group, version, kind, ns, name string) func(*unstructured.Unstruct
 	}
 }
 
+// outOfSync marks every object an Application lists OutOfSync, as Argo CD
+// does once they are gone.
+func outOfSync(u *unstructured.Unstructured) {
+	list, _, _ := unstructured.NestedSlice(u.Object, "status", "resources")
+	for _, r := range list {
+		r.(map[string]any)["status"] = "OutOfSync"
+	}
+	_ = unstructured.SetNestedSlice(u.Object, list, "status", "resources")
+}
+
 // withUID gives an object the UID the API server would.
 func withUID(u *unstructured.Unstructured) *unstructured.Unstructured {
 	u.SetUID(types.UID("uid-" + u.GetName()))
@@ -35,7 +45,8 @@ func withUID(u *unstructured.Unstructured) *unstructured.Unstructured {
 // down of a sync gate deletes what its sync deployed (the Namespace of
 // CreateNamespace kept), clears opened-at, and waits until the Deployment
 // (foreground: it outlives its pod) and its pod are gone, the garbage
-// collector moving once down has said what it waits on.
+// collector (then Argo CD's reconciliation) moving once down has said what it
+// waits on.
 func TestDownSyncGate(t *testing.T) {
 	h := clitest.New(t, "kubectl-costgate",
 		application(t, "inference-demo", "Synced", "Healthy", annotated(pcostgate.OpenedAtAnnotation, "2026-11-26T10:00:00Z"),
@@ -55,6 +66,10 @@ func TestDownSyncGate(t *testing.T) {
 	r := run(h, &script{steps: []step{
 		{"waiting for 1 pod(s) to go", gc(kube.Pods, "inference-demo-5d8f7-q2w3e")},
 		{"waiting for 1 object(s) to go", gc(kube.Deployments, "inference-demo")},
+		{"waiting for Argo CD to see", func() { // its next reconciliation
+			store(t, h, kube.Applications, application(t, "inference-demo", "OutOfSync", "Missing",
+				deployed("", "v1", "Namespace", "", "inference-demo"), deployed("apps", "v1", "Deployment", "inference-demo", "inference-demo"), outOfSync))
+		}},
 	}}, clitest.Args(t, "sandbox", "down", "inference-demo")...)
 	golden(t, "down/sync-gate", h, r)
 }
