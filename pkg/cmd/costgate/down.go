@@ -36,7 +36,8 @@ until its pods are gone (--wait=false returns at once):
 - a pause gate's InferenceService gets serving.kserve.io/stop: "true";
 - a sync gate's objects, those its Application's status.resources lists (hooks aside), are
   deleted: highest sync wave first, workloads before their Services and ConfigMaps, each
-  with foreground propagation (and, in core mode, its UID as a precondition). The
+  with foreground propagation (and, in core mode, its UID as a precondition); the wait
+  ends once they and their pods are gone and Argo CD has seen them gone. The
   Application stays, OutOfSync and Missing, and costs nothing: sync opens it again.
   Kept, and said so: Namespaces and CustomResourceDefinitions (deleting them deletes
   others' objects), cluster-scoped objects, PersistentVolumeClaims (their data), objects
