@@ -96,3 +96,43 @@ type MissingPermissionError struct {
 func (e *MissingPermissionError) Error() string {
 	return fmt.Sprintf("missing permission (context %q): %s", e.Context, strings.Join(e.Missing, "; "))
 }
+
+// CloseSyncPermissions is what closing a sync gate needs, for the objects it
+// deletes (objs): read the Application and clear its opener and lease
+// (RecordPermissions) and, to skip what other apps deploy too, list them all; read and delete each object (server mode asks Argo CD's
+// fine-grained delete/<group>/<kind>/<namespace>/<name> of each); and, to
+// wait, watch the Application, list and watch each kind and the pods in each
+// namespace.
+func CloseSyncPermissions(argoNamespace string, app platform.App, objs []AppObject, wait bool) []Permission {
+	appVerbs := []string{"list"}
+	if wait { // until Argo CD has seen the objects gone
+		appVerbs = append(appVerbs, "watch")
+	}
+	out := RecordPermissions(argoNamespace, app) // clears its opener and lease
+	for _, p := range permissions(kube.Applications, argoNamespace, appVerbs...) {
+		p.App, p.Object, p.Name = app.Name, kube.Applications, app.Name
+		out = append(out, p)
+	}
+	watched := map[string]bool{}
+	for _, o := range objs {
+		verbs := []string{"get", "delete"}
+		if k := o.Kind.GVR.String() + " " + o.Namespace; wait && !watched[k] {
+			watched[k] = true
+			verbs = append(verbs, "list", "watch")
+		}
+		for _, p := range permissions(o.Kind, o.Namespace, verbs...) {
+			p.App, p.Object, p.Name = app.Name, o.Kind, o.Name
+			out = append(out, p)
+		}
+	}
+	for _, o := range objs {
+		if k := "pods " + o.Namespace; wait && o.Namespace != "" && !watched[k] {
+			watched[k] = true
+			for _, p := range permissions(kube.Pods, o.Namespace, "list", "watch") {
+				p.App, p.Object = app.Name, kube.Pods
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}

@@ -12,9 +12,11 @@ import (
 )
 
 // deploy/argocd-rbac/policy.csv lets the on-call role work every gate of the
-// real platform in server mode, and update (to record the lease and opener)
-// only the gates' own Applications, named one by one: never a glob over the
-// project, which would let it switch any app's sync policy.
+// real platform in server mode (closing a sync gate: the fine-grained delete
+// of what it deployed), update (to record the lease and opener) only on the
+// gates' own Applications, named one by one: never a glob over the project,
+// which would let it switch any app's sync policy; and no delete of an
+// Application.
 func TestShippedArgoCDPolicyCoversEveryGate(t *testing.T) {
 	data, err := os.ReadFile("../../deploy/argocd-rbac/policy.csv")
 	if err != nil {
@@ -35,6 +37,9 @@ func TestShippedArgoCDPolicyCoversEveryGate(t *testing.T) {
 		if f[1] == "role:aidev-oncall" && f[3] == "update" && strings.ContainsAny(f[4], "*?") {
 			t.Errorf("the on-call role may update Applications that are not gates: %q", line)
 		}
+		if f[1] == "role:aidev-oncall" && f[3] == "delete" {
+			t.Errorf("the on-call role may delete Applications: %q", line)
+		}
 		if f[1] == "role:aidev-oncall" {
 			granted = append(granted, f[2]+", "+f[3]+", "+f[4])
 		}
@@ -46,7 +51,8 @@ func TestShippedArgoCDPolicyCoversEveryGate(t *testing.T) {
 	// Every policy the verbs' own checks ask for (costgate.ArgoPolicies) is
 	// granted: Argo CD matches * across any characters, / included.
 	for _, a := range costgate.Gated(env) {
-		for _, need := range costgate.ArgoPolicies(env.Descriptor.Project, env.Config.Namespace, a) {
+		needs := append(costgate.ArgoPolicies(env.Descriptor.Project, env.Config.Namespace, a), costgate.ArgoClosePolicies(env, a)...)
+		for _, need := range needs {
 			if !slices.ContainsFunc(granted, func(g string) bool { return globMatch(g, need) }) {
 				t.Errorf("gate %s: no policy line grants %q", a.Name, need)
 			}

@@ -7,6 +7,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/argocd"
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
@@ -54,6 +56,28 @@ type Backend interface {
 	// Authorize checks, before any write, that every request in perms is
 	// allowed, and names every one that is not.
 	Authorize(ctx context.Context, perms []Permission) error
+
+	// Closing a sync gate (undeploy.go): what its Application deployed.
+
+	// ResolveKinds names the resource of each kind, and its scope (core mode:
+	// the API server's discovery; server mode: Argo CD resolves kinds itself,
+	// so the name is kubectl's guess, for messages); a kind the cluster does
+	// not serve is left out.
+	ResolveKinds(ctx context.Context, gvks []schema.GroupVersionKind) (map[schema.GroupVersionKind]kube.Kind, error)
+	// AppObject reads one object an Application deployed (NotFound when it
+	// does not exist; in server mode, when Argo CD's resource tree of the app
+	// does not hold it).
+	AppObject(ctx context.Context, o AppObject) (*unstructured.Unstructured, error)
+	// DeleteAppObject deletes one object an Application deployed, with
+	// foreground propagation. uid is a precondition where the mode allows it
+	// (core mode: a Conflict when the object was replaced; Argo CD's
+	// DeleteResource takes none, it deletes what its tree holds by name).
+	DeleteAppObject(ctx context.Context, o AppObject, uid types.UID) error
+	// WatchAppObjects calls changed with the Application of objs (one app's),
+	// those of objs that exist, and the pods in their namespaces (server mode:
+	// in the app's resource tree) each time any of them changes, until changed
+	// says done, fails, or ctx ends.
+	WatchAppObjects(ctx context.Context, objs []AppObject, changed func(Undeploying) (bool, error)) error
 }
 
 // cut says what a request the command's own deadline or an interrupt cut

@@ -37,6 +37,10 @@ type ArgoAPI interface {
 	// CanI asks Argo CD's RBAC (argocd account can-i ACTION RESOURCE OBJECT).
 	CanI(ctx context.Context, resource, action, object string) (bool, error)
 	Sync(ctx context.Context, app string, progress func(argocd.AppStatus)) (*argocd.SyncResult, error)
+	// DeleteResource deletes an object app deploys, foreground (Argo CD RBAC:
+	// applications, delete/<group>/<kind>/<namespace>/<name>); NotFound when
+	// the app's tree does not hold it. See undeploy_argocd.go.
+	DeleteResource(ctx context.Context, app string, gvk schema.GroupVersionKind, namespace, name string) error
 }
 
 // ArgoCDBackend reaches the gates through Argo CD's API (server mode), under
@@ -234,6 +238,9 @@ func (b *ArgoCDBackend) Sync(ctx context.Context, app string, progress func(argo
 func (b *ArgoCDBackend) Authorize(ctx context.Context, perms []Permission) error {
 	var missing []string
 	for _, n := range argoNeeds(b.Project, perms) {
+		if strings.HasPrefix(n.action, "delete/") {
+			continue // no harmless way to ask: the first delete is the check (undeploy_argocd.go)
+		}
 		var ok bool
 		var err error
 		if n.probe.App != "" {
@@ -283,6 +290,8 @@ func argoNeeds(project string, perms []Permission) []argoNeed {
 		case p.Verb == "patch":
 			n.action = fmt.Sprintf("update/%s/%s/%s/%s", p.Object.GVR.Group, p.Object.Kind, p.Namespace, p.Name)
 			n.probe = p
+		case p.Verb == "delete": // cannot be asked before deleting: see undeploy_argocd.go
+			n.action = fmt.Sprintf("delete/%s/%s/%s/%s", p.Object.GVR.Group, p.Object.Kind, p.Namespace, p.Name)
 		}
 		if key := n.action + " " + n.object; !seen[key] {
 			seen[key] = true

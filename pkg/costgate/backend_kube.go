@@ -277,6 +277,7 @@ func (b *KubeBackend) Authorize(ctx context.Context, perms []Permission) error {
 		}
 		perms[i].Group, perms[i].Resource, perms[i].Object = k.GVR.Group, k.GVR.Resource, k
 	}
+	perms = uniqueRequests(perms)
 	allowed := make([]bool, len(perms))
 	errs := make([]error, len(perms))
 	var wg sync.WaitGroup

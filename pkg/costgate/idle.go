@@ -179,10 +179,7 @@ func DecideIdle(ctx context.Context, prom Prometheus, gates []platform.App, stat
 		if !st.Open() {
 			continue
 		}
-		d := IdleDecision{App: app.Name, Target: st.Target}
-		if d.Target == "" {
-			d.Target = "Application " + app.Name
-		}
+		d := IdleDecision{App: app.Name, Target: gateTarget(app)}
 		leased := st.ExpiresAt != nil && now.Before(*st.ExpiresAt)
 		switch {
 		case st.ExpiresAt != nil && !leased:
@@ -210,7 +207,7 @@ func openedBy(st Status) string {
 // decideTraffic is the Prometheus decision: no requests in the gate's idle window.
 func decideTraffic(ctx context.Context, prom Prometheus, app platform.App, st Status, rule IdleRule, now time.Time, d *IdleDecision) {
 	if app.Gate.Kind == platform.GateSync && app.Gate.IdleQuery == "" {
-		d.Reason = "kept: a sync gate without " + platform.GateAnnotationPrefix + "idle-query: only leases and uptime windows close it"
+		d.Reason = SyncGateNotIdle
 		return
 	}
 	window := app.Gate.IdleAfter
@@ -246,4 +243,17 @@ func decideTraffic(ctx context.Context, prom Prometheus, app platform.App, st St
 		d.Requests = requests
 		d.Reason = fmt.Sprintf("kept: %.0f requests in the last %s", requests, window)
 	}
+}
+
+// SyncGateNotIdle is idle's decision for an open sync gate without an idle
+// query: nothing says what traffic it serves.
+const SyncGateNotIdle = "kept: a sync gate without " + platform.GateAnnotationPrefix + "idle-query: only leases and uptime windows close it"
+
+// gateTarget names what a gate acts on in idle's decisions: its target, or a
+// sync gate's Application.
+func gateTarget(app platform.App) string {
+	if app.Gate.Target != nil {
+		return app.Gate.Target.String()
+	}
+	return "Application/" + app.Name
 }

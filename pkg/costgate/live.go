@@ -17,11 +17,11 @@ func (g *Gates) ReadLive(ctx context.Context, gates []platform.App) (Live, error
 	return g.Backend.Live(ctx, Workloads(gates))
 }
 
-// OpenGates returns the scale and pause gates that are open (up or starting) now.
+// OpenGates returns the gates that are open (up or starting) now.
 func OpenGates(gated []platform.App, statuses []Status) []platform.App {
 	var out []platform.App
 	for i, st := range statuses {
-		if gated[i].Gate.Kind != platform.GateSync && (st.State == StateUp || st.State == StateStarting) {
+		if st.State == StateUp || st.State == StateStarting {
 			out = append(out, gated[i])
 		}
 	}
@@ -32,27 +32,33 @@ func OpenGates(gated []platform.App, statuses []Status) []platform.App {
 // (now or already), whether its pods are gone (when waited for), or why it failed.
 type Closed struct {
 	Change Change
-	Closed bool
-	Down   bool
-	Err    error
+	// Undeploy is what closing a sync gate did to each object it deployed.
+	Undeploy *Undeploy
+	Closed   bool
+	Down     bool
+	Err      error
 }
 
 // CloseAll closes each gate and then, with wait, waits until their pods are gone.
 // A gate that fails does not stop the others: every gate is tried and each
-// result reported (report is called as each write lands; progress with what a
+// result reported (report is called as each close lands; progress with what a
 // wait waits on). Each gate's permissions are checked before its write, so a
 // gate the user may not close is reported untouched, not half done.
-func (g *Gates) CloseAll(ctx context.Context, apps []platform.App, wait bool, report func(Change), progress func(app, msg string)) []Closed {
+func (g *Gates) CloseAll(ctx context.Context, apps []platform.App, wait bool, report func(Closed), progress func(app, msg string)) []Closed {
 	out := make([]Closed, len(apps))
 	for i, app := range apps {
-		if err := g.Authorize(ctx, GatePermissions(g.Namespace, app, wait)); err != nil {
+		if app.Gate.Kind == platform.GateSync { // checks its own permissions, the wait's too
+			ch, u, err := g.closeSync(ctx, app, wait)
+			out[i] = Closed{Change: ch, Undeploy: u, Closed: err == nil, Err: err}
+		} else if err := g.Authorize(ctx, GatePermissions(g.Namespace, app, wait)); err != nil {
 			out[i].Err = err
 			continue
+		} else {
+			ch, err := g.Close(ctx, app)
+			out[i] = Closed{Change: ch, Closed: err == nil, Err: err}
 		}
-		ch, err := g.Close(ctx, app)
-		out[i] = Closed{Change: ch, Closed: err == nil, Err: err}
-		if err == nil && report != nil {
-			report(ch)
+		if out[i].Err == nil && report != nil {
+			report(out[i])
 		}
 	}
 	if !wait {
@@ -67,7 +73,10 @@ func (g *Gates) CloseAll(ctx context.Context, apps []platform.App, wait bool, re
 				progress(app.Name, msg)
 			}
 		})
-		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		switch {
+		case (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) && app.Gate.Kind == platform.GateSync:
+			err = fmt.Errorf("%s is closed but what it deployed is still going: %w", app.Name, err)
+		case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
 			err = fmt.Errorf("%s is closed but its pods are still there: %w", app.Name, err)
 		}
 		if err != nil {

@@ -103,8 +103,8 @@ func TestCloseAllTriesEveryGateAndReportsEach(t *testing.T) {
 	})
 	apps := []platform.App{gate(t, env, "raw-vllm"), gate(t, env, "coder-chat"), gate(t, env, "kserve-demo"), gate(t, env, "coder-fim")}
 	var reported []string
-	results := gates(f).CloseAll(context.Background(), apps, false, func(ch Change) {
-		reported = append(reported, fmt.Sprintf("%+v", ch))
+	results := gates(f).CloseAll(context.Background(), apps, false, func(r Closed) {
+		reported = append(reported, fmt.Sprintf("%+v", r.Change))
 	}, nil)
 	var lines []string
 	for i, r := range results {

@@ -205,8 +205,9 @@ func closing(liveApp *unstructured.Unstructured, current int64) map[string]any {
 	return ann
 }
 
-// Close closes a gate: scales to 0 remembering the count, or sets the stop
-// annotation, and clears its opener and lease.
+// Close closes a gate and clears its opener and lease: scales to 0
+// remembering the count, sets the stop annotation, or deletes what a sync
+// gate's sync deployed (undeploy.go).
 func (g *Gates) Close(ctx context.Context, app platform.App) (Change, error) {
 	switch app.Gate.Kind {
 	case platform.GateScale:
@@ -216,7 +217,8 @@ func (g *Gates) Close(ctx context.Context, app platform.App) (Change, error) {
 	case platform.GatePause:
 		return g.annotate(ctx, app, "running", "paused", func(liveApp *unstructured.Unstructured, _ bool) map[string]any { return closing(liveApp, 0) })
 	}
-	return Change{}, fmt.Errorf("%s is a sync gate: nothing scales; it stays as synced (remove it with a profile that does not hold layer %s)", app.Name, app.Layer)
+	ch, _, err := g.closeSync(ctx, app, false)
+	return ch, err
 }
 
 // scale records on the Application and sets the replicas, both computed from

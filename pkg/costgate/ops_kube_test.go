@@ -106,7 +106,7 @@ func TestOpenAndCloseSayWhatIsMissing(t *testing.T) {
 		{func() error { _, err := g.Open(ctx, gate(t, env, "n8n"), OpenOptions{}); return err },
 			"Application n8n does not exist: apply a profile that holds layer experience (kubectl profile apply)"},
 		{func() error { _, err := g.Close(ctx, gate(t, env, "n8n")); return err },
-			"n8n is a sync gate: nothing scales; it stays as synced (remove it with a profile that does not hold layer experience)"},
+			"Application n8n does not exist: apply a profile that holds layer experience (kubectl profile apply)"},
 	} {
 		if err := tc.err(); err == nil || err.Error() != tc.want {
 			t.Errorf("got %v\nwant %s", err, tc.want)

@@ -22,8 +22,12 @@ func (g *Gates) WaitOpen(ctx context.Context, app platform.App, progress func(st
 	return g.waitTarget(ctx, app, progress, true)
 }
 
-// WaitClosed waits until a closed gate's pods are gone.
+// WaitClosed waits until a closed gate's pods are gone (a sync gate's: what
+// its close deleted, and their pods).
 func (g *Gates) WaitClosed(ctx context.Context, app platform.App, progress func(string)) error {
+	if app.Gate.Kind == platform.GateSync {
+		return g.waitUndeployed(ctx, app, progress)
+	}
 	return g.waitTarget(ctx, app, progress, false)
 }
 

@@ -59,8 +59,8 @@ func (d *Doctor) argoRBAC(ctx context.Context) Check {
 		}
 		for _, p := range policies {
 			f := strings.SplitN(p, ", ", 3)
-			if len(f) != 3 || strings.HasPrefix(f[1], "update/") {
-				continue // can-i cannot be asked about an app's resources: up and down probe them
+			if len(f) != 3 || strings.HasPrefix(f[1], "update/") || strings.HasPrefix(f[1], "delete/") {
+				continue // can-i cannot be asked about an app's resources: up and down probe or try them
 			}
 			ok, err := d.Argo.CanI(ctx, f[0], f[1], f[2])
 			if err != nil {

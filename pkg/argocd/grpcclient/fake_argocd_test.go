@@ -54,6 +54,9 @@ type fakeApps struct {
 	watchTree     func(n int, stream applicationpkg.ApplicationService_WatchResourceTreeServer) error
 	getResource   func(*applicationpkg.ApplicationResourceRequest) (*applicationpkg.ApplicationResourceResponse, error)
 	patchResource func(*applicationpkg.ApplicationResourcePatchRequest) error
+	// deletes and deleteResource: DeleteResource (delete_test.go)
+	deletes        []*applicationpkg.ApplicationResourceDeleteRequest
+	deleteResource func(*applicationpkg.ApplicationResourceDeleteRequest) error
 }
 
 func (f *fakeApps) Get(ctx context.Context, q *applicationpkg.ApplicationQuery) (*v1alpha1.Application, error) {

@@ -32,9 +32,9 @@ func TestDownOneGate(t *testing.T) {
 	golden(t, "down/one-gate", h, r)
 }
 
-// down --all tries every open gate (coder-fim is closed, n8n a sync gate):
-// kserve-demo the user may not pause, coder-chat a webhook refuses, and the
-// two that close, each reported; exit 1.
+// down --all tries every open gate (coder-fim is closed; n8n, a sync gate,
+// has its Deployment deleted): kserve-demo the user may not pause, coder-chat
+// a webhook refuses, and the three that close, each reported; exit 1.
 func TestDownAllReportsEachGate(t *testing.T) {
 	h := clitest.New(t, "kubectl-costgate",
 		application(t, "raw-vllm", "Synced", "Healthy"), deployment("serving", "raw-vllm", 1, 1, nil),
@@ -42,7 +42,7 @@ func TestDownAllReportsEachGate(t *testing.T) {
 		application(t, "coder-fim", "Synced", "Healthy"), deployment("coding-assistant", "coder-fim", 0, 0, nil),
 		application(t, "coder-agent", "Synced", "Healthy"), deployment("coding-assistant", "coder-agent", 1, 1, nil),
 		application(t, "kserve-demo", "Synced", "Healthy"), inferenceService(false, true),
-		application(t, "n8n", "Synced", "Healthy"))
+		application(t, "n8n", "Synced", "Healthy", deployed("apps", "v1", "Deployment", "n8n", "n8n")), withUID(deployment("n8n", "n8n", 1, 1, nil)))
 	authorize(h, "patch inferenceservices.serving.kserve.io in kserve")
 	h.Fake.Dynamic.PrependReactor("patch", "deployments", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		if a.(k8stesting.PatchAction).GetName() == "coder-chat" {
@@ -60,7 +60,7 @@ func TestDownRefusals(t *testing.T) {
 		args []string
 	}{
 		{"nothing-open", []string{"down", "--all"}},
-		{"sync-gate", []string{"down", "n8n"}},
+		{"sync-gate-not-applied", []string{"down", "n8n"}},
 		{"app-and-all", []string{"down", "raw-vllm", "--all"}},
 		{"bad-timeout", []string{"down", "raw-vllm", "--timeout", "0s"}},
 	} {

@@ -80,7 +80,8 @@ func summary(checks []smoke.Check) (failed int) {
 // Needs is what the profile and costgate verbs send for env's apps in scope:
 // what doctor's rbac check asks, declared by those verbs' own packages.
 func Needs(env *platform.Env, scope platform.Profile) []access.Need {
-	return append(profile.Needs(env.Config.Namespace), costgate.Needs(env.Config.Namespace, costgate.Configured(env), costgate.GatedIn(env, scope))...)
+	needs := append(profile.Needs(env.Config.Namespace), costgate.Needs(env.Config.Namespace, costgate.Configured(env), costgate.GatedIn(env, scope))...)
+	return append(needs, costgate.CloseNeeds(env, costgate.GatedIn(env, scope))...)
 }
 
 // gatePolicies is what each gate's verbs need of Argo CD's RBAC, as costgate
@@ -88,7 +89,7 @@ func Needs(env *platform.Env, scope platform.Profile) []access.Need {
 func gatePolicies(env *platform.Env, scope platform.Profile) map[string][]string {
 	out := map[string][]string{}
 	for _, a := range costgate.GatedIn(env, scope) {
-		out[a.Name] = costgate.ArgoPolicies(env.Descriptor.Project, env.Config.Namespace, a)
+		out[a.Name] = append(costgate.ArgoPolicies(env.Descriptor.Project, env.Config.Namespace, a), costgate.ArgoClosePolicies(env, a)...)
 	}
 	return out
 }

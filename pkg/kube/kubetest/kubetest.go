@@ -99,7 +99,7 @@ func NewClient(objs ...runtime.Object) *Fake {
 	}
 	f := &Fake{Readyz: "ok", User: "admin@fake.cluster", rv: 100, managed: map[objectKey][]metav1.ManagedFieldsEntry{}}
 	listKinds := map[schema.GroupVersionResource]string{ScaledObjects: "ScaledObjectList"}
-	for _, k := range []kube.Kind{kube.AppProjects, kube.ApplicationSets, kube.Applications, kube.Deployments, kube.StatefulSets, kube.HPAs, kube.InferenceServices, kube.ConfigMaps, kube.Pods, LeaderWorkerSets, Models, Notebooks} {
+	for _, k := range Served {
 		listKinds[k.GVR] = k.Kind + "List"
 	}
 	for _, o := range dyn {
@@ -119,6 +119,7 @@ func NewClient(objs ...runtime.Object) *Fake {
 		return true, &authnv1.SelfSubjectReview{Status: authnv1.SelfSubjectReviewStatus{UserInfo: authnv1.UserInfo{Username: f.User}}}, nil
 	})
 	f.Typed.Discovery().(*fakediscovery.FakeDiscovery).FakedServerVersion = &version.Info{GitVersion: "v1.37.2", Major: "1", Minor: "37"}
+	f.Typed.Resources = discoveryOf(Served)
 	f.Client = &kube.Client{
 		Config:   &rest.Config{Host: Server},
 		Dynamic:  f.Dynamic,

@@ -4,14 +4,13 @@ import (
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
-	fakediscovery "k8s.io/client-go/discovery/fake"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/restmapper"
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
@@ -29,31 +28,11 @@ var (
 // scalable are the kinds whose /scale the fake serves.
 var scalable = []kube.Kind{kube.Deployments, kube.StatefulSets, LeaderWorkerSets, Models}
 
-// discoverable builds the fake's RESTMapper and discovery: every kind above,
-// with "<resource>/scale" listed for the scalable ones.
+// discoverable gives the fake client a RESTMapper over the fake's
+// discovery (Served), deferred and memory-cached as kubectl's is.
 func (f *Fake) discoverable() {
-	served := []kube.Kind{kube.Deployments, kube.StatefulSets, kube.HPAs, kube.InferenceServices, kube.ConfigMaps, kube.Pods, LeaderWorkerSets, Models, Notebooks}
-	var versions []schema.GroupVersion
-	for _, k := range served {
-		versions = append(versions, k.GVR.GroupVersion())
-	}
-	mapper := meta.NewDefaultRESTMapper(versions)
-	byGV := map[schema.GroupVersion][]metav1.APIResource{}
-	for _, k := range served {
-		gv := k.GVR.GroupVersion()
-		mapper.Add(gv.WithKind(k.Kind), meta.RESTScopeNamespace)
-		byGV[gv] = append(byGV[gv], metav1.APIResource{Name: k.GVR.Resource, Kind: k.Kind, Namespaced: true})
-		for _, s := range scalable {
-			if s == k {
-				byGV[gv] = append(byGV[gv], metav1.APIResource{Name: k.GVR.Resource + "/scale", Kind: "Scale", Group: "autoscaling", Version: "v1", Namespaced: true})
-			}
-		}
-	}
-	disco := f.Typed.Discovery().(*fakediscovery.FakeDiscovery)
-	for gv, rs := range byGV {
-		disco.Resources = append(disco.Resources, &metav1.APIResourceList{GroupVersion: gv.String(), APIResources: rs})
-	}
-	f.Client.Mapper, f.Client.Discovery = mapper, disco
+	disco := f.Typed.Discovery()
+	f.Client.Mapper, f.Client.Discovery = restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disco)), disco
 }
 
 // scale serves GET and merge PATCH of the /scale subresource over the
@@ -79,7 +58,7 @@ func (f *Fake) scale(tracker k8stesting.ObjectTracker) k8stesting.ReactionFunc {
 		default:
 			return false, nil, nil
 		}
-		if !f.scalable(gvr) {
+		if !isScalable(gvr) {
 			return true, nil, apierrors.NewNotFound(schema.GroupResource{}, "")
 		}
 		o, err := tracker.Get(gvr, ns, name)
@@ -109,7 +88,7 @@ func (f *Fake) scale(tracker k8stesting.ObjectTracker) k8stesting.ReactionFunc {
 	}
 }
 
-func (f *Fake) scalable(gvr schema.GroupVersionResource) bool {
+func isScalable(gvr schema.GroupVersionResource) bool {
 	for _, k := range scalable {
 		if k.GVR == gvr {
 			return true

@@ -196,6 +196,19 @@ func TestArgoCDCLIServerMode(t *testing.T) {
 	if r := gate("resume", "kserve-demo", "--timeout", "2m"); r.Code != 0 || stop() != "" {
 		t.Fatalf("resume kserve-demo: stop=%q: %s", stop(), r)
 	}
+	// A sync gate: the on-call role syncs it and closes it (delete/* on the
+	// app: Argo CD 3's fine-grained delete of each object it deployed).
+	if r := gate("sync", "inference-demo"); r.Code != 0 {
+		t.Fatalf("sync inference-demo: %s", r)
+	}
+	demo := s.Kube.AppsV1().Deployments("inference-demo")
+	if r := gate("down", "inference-demo", "--timeout", "2m"); r.Code != 0 || !strings.Contains(r.Stdout, "inference-demo: deleted Deployment inference-demo/inference-demo") ||
+		!strings.Contains(r.Stdout, "inference-demo: down") {
+		t.Fatalf("down inference-demo: %s", r)
+	}
+	if _, err := demo.Get(ctx, "inference-demo", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("down inference-demo returned with its Deployment there: %v", err)
+	}
 	// The gate tests after this one start from a platform nobody opened: the
 	// InferenceService goes again, as before its first sync.
 	t.Cleanup(func() {
@@ -248,5 +261,27 @@ func TestArgoCDCLIServerMode(t *testing.T) {
 	}
 	if after, _ := deployments.Get(ctx, "raw-vllm", metav1.GetOptions{}); after.ResourceVersion != d.ResourceVersion {
 		t.Error("a refused up changed the Deployment")
+	}
+	// Nor close a sync gate: Argo CD's fine-grained delete cannot be asked
+	// beforehand, so the first delete is the check, and nothing is deleted.
+	if r := gate("sync", "inference-demo"); r.Code != 0 {
+		t.Fatalf("sync inference-demo again: %s", r)
+	}
+	t.Cleanup(func() {
+		if r := gate("down", "inference-demo", "--timeout", "2m"); r.Code != 0 {
+			t.Errorf("closing inference-demo again: %s", r)
+		}
+	})
+	demoBefore, err := demo.Get(ctx, "inference-demo", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = view("down", "inference-demo")
+	if r.Code != 1 || !strings.Contains(r.Stderr, "nothing deleted: missing Argo CD permission") ||
+		!strings.Contains(r.Stderr, "applications, delete/apps/Deployment/inference-demo/inference-demo, platform/inference-demo") {
+		t.Errorf("viewer down of a sync gate: want the missing Argo CD permission: %s", r)
+	}
+	if after, err := demo.Get(ctx, "inference-demo", metav1.GetOptions{}); err != nil || after.UID != demoBefore.UID || after.DeletionTimestamp != nil {
+		t.Errorf("a refused down touched the Deployment: %v", err)
 	}
 }

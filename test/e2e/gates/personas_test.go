@@ -73,7 +73,7 @@ func gatedState(t *testing.T, s *sandbox.Sandbox) string {
 func installPersonas(t *testing.T, s *sandbox.Sandbox) map[string]string {
 	t.Helper()
 	ctx := context.Background()
-	for _, ns := range []string{personaNamespace, "serving", "coding-assistant", "kserve", "kserve-demo"} {
+	for _, ns := range []string{personaNamespace, "serving", "coding-assistant", "kserve", "kserve-demo", "inference-demo", "n8n"} {
 		_, err := s.Kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
 		if err != nil && !apierrors.IsAlreadyExists(err) {
 			t.Fatal(err)
@@ -202,6 +202,7 @@ func TestPersonasLeastPrivilege(t *testing.T) {
 		refused("viewer", "forbidden", "kubectl-profile", "apply", "full")
 		refused("viewer", "patch deployments.apps in serving", "kubectl-costgate", "up", "raw-vllm")
 		refused("viewer", "forbidden", "kubectl-costgate", "sync", "inference-demo")
+		refused("viewer", "delete deployments.apps in inference-demo", "kubectl-costgate", "down", "inference-demo")
 	})
 	t.Run("on-call operator", func(t *testing.T) {
 		allowed("oncall", "kubectl-costgate", "list")
@@ -210,6 +211,7 @@ func TestPersonasLeastPrivilege(t *testing.T) {
 		allowed("oncall", "kubectl-costgate", "resume", "kserve-demo")
 		allowed("oncall", "kubectl-costgate", "pause", "kserve-demo")
 		allowed("oncall", "kubectl-costgate", "sync", "inference-demo")
+		allowed("oncall", "kubectl-costgate", "down", "inference-demo") // a sync gate: deletes what it deployed
 		refused("oncall", "forbidden", "kubectl-profile", "apply", "full")
 	})
 	t.Run("platform admin", func(t *testing.T) {
