@@ -56,7 +56,7 @@ func (b *ArgoCDBackend) Mode() string { return "server" }
 // Live reads the Applications, and each workload through its app (the API
 // reaches objects only through their app).
 func (b *ArgoCDBackend) Live(ctx context.Context, workloads []Workload) (Live, error) {
-	live := newLive()
+	live := NewLive()
 	apps, err := b.API.Applications(ctx)
 	if err != nil {
 		return live, err

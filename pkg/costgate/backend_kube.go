@@ -42,6 +42,10 @@ func (b *KubeBackend) kind(w Workload, scalable bool) (kube.Kind, error) {
 	return k, nil
 }
 
+// ResolveWorkload is w with its resource known (discovery for a kind the
+// plugins do not know), for a caller that watches it (the watcher).
+func (b *KubeBackend) ResolveWorkload(w Workload) (Workload, error) { return b.resolved(w, false) }
+
 // resolved is w with its resource known.
 func (b *KubeBackend) resolved(w Workload, scalable bool) (Workload, error) {
 	k, err := b.kind(w, scalable)
@@ -71,7 +75,7 @@ func (b *KubeBackend) explain(ctx context.Context, err error, k kube.Kind) error
 // not installed, a CRD not applied yet) means its workloads are absent, not
 // an error.
 func (b *KubeBackend) Live(ctx context.Context, workloads []Workload) (Live, error) {
-	live := newLive()
+	live := NewLive()
 	apps, err := b.Client.Resource(kube.Applications, b.Namespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return live, b.explain(ctx, err, kube.Applications)

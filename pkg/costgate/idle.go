@@ -210,13 +210,7 @@ func decideTraffic(ctx context.Context, prom Prometheus, app platform.App, st St
 		d.Reason = SyncGateNotIdle
 		return
 	}
-	window := app.Gate.IdleAfter
-	switch {
-	case rule.Override > 0:
-		window = rule.Override
-	case window == 0:
-		window = rule.Default
-	}
+	window := idleWindow(app, rule)
 	if window <= 0 {
 		d.Reason = "kept: no idle window (annotation " + platform.GateAnnotationPrefix + "idle-after)"
 		return
@@ -245,6 +239,18 @@ func decideTraffic(ctx context.Context, prom Prometheus, app platform.App, st St
 	}
 }
 
+// idleWindow is how long a gate must serve nothing to be idle: the run's
+// override, else the gate's idle-after, else the run's default (0: never).
+func idleWindow(app platform.App, rule IdleRule) time.Duration {
+	switch {
+	case rule.Override > 0:
+		return rule.Override
+	case app.Gate.IdleAfter > 0:
+		return app.Gate.IdleAfter
+	}
+	return rule.Default
+}
+
 // SyncGateNotIdle is idle's decision for an open sync gate without an idle
 // query: nothing says what traffic it serves.
 const SyncGateNotIdle = "kept: a sync gate without " + platform.GateAnnotationPrefix + "idle-query: only leases and uptime windows close it"
@@ -256,4 +262,36 @@ func gateTarget(app platform.App) string {
 		return app.Gate.Target.String()
 	}
 	return "Application/" + app.Name
+}
+
+// NextDecision is when an open gate's idle decision can change with nothing
+// about it changing: its lease ends, its uptime window opens or closes, its
+// idle window has passed since it opened, or the next traffic check (every
+// idleEvery, for a gate that has one). Zero for a closed gate: only a change
+// to it (an up) makes it worth deciding again. A watcher sleeps until it.
+func NextDecision(app platform.App, st Status, rule IdleRule, now time.Time, idleEvery time.Duration) time.Time {
+	if !st.Open() {
+		return time.Time{}
+	}
+	var next time.Time
+	earliest := func(t time.Time) {
+		if t.After(now) && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	if st.ExpiresAt != nil {
+		earliest(*st.ExpiresAt)
+	}
+	if u := app.Gate.Uptime; u != nil {
+		earliest(u.Next(now))
+	}
+	if window := idleWindow(app, rule); window > 0 && (app.Gate.Kind != platform.GateSync || app.Gate.IdleQuery != "") {
+		if st.UpSince != nil {
+			earliest(st.UpSince.Add(window))
+		}
+		if idleEvery > 0 {
+			earliest(now.Add(idleEvery))
+		}
+	}
+	return next
 }

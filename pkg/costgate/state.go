@@ -138,12 +138,23 @@ type Live struct {
 	Workloads map[string]*unstructured.Unstructured // by Workload.key
 }
 
-func newLive() Live {
+// NewLive is an empty Live, for a caller that fills it from its own reads
+// (the watcher, from its informers).
+func NewLive() Live {
 	return Live{Apps: map[string]*unstructured.Unstructured{}, Workloads: map[string]*unstructured.Unstructured{}}
 }
 
 // Workload is the live workload, nil when it does not exist.
 func (l Live) Workload(w Workload) *unstructured.Unstructured { return l.Workloads[w.key()] }
+
+// SetWorkload records the live workload w (nil: it does not exist).
+func (l Live) SetWorkload(w Workload, o *unstructured.Unstructured) {
+	if o == nil {
+		delete(l.Workloads, w.key())
+		return
+	}
+	l.Workloads[w.key()] = o
+}
 
 // Observe computes every gate's status from the live objects.
 func Observe(host platform.Host, gates []platform.App, live Live, now time.Time) []Status {

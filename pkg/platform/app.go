@@ -93,6 +93,14 @@ func (e *Env) UngatedApps() []App {
 	return out
 }
 
+// AppFromLive reads an Application as the cluster holds it, for a caller
+// that has no repository (the in-cluster watcher): its gate and sync policy
+// from the same annotations and fields as the catalog's. Its group and layer
+// are unknown there; errors read "in the cluster: Application NAME: ...".
+func AppFromLive(obj map[string]any) (App, error) {
+	return appFromManifest(obj, "in the cluster", "", "")
+}
+
 func appFromManifest(obj map[string]any, path, group, layer string) (App, error) {
 	meta, _ := obj["metadata"].(map[string]any)
 	name, _ := meta["name"].(string)

@@ -51,7 +51,7 @@ costgate.aidev.io/* annotations; nothing is hard-coded.`,
 		cli.Modes(newCmdList(c), cli.ModeServer), cli.Modes(newCmdSync(c), cli.ModeServer),
 		cli.Modes(newCmdUp(c), cli.ModeServer), cli.Modes(newCmdDown(c), cli.ModeServer),
 		cli.Modes(newCmdPause(c), cli.ModeServer), cli.Modes(newCmdResume(c), cli.ModeServer),
-		cli.Modes(newCmdIdle(c), cli.ModeServer), newCmdLint(c),
+		cli.Modes(newCmdIdle(c), cli.ModeServer), newCmdLint(c), newCmdWatch(c),
 	)
 	return root
 }
