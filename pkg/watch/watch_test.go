@@ -61,8 +61,8 @@ func deployment(ns, name string, replicas int64) *unstructured.Unstructured {
 	return &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "apps/v1", "kind": "Deployment",
 		"metadata": map[string]any{"namespace": ns, "name": name},
-		"spec": map[string]any{"replicas": replicas, "selector": map[string]any{"matchLabels": map[string]any{"app": name}}},
-		"status": map[string]any{"replicas": replicas, "readyReplicas": replicas},
+		"spec":     map[string]any{"replicas": replicas, "selector": map[string]any{"matchLabels": map[string]any{"app": name}}},
+		"status":   map[string]any{"replicas": replicas, "readyReplicas": replicas},
 	}}
 }
 
