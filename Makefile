@@ -25,7 +25,7 @@ TEST_TIMEOUT ?= 45m
 REGISTRY  ?= ghcr.io/aidev-platform
 IMAGE     := $(REGISTRY)/kubectl-costgate
 IMAGE_DIR := dist/image
-WATCHERS  := clusters/ai-dev/workloads/costgate-watcher/deployment.yaml \
+WATCHERS  := clusters/ai-dev/workloads/platform/costgate-watcher/deployment.yaml \
              clusters/sandbox/workloads/costgate-watcher/deployment.yaml
 
 # The platform's familiar targets act on ENV (a folder of CLUSTERS) with PROFILE.
