@@ -20,6 +20,13 @@ export KP_DIST := $(CURDIR)/dist
 export KP_KREW_BIN := $(KREW_BIN)
 # A cold sandbox build is ~30 minutes; give the e2e run room beyond go test's 10m default.
 TEST_TIMEOUT ?= 45m
+# The image of kubectl-costgate (its watch runs in the cluster): built into dist/image,
+# pushed to $(REGISTRY)/kubectl-costgate, referenced by digest by the watcher Deployments.
+REGISTRY  ?= ghcr.io/aidev-platform
+IMAGE     := $(REGISTRY)/kubectl-costgate
+IMAGE_DIR := dist/image
+WATCHERS  := clusters/ai-dev/workloads/platform/costgate-watcher/deployment.yaml \
+             clusters/sandbox/workloads/costgate-watcher/deployment.yaml
 
 # The platform's familiar targets act on ENV (a folder of CLUSTERS) with PROFILE.
 ENV      ?= ai-dev
@@ -28,7 +35,8 @@ CLUSTERS ?= clusters
 PLATFORM := --env $(ENV) --dir $(CLUSTERS)
 
 .PHONY: all build test lint unit e2e vet bench demo sandbox-build sandbox-up sandbox-down sandbox-status clean help \
-        root wait resolve-groups vllm-up vllm-down doctor smoke test-deps test-soak dist dist-linux krew krew-index krew-tools vuln docs
+        root wait resolve-groups vllm-up vllm-down doctor smoke test-deps test-soak dist dist-linux krew krew-index krew-tools vuln docs \
+        image image-push release
 
 all: build
 
@@ -123,6 +131,17 @@ krew-tools: ## Build krew and validate-krew-manifest $(KREW_VERSION) (cached)
 	  GOTOOLCHAIN=auto GOBIN=$(KREW_BIN) go install sigs.k8s.io/krew/cmd/krew@$(KREW_VERSION) \
 	    sigs.k8s.io/krew/cmd/validate-krew-manifest@$(KREW_VERSION); }
 
+image: ## The costgate watcher's image (linux/amd64, linux/arm64, no base) as an OCI layout in dist/image; prints its digest
+	go run ./hack/image build -out $(IMAGE_DIR) -version $(VERSION) -commit $(COMMIT)
+
+image-push: ## Push dist/image (built if missing) to $(REGISTRY)/kubectl-costgate:<its version>; prints repo@digest
+	@test -f $(IMAGE_DIR)/index.json || $(MAKE) image
+	go run ./hack/image push -layout $(IMAGE_DIR) -repo $(IMAGE)
+
+release: image ## Build the image and point both trees' watcher Deployments at $(REGISTRY)/kubectl-costgate@<its digest>
+	go run ./hack/image set-image -repo $(IMAGE) -digest "$$(cat $(IMAGE_DIR)/digest)" $(WATCHERS)
+	@echo "release: the watchers now name dist/image's index; make image-push REGISTRY=$(REGISTRY) pushes it as built"
+
 docs: ## Generate the command reference docs/commands from the commands (a unit test fails when it is stale)
 	go run ./hack/gendocs -out docs/commands
 
@@ -132,8 +151,9 @@ vuln: ## govulncheck against an offline database built from golang.org/x/vulndb
 test-soak: build sandbox-build test-deps dist-linux krew-tools ## The e2e packages SOAK_ROUNDS times (3) with every CPU kept busy; failures per test
 	bash test/soak.sh
 
-bench: build ## Benchmarks: Go benchmarks and the comparison with kubectl
+bench: build ## Benchmarks: Go benchmarks (the image's build time too) and the comparison with kubectl
 	go test -run '^$$' -bench . -benchmem ./pkg/...
+	go test -run '^$$' -bench ImageBuild ./internal/image/
 	bash test/bench/bench.sh
 
 clean: ## Remove bin/ (the sandbox cache stays in ~/.cache/kubectl-plugins)
