@@ -231,7 +231,7 @@ func TestExpectedAppsFollowFeatures(t *testing.T) {
 }
 
 // clusters/ai-dev is the real platform: its 56 Applications, group by group,
-// as the platform's own inventory lists them.
+// as the platform's own inventory lists them, and the costgate-watcher.
 func TestAiDevHoldsTheRealPlatform(t *testing.T) {
 	want := map[string][]string{
 		"platform-core":    {"argo-cd", "cert-manager", "dcgm-metrics", "external-secrets", "external-secrets-config", "gateway-api-crds", "grafana-dashboards", "kueue", "kueue-config", "observability"},
@@ -241,6 +241,7 @@ func TestAiDevHoldsTheRealPlatform(t *testing.T) {
 		"security":         {"kyverno", "kyverno-policies", "network-policies"},
 		"opencost":         {"opencost"},
 		"gpu-operator":     {"nvidia-gpu-operator"},
+		"costgate-watcher": {"costgate-watcher"},
 		"serving-core":     {"raw-vllm", "serving-secrets"},
 		"kserve":           {"kserve", "kserve-crd", "kserve-llmisvc", "kserve-llmisvc-crd", "kserve-llmisvc-presets"},
 		"embeddings":       {"embeddings"},
@@ -269,7 +270,7 @@ func TestAiDevHoldsTheRealPlatform(t *testing.T) {
 			t.Errorf("group %s: %v, want %v", group, g, apps)
 		}
 	}
-	if len(e.Apps) != total || total != 56 {
-		t.Errorf("%d apps, want %d (56)", len(e.Apps), total)
+	if len(e.Apps) != total || total != 57 {
+		t.Errorf("%d apps, want %d (57)", len(e.Apps), total)
 	}
 }
