@@ -274,3 +274,37 @@ func TestAiDevHoldsTheRealPlatform(t *testing.T) {
 		t.Errorf("%d apps, want %d (57)", len(e.Apps), total)
 	}
 }
+
+// The costgate-watcher group is on in ai-dev although its config.yaml does not
+// name it (default: true), and `features: {costgate-watcher: false}` turns it
+// off: its group app and the watcher drop out of the platform profile.
+func TestCostgateWatcherIsOnUnlessTheConfigSaysFalse(t *testing.T) {
+	e := load(t, "ai-dev")
+	if _, named := e.Config.Features["costgate-watcher"]; named {
+		t.Fatal("ai-dev's config.yaml names costgate-watcher: the default is not what is tested")
+	}
+	p, _ := e.Profile("platform")
+	names := func() []string {
+		apps, err := e.ExpectedApps(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, a := range apps {
+			out = append(out, a.Name)
+		}
+		return out
+	}
+	if got := names(); !slices.Contains(got, "group-costgate-watcher") || !slices.Contains(got, "costgate-watcher") {
+		t.Fatalf("costgate-watcher by default: %v", got)
+	}
+	e.Config.Features["costgate-watcher"] = false
+	if got := names(); slices.ContainsFunc(got, func(n string) bool { return strings.Contains(n, "costgate-watcher") }) {
+		t.Errorf("costgate-watcher: false, still expected: %v", got)
+	}
+	for _, g := range e.Resolve() {
+		if g.Name == "costgate-watcher" && (g.Enabled != "false" || g.Layer != "platform") {
+			t.Errorf("resolved %+v", g)
+		}
+	}
+}
