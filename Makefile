@@ -35,7 +35,7 @@ CLUSTERS ?= clusters
 PLATFORM := --env $(ENV) --dir $(CLUSTERS)
 
 .PHONY: all build test lint unit e2e vet bench demo sandbox-build sandbox-up sandbox-down sandbox-status clean help \
-        root wait resolve-groups vllm-up vllm-down doctor smoke test-deps test-soak dist dist-linux krew krew-index krew-tools vuln docs \
+        root wait resolve-groups watcher-rbac vllm-up vllm-down doctor smoke test-deps test-soak dist dist-linux krew krew-index krew-tools vuln docs \
         image image-push release
 
 all: build
@@ -96,6 +96,9 @@ wait: build ## Wait until PROFILE's apps are Synced and Healthy
 
 resolve-groups: build ## Resolve config.yaml features into the enabled groups
 	$(BIN)/kubectl-profile resolve $(PLATFORM)
+
+watcher-rbac: ## Regenerate the costgate-watcher's roles (rbac.yaml) of both trees from costgate.WatcherNeeds (after a change to the gates or the features that turn them on)
+	go run ./hack/watcherrbac -dir $(CLUSTERS) ai-dev sandbox
 
 vllm-up: build ## Open the raw-vllm gate and wait until it serves
 	$(BIN)/kubectl-costgate up raw-vllm $(PLATFORM)

@@ -6,15 +6,21 @@ import (
 )
 
 // Request is one API request, as a SelfSubjectAccessReview asks about it. An
-// empty Namespace is every namespace (a cluster-wide list).
+// empty Namespace is every namespace (a cluster-wide list). ResourceName, when
+// set, is the one object the request acts on, as an RBAC rule's resourceNames
+// grants it: a get, patch, update or delete of that name, or a list or watch
+// with the field selector metadata.name=<name>. Empty is any object (and
+// always so for create, which RBAC cannot restrict by name).
 type Request struct {
 	Verb, Group, Resource, Subresource, Namespace string
+	ResourceName                                  string
 }
 
 // String reads "patch deployments.apps in serving".
 func (r Request) String() string { return r.Verb + " " + r.Where() }
 
-// Where is the resource and namespace: "deployments.apps in serving".
+// Where is the resource and namespace: "deployments.apps in serving", or with
+// a resource name "deployments/scale.apps raw-vllm in serving".
 func (r Request) Where() string {
 	what := r.Resource
 	if r.Subresource != "" {
@@ -22,6 +28,9 @@ func (r Request) Where() string {
 	}
 	if r.Group != "" {
 		what += "." + r.Group
+	}
+	if r.ResourceName != "" {
+		what += " " + r.ResourceName
 	}
 	if r.Namespace == "" {
 		return what + " in all namespaces"

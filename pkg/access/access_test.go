@@ -19,3 +19,16 @@ func TestDescribeJoinsVerbsPerResourceInFirstAskedOrder(t *testing.T) {
 		t.Errorf("String: %s", got)
 	}
 }
+
+// A named request says which object: RBAC's resourceNames grants it alone.
+func TestWhereNamesTheObject(t *testing.T) {
+	r := Request{Verb: "patch", Group: "apps", Resource: "deployments", Subresource: "scale", Namespace: "serving", ResourceName: "raw-vllm"}
+	if got, want := r.String(), "patch deployments/scale.apps raw-vllm in serving"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	named := []Request{r, {Verb: "get", Group: "apps", Resource: "deployments", Subresource: "scale", Namespace: "serving", ResourceName: "raw-vllm"},
+		{Verb: "get", Group: "apps", Resource: "deployments", Subresource: "scale", Namespace: "serving", ResourceName: "coder-chat"}}
+	if got, want := Describe(named), "patch/get deployments/scale.apps raw-vllm in serving, get deployments/scale.apps coder-chat in serving"; got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}

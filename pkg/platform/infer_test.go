@@ -196,11 +196,14 @@ func TestInferSandboxAgreesWithItsDescriptor(t *testing.T) {
 				}
 			}
 			// What the tree cannot say: a group on with no feature in the config
-			// reads as core; a group off with no feature, as default false.
+			// reads as core; a group off with no feature, or one the config names
+			// (the sandbox's costgate-watcher: true), as default false.
 			wantDiffs := map[string]string{
-				"sandbox": "{Name:gpu-operator Feature: Core:true Default:false} != {Name:gpu-operator Feature:gpu-operator Core:false Default:true}",
+				"sandbox": "{Name:gpu-operator Feature: Core:true Default:false} != {Name:gpu-operator Feature:gpu-operator Core:false Default:true}; " +
+					"{Name:costgate-watcher Feature:costgate-watcher Core:false Default:false} != {Name:costgate-watcher Feature:costgate-watcher Core:false Default:true}",
 				"ai-dev": "{Name:autoscaling Feature: Core:true Default:false} != {Name:autoscaling Feature:autoscaling Core:false Default:true}; " +
 					"{Name:gpu-operator Feature:gpu-operator Core:false Default:false} != {Name:gpu-operator Feature:gpu-operator Core:false Default:true}; " +
+					"{Name:costgate-watcher Feature: Core:true Default:false} != {Name:costgate-watcher Feature:costgate-watcher Core:false Default:true}; " +
 					"{Name:kserve Feature: Core:true Default:false} != {Name:kserve Feature:kserve Core:false Default:true}; " +
 					"{Name:embeddings Feature: Core:true Default:false} != {Name:embeddings Feature:embeddings Core:false Default:true}",
 			}
@@ -224,7 +227,7 @@ func TestInferSandboxAgreesWithItsDescriptor(t *testing.T) {
 			}
 			wantCore := map[string]string{
 				"sandbox": "platform-core, gpu-operator, serving-core, routing-core, llm-gateway-core",
-				"ai-dev":  "platform-core, autoscaling, serving-core, kserve, embeddings, routing-core, llm-gateway-core",
+				"ai-dev":  "platform-core, autoscaling, costgate-watcher, serving-core, kserve, embeddings, routing-core, llm-gateway-core",
 			}
 			if len(inf.Unannotated) != 0 || len(inf.Notes) != 1 || !strings.Contains(inf.Notes[0], wantCore[name]) {
 				t.Errorf("notes: %q", inf.Notes)

@@ -231,7 +231,7 @@ func TestExpectedAppsFollowFeatures(t *testing.T) {
 }
 
 // clusters/ai-dev is the real platform: its 56 Applications, group by group,
-// as the platform's own inventory lists them.
+// as the platform's own inventory lists them, and the costgate-watcher.
 func TestAiDevHoldsTheRealPlatform(t *testing.T) {
 	want := map[string][]string{
 		"platform-core":    {"argo-cd", "cert-manager", "dcgm-metrics", "external-secrets", "external-secrets-config", "gateway-api-crds", "grafana-dashboards", "kueue", "kueue-config", "observability"},
@@ -241,6 +241,7 @@ func TestAiDevHoldsTheRealPlatform(t *testing.T) {
 		"security":         {"kyverno", "kyverno-policies", "network-policies"},
 		"opencost":         {"opencost"},
 		"gpu-operator":     {"nvidia-gpu-operator"},
+		"costgate-watcher": {"costgate-watcher"},
 		"serving-core":     {"raw-vllm", "serving-secrets"},
 		"kserve":           {"kserve", "kserve-crd", "kserve-llmisvc", "kserve-llmisvc-crd", "kserve-llmisvc-presets"},
 		"embeddings":       {"embeddings"},
@@ -269,7 +270,41 @@ func TestAiDevHoldsTheRealPlatform(t *testing.T) {
 			t.Errorf("group %s: %v, want %v", group, g, apps)
 		}
 	}
-	if len(e.Apps) != total || total != 56 {
-		t.Errorf("%d apps, want %d (56)", len(e.Apps), total)
+	if len(e.Apps) != total || total != 57 {
+		t.Errorf("%d apps, want %d (57)", len(e.Apps), total)
+	}
+}
+
+// The costgate-watcher group is on in ai-dev although its config.yaml does not
+// name it (default: true), and `features: {costgate-watcher: false}` turns it
+// off: its group app and the watcher drop out of the platform profile.
+func TestCostgateWatcherIsOnUnlessTheConfigSaysFalse(t *testing.T) {
+	e := load(t, "ai-dev")
+	if _, named := e.Config.Features["costgate-watcher"]; named {
+		t.Fatal("ai-dev's config.yaml names costgate-watcher: the default is not what is tested")
+	}
+	p, _ := e.Profile("platform")
+	names := func() []string {
+		apps, err := e.ExpectedApps(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, a := range apps {
+			out = append(out, a.Name)
+		}
+		return out
+	}
+	if got := names(); !slices.Contains(got, "group-costgate-watcher") || !slices.Contains(got, "costgate-watcher") {
+		t.Fatalf("costgate-watcher by default: %v", got)
+	}
+	e.Config.Features["costgate-watcher"] = false
+	if got := names(); slices.ContainsFunc(got, func(n string) bool { return strings.Contains(n, "costgate-watcher") }) {
+		t.Errorf("costgate-watcher: false, still expected: %v", got)
+	}
+	for _, g := range e.Resolve() {
+		if g.Name == "costgate-watcher" && (g.Enabled != "false" || g.Layer != "platform") {
+			t.Errorf("resolved %+v", g)
+		}
 	}
 }

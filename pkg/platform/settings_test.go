@@ -24,7 +24,8 @@ func withConfig(t *testing.T, content string) (*platform.Env, error) {
 	return platform.Load(dir, "ai-dev")
 }
 
-// The platform's own resolver fixtures: each resolves to the 21 groups with
+// The platform's own resolver fixtures: each resolves to the 21 groups, and
+// the costgate-watcher's (22), with
 // layer, enabled and catalog path; gpu-operator stays off (gpu_stack absent or
 // gke-managed); the empty-domain one prints the platform's two warnings.
 func TestResolverParity(t *testing.T) {
@@ -39,8 +40,8 @@ func TestResolverParity(t *testing.T) {
 				t.Fatal(err)
 			}
 			groups := e.Resolve()
-			if len(groups) != 21 {
-				t.Errorf("%d groups, want 21", len(groups))
+			if len(groups) != 22 {
+				t.Errorf("%d groups, want 22", len(groups))
 			}
 			for _, g := range groups {
 				if g.Name == "gpu-operator" && g.Enabled != "false" {
@@ -245,7 +246,7 @@ func TestGeneratedCatalogBuildsToTheEffectiveApps(t *testing.T) {
 			}
 		}
 	}
-	if built != 55 { // 56 less dcgm-metrics (gpu_stack: none)
-		t.Errorf("%d apps built, want 55", built)
+	if built != 56 { // 57 less dcgm-metrics (gpu_stack: none)
+		t.Errorf("%d apps built, want 56", built)
 	}
 }

@@ -87,7 +87,7 @@ func (d *Doctor) rbac(ctx context.Context) Check {
 // mayI asks one SelfSubjectAccessReview.
 func (d *Doctor) mayI(ctx context.Context, r access.Request) (bool, error) {
 	ssar := &authv1.SelfSubjectAccessReview{Spec: authv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authv1.ResourceAttributes{
-		Namespace: r.Namespace, Verb: r.Verb, Group: r.Group, Resource: r.Resource, Subresource: r.Subresource,
+		Namespace: r.Namespace, Verb: r.Verb, Group: r.Group, Resource: r.Resource, Subresource: r.Subresource, Name: r.ResourceName,
 	}}}
 	res, err := d.Client.Typed.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, ssar, metav1.CreateOptions{})
 	if err != nil {

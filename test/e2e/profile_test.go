@@ -155,7 +155,7 @@ func TestProfileLifecycle(t *testing.T) {
 			out.WriteString(lines.Text() + "\n")
 		}
 		err = cmd.Wait()
-		if err != nil || !strings.Contains(out.String(), "profile full: 41 apps Synced and Healthy") {
+		if err != nil || !strings.Contains(out.String(), "profile full: 43 apps Synced and Healthy") {
 			t.Fatalf("wait across the restart: %v\nstdout:\n%s\nstderr:\n%s", err, out.String(), stderr.String())
 		}
 	})

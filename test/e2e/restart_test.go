@@ -56,7 +56,7 @@ func TestServerModeWaitSurvivesAnArgoCDServerRestart(t *testing.T) {
 				t.Error(err)
 			}
 		}, "argocd-profile", append([]string{"wait", "full", "--timeout", "3m", "--server", s.Env["ARGOCD_SERVER"], "--plaintext"}, platform...)...)
-	if r.Code != 0 || !strings.Contains(r.Stdout, "profile full: 41 apps Synced and Healthy") {
+	if r.Code != 0 || !strings.Contains(r.Stdout, "profile full: 43 apps Synced and Healthy") {
 		t.Fatalf("server-mode wait across an argocd-server restart: %s", r)
 	}
 }
