@@ -6,6 +6,9 @@ import (
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
 )
 
+// LeaseName is the watcher's leader Lease (its --leader-election-id default).
+const LeaseName = "costgate-watcher"
+
 // WatcherNeeds is what `kubectl costgate watch`, running in the cluster, sends
 // to the Kubernetes API for the gates the config brings up (Configured), one
 // Need per namespace (Argo CD's first, then the watcher's own, then each gate's
@@ -18,16 +21,16 @@ import (
 //   - per scale or pause gate: closing it (GatePermissions without the wait:
 //     get and patch the target's /scale, or the InferenceService), get, list
 //     and watch the target (a metadata.name field selector: RBAC grants it by
-//     name), list and watch the pods of its namespace;
-//   - per sync gate: what down of it needs (CloseSyncPermissions of what it
-//     deploys from this repository, DeployedBy, with the wait);
-//   - in its own namespace: get, create and update leases (leader election).
+//     name); it reads no pods (a target's ready replicas say it all);
+//   - per sync gate: what down of it needs without the wait
+//     (CloseSyncPermissions of what it deploys from this repository, DeployedBy);
+//   - in its own namespace: create leases, get and update its own (leader election).
 //
 // Requests on one object carry its ResourceName, so that the shipped roles
 // (the costgate-watcher workload of each tree, `go run ./hack/watcherrbac`)
 // grant them with resourceNames: the watcher cannot patch an ungated Deployment
-// or Application. A list or watch of a whole kind or of pods, a create, and the
-// leases (the lock's name is the watcher's own flag) are not named. A config
+// or Application. A list or watch of a whole kind and a create are not named;
+// its Lease is named after its default --leader-election-id. A config
 // that turns a gate on or off changes these needs, and the roles must follow.
 func WatcherNeeds(env *platform.Env, watcherNamespace string) []access.Need {
 	argo := env.Config.Namespace
@@ -41,7 +44,7 @@ func WatcherNeeds(env *platform.Env, watcherNamespace string) []access.Need {
 	for _, a := range Configured(env) {
 		add(RecordPermissions(argo, a), false)
 		if a.Gate.Kind == platform.GateSync {
-			add(CloseSyncPermissions(argo, a, DeployedBy(env, a), true), false)
+			add(CloseSyncPermissions(argo, a, DeployedBy(env, a), false), false)
 			continue
 		}
 		add(GatePermissions(argo, a, false), false)
@@ -51,10 +54,12 @@ func WatcherNeeds(env *platform.Env, watcherNamespace string) []access.Need {
 			target[i].App, target[i].Object, target[i].Name = a.Name, w.Kind, w.Name
 		}
 		add(target, true)
-		add(permissions(kube.Pods, w.Namespace, "list", "watch"), false)
 	}
 	reqs = append(reqs, access.Request{Verb: "create", Resource: "events", Namespace: argo})
-	reqs = append(reqs, access.Requests("coordination.k8s.io", "leases", []string{"get", "create", "update"}, watcherNamespace)...)
+	reqs = append(reqs, access.Request{Verb: "create", Group: "coordination.k8s.io", Resource: "leases", Namespace: watcherNamespace})
+	for _, verb := range []string{"get", "update"} {
+		reqs = append(reqs, access.Request{Verb: verb, Group: "coordination.k8s.io", Resource: "leases", Namespace: watcherNamespace, ResourceName: LeaseName})
+	}
 
 	order := []string{argo}
 	if watcherNamespace != argo {

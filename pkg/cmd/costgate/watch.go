@@ -95,7 +95,7 @@ by hand, with your kubeconfig.`,
 	f.StringVar(&o.ProbeAddr, "health-probe-bind-address", ":8081", `Address of /healthz and /readyz ("0": none)`)
 	f.BoolVar(&o.LeaderElect, "leader-elect", false, "Take a coordination.k8s.io Lease before deciding, so that one replica acts")
 	f.StringVar(&o.LeaderNamespace, "leader-election-namespace", "", "Namespace of the Lease (default: the pod's, else --argocd-namespace)")
-	f.StringVar(&o.LeaderName, "leader-election-id", watch.Component, "Name of the Lease")
+	f.StringVar(&o.LeaderName, "leader-election-id", costgate.LeaseName, "Name of the Lease (the shipped roles grant this one)")
 	f.StringVar(&o.LogFormat, "log-format", "json", `Log lines on stderr: "json" or "text"`)
 	return cmd
 }
