@@ -10,13 +10,11 @@ import (
 	"testing"
 	"time"
 
-	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/utils/ptr"
 	sigyaml "sigs.k8s.io/yaml"
 
 	"github.com/aidev-platform/kubectl-plugins/test/sandbox"
@@ -109,34 +107,13 @@ func installPersonas(t *testing.T, s *sandbox.Sandbox) map[string]string {
 			t.Fatalf("applying %s %s: %v", u.GetKind(), u.GetName(), err)
 		}
 	}
-	admin, err := os.ReadFile(s.Kubeconfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cfg map[string]any
-	if err := sigyaml.Unmarshal(admin, &cfg); err != nil {
-		t.Fatal(err)
-	}
 	configs := map[string]string{}
 	for _, sa := range personaGroups {
 		_, err := s.Kube.CoreV1().ServiceAccounts(personaNamespace).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: sa}}, metav1.CreateOptions{})
 		if err != nil && !apierrors.IsAlreadyExists(err) {
 			t.Fatal(err)
 		}
-		tok, err := s.Kube.CoreV1().ServiceAccounts(personaNamespace).CreateToken(ctx, sa, &authenticationv1.TokenRequest{
-			Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To(int64(3600))}}, metav1.CreateOptions{})
-		if err != nil {
-			t.Fatalf("token for %s: %v", sa, err)
-		}
-		cfg["users"] = []any{map[string]any{"name": sa, "user": map[string]any{"token": tok.Status.Token}}}
-		cfg["contexts"] = []any{map[string]any{"name": sa, "context": map[string]any{"cluster": "sandbox", "user": sa}}}
-		cfg["current-context"] = sa
-		b, _ := sigyaml.Marshal(cfg)
-		path := filepath.Join(t.TempDir(), sa+".kubeconfig")
-		if err := os.WriteFile(path, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		configs[sa] = path
+		configs[sa] = s.TokenKubeconfig(t, personaNamespace, sa)
 	}
 	return configs
 }
