@@ -47,7 +47,7 @@ func plainApp(name string) *unstructured.Unstructured {
 		"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
 		"metadata": map[string]any{"name": name, "namespace": "argocd", "labels": map[string]any{"team": "platform"}},
 		"spec": map[string]any{"project": "platform", "destination": map[string]any{"namespace": "apps", "server": "https://kubernetes.default.svc"},
-			"source": map[string]any{"repoURL": "https://git.example.com/platform.git", "path": "apps/" + name, "targetRevision": "HEAD"},
+			"source":     map[string]any{"repoURL": "https://git.example.com/platform.git", "path": "apps/" + name, "targetRevision": "HEAD"},
 			"syncPolicy": map[string]any{"automated": map[string]any{"prune": true, "selfHeal": true}}},
 		"status": map[string]any{"sync": map[string]any{"status": "Synced"}, "health": map[string]any{"status": "Healthy"}},
 	}}
