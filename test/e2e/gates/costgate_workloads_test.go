@@ -27,22 +27,13 @@ var modelGVR = schema.GroupVersionResource{Group: "sandbox.aidev.io", Version: "
 // TestCostgateLifecycle (file order), on the same platform.
 func TestGatesOverAnyScalableWorkload(t *testing.T) {
 	s := sandbox.Need(t, sb)
-	if _, err := s.SyncRepo(); err != nil {
-		t.Fatal(err)
-	}
-	clusters := filepath.Join(s.RepoDir, "clusters")
+	clusters := fullPlatform(t, s)
 	plugin := func(dir string, args ...string) sandbox.Result {
 		t.Helper()
 		return s.Plugin(t, 3*time.Minute, "kubectl-costgate", append(args, "--env", "sandbox", "--dir", dir)...)
 	}
 	costgate := func(args ...string) sandbox.Result { t.Helper(); return plugin(clusters, args...) }
 	ctx := context.Background()
-	if r := s.Plugin(t, time.Minute, "kubectl-profile", "apply", "full", "--env", "sandbox", "--dir", clusters); r.Code != 0 {
-		t.Fatalf("apply full: %s", r)
-	}
-	if r := s.Plugin(t, 6*time.Minute, "kubectl-profile", "wait", "full", "--timeout", "5m", "--env", "sandbox", "--dir", clusters); r.Code != 0 {
-		t.Fatalf("wait full: %s", r)
-	}
 	apps := s.Dynamic.Resource(sandbox.ApplicationGVR).Namespace(sandbox.ArgoCDNamespace)
 	record := func(app string) map[string]string {
 		t.Helper()

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -42,21 +41,12 @@ func parseLine(s string) watcherLine {
 // window, says so in its metrics, and of two replicas only one acts.
 func TestWatcherClosesWhatNobodyClosed(t *testing.T) {
 	s := sandbox.Need(t, sb)
-	if _, err := s.SyncRepo(); err != nil {
-		t.Fatal(err)
-	}
-	clusters := filepath.Join(s.RepoDir, "clusters")
+	clusters := fullPlatform(t, s)
 	costgate := func(args ...string) sandbox.Result {
 		t.Helper()
 		return s.Plugin(t, 3*time.Minute, "kubectl-costgate", append(args, "--env", "sandbox", "--dir", clusters)...)
 	}
 	ctx := context.Background()
-	if r := s.Plugin(t, time.Minute, "kubectl-profile", "apply", "full", "--env", "sandbox", "--dir", clusters); r.Code != 0 {
-		t.Fatalf("apply full: %s", r)
-	}
-	if r := s.Plugin(t, 6*time.Minute, "kubectl-profile", "wait", "full", "--timeout", "5m", "--env", "sandbox", "--dir", clusters); r.Code != 0 {
-		t.Fatalf("wait full: %s", r)
-	}
 	apps := s.Dynamic.Resource(sandbox.ApplicationGVR).Namespace(sandbox.ArgoCDNamespace)
 	app, err := apps.Get(ctx, "costgate-watcher", metav1.GetOptions{})
 	if err != nil {
