@@ -79,6 +79,10 @@ type rig struct {
 }
 
 func start(t *testing.T, now time.Time, prom costgate.Prometheus, objs ...runtime.Object) *rig {
+	return startWith(t, now, prom, nil, objs...)
+}
+
+func startWith(t *testing.T, now time.Time, prom costgate.Prometheus, edit func(*Config), objs ...runtime.Object) *rig {
 	t.Helper()
 	r := &rig{fake: kubetest.NewClient(objs...), clock: clocktesting.NewFakeClock(now),
 		decided: make(chan Decision, 100), writes: make(chan k8stesting.Action, 100), done: make(chan error, 1)}
@@ -91,12 +95,16 @@ func start(t *testing.T, now time.Time, prom costgate.Prometheus, objs ...runtim
 		r.fake.Typed.PrependReactor(verb, "events", record)
 	}
 	r.metrics = NewMetrics(r.clock)
-	w := New(Config{
+	cfg := Config{
 		Client: r.fake.Client, ArgoNamespace: "argocd", Host: platform.HostKubectl, Prometheus: prom,
 		IdleInterval: 5 * time.Minute, Clock: r.clock, Metrics: r.metrics, Workers: 2,
 		Events:  &Events{Client: r.fake.Typed, Namespace: "argocd", Instance: "watcher-0", Clock: r.clock},
 		Decided: func(d Decision) { r.decided <- d },
-	})
+	}
+	if edit != nil {
+		edit(&cfg)
+	}
+	w := New(cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	go func() { r.done <- w.Run(ctx) }()
@@ -219,6 +227,20 @@ func TestWindowEdgeAcrossDaylightSavingTime(t *testing.T) {
 			t.Fatalf("the lease's end: %+v, want closed by its lease", d)
 		}
 	})
+}
+
+// --dry-run decides as it would and writes nothing: no close, no Event.
+func TestDryRunWritesNothing(t *testing.T) {
+	env := sandbox(t)
+	app := liveApp(t, env, "raw-vllm", map[string]string{
+		costgate.OpenedAtAnnotation: "2026-12-07T09:00:00Z", costgate.ExpiresAtAnnotation: "2026-12-07T09:30:00Z"})
+	r := startWith(t, at("2026-12-07T10:00:00Z"), nil, func(c *Config) { c.DryRun = true }, app, deployment("serving", "raw-vllm", 1))
+	if d := r.decision(t, "raw-vllm"); !d.Idle.Idle || d.Idle.Cause != costgate.CauseLease || d.Closed {
+		t.Fatalf("%+v, want decided to close by lease, not closed", d)
+	}
+	if w := r.fake.Writes(); w != "" {
+		t.Errorf("a dry run wrote:\n%s", w)
+	}
 }
 
 type downPrometheus struct{}
