@@ -197,7 +197,7 @@ func (w *Watcher) track(ctx context.Context, obj any) {
 	}
 	w.mu.Lock()
 	t := w.tracked[app.Name]
-	if t == nil || t.app.Gate.Target.String() != app.Gate.Target.String() || t.resolveErr != nil {
+	if t == nil || !sameTarget(t.app, app) || t.resolveErr != nil {
 		if t != nil && t.stop != nil {
 			t.stop()
 		}
@@ -207,6 +207,13 @@ func (w *Watcher) track(ctx context.Context, obj any) {
 	t.app = app
 	w.mu.Unlock()
 	w.queue.Add(app.Name)
+}
+
+// sameTarget says whether two readings of a gate act on the same object
+// (none, for sync gates).
+func sameTarget(a, b platform.App) bool {
+	ta, tb := a.Gate.Target, b.Gate.Target
+	return (ta == nil && tb == nil) || (ta != nil && tb != nil && *ta == *tb)
 }
 
 // follow starts the informer on a gate's target, by name. Called with w.mu held.

@@ -19,6 +19,7 @@ import (
 	"github.com/aidev-platform/kubectl-plugins/internal/golden"
 	"github.com/aidev-platform/kubectl-plugins/internal/testwait"
 	"github.com/aidev-platform/kubectl-plugins/pkg/costgate"
+	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube/kubetest"
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
 )
@@ -241,6 +242,56 @@ func TestDryRunWritesNothing(t *testing.T) {
 	if w := r.fake.Writes(); w != "" {
 		t.Errorf("a dry run wrote:\n%s", w)
 	}
+}
+
+// A sync gate has no target: its Application changing is decided again,
+// and an Application that stops being a gate is forgotten, metrics and all.
+func TestSyncGateChangesAndGatesThatStopBeingOnes(t *testing.T) {
+	env := sandbox(t)
+	n8n := liveApp(t, env, "n8n", nil)
+	r := start(t, at("2026-12-07T10:00:00Z"), nil, n8n)
+	if d := r.decision(t, "n8n"); !d.Open || d.Idle.Reason != costgate.SyncGateNotIdle {
+		t.Fatalf("%+v, want open and kept (no idle-query)", d)
+	}
+	n8n = r.fake.Get(kube.Applications, "argocd", "n8n").DeepCopy()
+	ann := n8n.GetAnnotations()
+	ann[costgate.ExpiresAtAnnotation] = "2026-12-07T09:00:00Z"
+	n8n.SetAnnotations(ann)
+	n8n.SetResourceVersion("")
+	if err := r.fake.Store(kube.Applications, n8n); err != nil {
+		t.Fatal(err)
+	}
+	testwait.Until(t, r.decided, "n8n to be decided again, closed by its lease", func(d Decision) bool {
+		return d.App == "n8n" && d.Idle.Cause == costgate.CauseLease
+	})
+	plain := r.fake.Get(kube.Applications, "argocd", "n8n").DeepCopy()
+	plain.SetAnnotations(nil)
+	plain.SetResourceVersion("")
+	if err := r.fake.Store(kube.Applications, plain); err != nil {
+		t.Fatal(err)
+	}
+	testwait.Until(t, tickEvery(r), "n8n's metrics to go", func(bool) bool {
+		n, _ := testutil.GatherAndCount(r.metrics.Registry, "costgate_gate_open")
+		return n == 0
+	})
+}
+
+// tickEvery reports on a channel until the test ends, for testwait.Until to
+// check a condition that no event announces (what a scrape would see).
+func tickEvery(r *rig) <-chan bool {
+	c := make(chan bool)
+	go func() {
+		defer close(c)
+		for range 3000 {
+			select {
+			case c <- true:
+			case <-r.done:
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	return c
 }
 
 type downPrometheus struct{}

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/restmapper"
+	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/costgate"
@@ -132,6 +133,7 @@ func (o *WatchOptions) Run(ctx context.Context) error {
 		handler = slog.NewTextHandler(o.ErrOut, nil)
 	}
 	log := slog.New(handler).With("component", watch.Component)
+	klog.SetSlogLogger(log) // client-go's own lines (leader election) in the same format
 	client, err := o.Client()
 	if err != nil {
 		return err
