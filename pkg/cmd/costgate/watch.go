@@ -68,7 +68,7 @@ stand by and take over when it stops. Metrics on --metrics-bind-address /metrics
 open, cost per hour, seconds open, lease remaining; the open gates' total cost per hour;
 closes by reason; decision errors), probes on --health-probe-bind-address /healthz and /readyz.
 
-In the cluster it runs with its ServiceAccount (clusters/<env>/workloads/costgate-watcher);
+In the cluster it is the platform layer's costgate-watcher app, with its ServiceAccount and roles;
 by hand, with your kubeconfig.`,
 		Example: `  # Try it by hand: decide and log, change nothing
   kubectl costgate watch --dry-run --prometheus-url http://localhost:9090
