@@ -129,13 +129,14 @@ func TestKrewInstallsEachPluginFromTheBuiltArchives(t *testing.T) {
 	// Completion: kubectl runs kubectl_complete-costgate; from the repo it knows the gated apps.
 	complete := filepath.Join(k.root, "store", "costgate", "v0.1.0", "kubectl_complete-costgate")
 	out := k.run(k.project, complete, "up", "")
-	for _, app := range []string{"raw-vllm", "coder-chat", "kserve-demo"} {
+	// Every gate, sync gates too (up syncs them); no app that is not a gate.
+	for _, app := range []string{"raw-vllm", "coder-chat", "kserve-demo", "inference-demo", "vector-store"} {
 		if !strings.Contains(out, app+"\n") {
 			t.Errorf("kubectl_complete-costgate up '' lacks %s:\n%s", app, out)
 		}
 	}
-	if strings.Contains(out, "inference-demo") {
-		t.Errorf("up completes a sync gate:\n%s", out)
+	if strings.Contains(out, "litellm") {
+		t.Errorf("up completes an app that is not a gate:\n%s", out)
 	}
 }
 

@@ -45,7 +45,7 @@ func TestProfileLifecycle(t *testing.T) {
 			}
 		}
 		r = profile(6*time.Minute, "wait", "full", "--timeout", "5m")
-		if r.Code != 0 || !strings.Contains(r.Stdout, "Synced and Healthy (7 gated") {
+		if r.Code != 0 || !strings.Contains(r.Stdout, "Synced and Healthy (9 gated") {
 			t.Fatalf("wait full: %s", r)
 		}
 		// Gated: the Application exists, yet nothing of it runs. (coder-agent: no

@@ -101,7 +101,13 @@ func TestArgoCDCLIServerMode(t *testing.T) {
 		}
 	}
 	patch("argocd-cm", map[string]string{"accounts.oncall": "apiKey", "accounts.viewer": "apiKey"})
-	patch("argocd-rbac-cm", map[string]string{"policy.csv": before + string(policy) + "g, oncall, role:aidev-oncall\ng, viewer, role:aidev-viewer\n"})
+	// The sandbox's own gates beside ai-dev's, granted as policy.csv grants those.
+	sandboxGates := ""
+	for _, line := range []string{"sync, platform/vector-store", "update, platform/vector-store", "update/apps/StatefulSet/*, platform/vector-store",
+		"sync, platform/batch-embedder", "update, platform/batch-embedder", "update/sandbox.aidev.io/Model/*, platform/batch-embedder"} {
+		sandboxGates += "p, role:aidev-oncall, applications, " + line + ", allow\n"
+	}
+	patch("argocd-rbac-cm", map[string]string{"policy.csv": before + string(policy) + sandboxGates + "g, oncall, role:aidev-oncall\ng, viewer, role:aidev-viewer\n"})
 	t.Cleanup(func() { patch("argocd-rbac-cm", map[string]string{"policy.csv": before}) })
 
 	admin, err := s.ArgoCDToken()
@@ -278,7 +284,7 @@ func TestArgoCDCLIServerMode(t *testing.T) {
 	}
 	r = view("down", "inference-demo")
 	if r.Code != 1 || !strings.Contains(r.Stderr, "nothing deleted: missing Argo CD permission") ||
-		!strings.Contains(r.Stderr, "applications, delete/apps/Deployment/inference-demo/inference-demo, platform/inference-demo") {
+		!strings.Contains(r.Stderr, "applications, update, platform/inference-demo") {
 		t.Errorf("viewer down of a sync gate: want the missing Argo CD permission: %s", r)
 	}
 	if after, err := demo.Get(ctx, "inference-demo", metav1.GetOptions{}); err != nil || after.UID != demoBefore.UID || after.DeletionTimestamp != nil {
