@@ -340,9 +340,13 @@ func (w *Watcher) decide(ctx context.Context, name string) Decision {
 	if out.Open = st.Open(); !out.Open {
 		return out
 	}
-	out.Idle = costgate.DecideIdle(ctx, w.cfg.Prometheus, []platform.App{t.app}, []costgate.Status{st}, w.cfg.Rule, now)[0]
+	var prom costgate.Prometheus // one query per decision: the re-read before a close reuses its answer
+	if w.cfg.Prometheus != nil {
+		prom = &answered{Prometheus: w.cfg.Prometheus, answers: map[string]answer{}}
+	}
+	out.Idle = costgate.DecideIdle(ctx, prom, []platform.App{t.app}, []costgate.Status{st}, w.cfg.Rule, now)[0]
 	if out.Idle.Idle {
-		if out.Closed, out.Err = w.close(ctx, t, out.Idle); out.Err != nil {
+		if out.Closed, out.Err = w.close(ctx, t, out.Idle, prom); out.Err != nil {
 			return out
 		}
 	} else if out.Idle.Error != "" {
@@ -361,7 +365,7 @@ func (w *Watcher) decide(ctx context.Context, name string) Decision {
 
 // close reads the gate again (the informers may lag an up that just extended
 // its lease), decides again on that, and closes it when the decision stands.
-func (w *Watcher) close(ctx context.Context, t *tracked, d costgate.IdleDecision) (bool, error) {
+func (w *Watcher) close(ctx context.Context, t *tracked, d costgate.IdleDecision, prom costgate.Prometheus) (bool, error) {
 	app := t.app
 	fresh := costgate.NewLive()
 	liveApp, err := w.backend.Application(ctx, app.Name)
@@ -386,7 +390,7 @@ func (w *Watcher) close(ctx context.Context, t *tracked, d costgate.IdleDecision
 	if !st.Open() {
 		return false, nil
 	}
-	if d = costgate.DecideIdle(ctx, w.cfg.Prometheus, []platform.App{app}, []costgate.Status{st}, w.cfg.Rule, now)[0]; !d.Idle {
+	if d = costgate.DecideIdle(ctx, prom, []platform.App{app}, []costgate.Status{st}, w.cfg.Rule, now)[0]; !d.Idle {
 		return false, nil
 	}
 	saving := fmt.Sprintf("saving $%.2f per hour", app.Gate.CostPerHour)
@@ -402,6 +406,30 @@ func (w *Watcher) close(ctx context.Context, t *tracked, d costgate.IdleDecision
 	w.cfg.Log.Info("closed", "app", app.Name, "target", d.Target, "cause", d.Cause, "reason", d.Reason, "costPerHour", app.Gate.CostPerHour)
 	w.event(ctx, liveApp, "Normal", ReasonClosed, fmt.Sprintf("closed: %s, %s", d.Reason, saving))
 	return true, nil
+}
+
+// answered asks Prometheus each query once: a decision and the fresh
+// re-decision before its close ask the same traffic question milliseconds
+// apart, and only the gate's state (lease, window, open) may have changed.
+type answered struct {
+	costgate.Prometheus
+	answers map[string]answer
+}
+
+type answer struct {
+	value   float64
+	hasData bool
+	err     error
+}
+
+// Query implements costgate.Prometheus.
+func (a *answered) Query(ctx context.Context, promql string) (float64, bool, error) {
+	if got, ok := a.answers[promql]; ok {
+		return got.value, got.hasData, got.err
+	}
+	v, has, err := a.Prometheus.Query(ctx, promql)
+	a.answers[promql] = answer{v, has, err}
+	return v, has, err
 }
 
 // event writes an Event; failing to is logged, never a failed close.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -292,6 +293,29 @@ func tickEvery(r *rig) <-chan bool {
 		}
 	}()
 	return c
+}
+
+// countingPrometheus answers "no requests" and counts the queries.
+type countingPrometheus struct{ queries atomic.Int32 }
+
+func (p *countingPrometheus) Query(context.Context, string) (float64, bool, error) {
+	p.queries.Add(1)
+	return 0, true, nil
+}
+
+// An idle gate is closed on one traffic query: the fresh re-read before the
+// close decides again on the same answer.
+func TestIdleCloseAsksPrometheusOnce(t *testing.T) {
+	env := sandbox(t)
+	prom := &countingPrometheus{}
+	r := start(t, at("2026-12-07T10:00:00Z"), prom,
+		liveApp(t, env, "raw-vllm", map[string]string{costgate.OpenedAtAnnotation: "2026-12-07T08:00:00Z"}), deployment("serving", "raw-vllm", 1))
+	if d := r.decision(t, "raw-vllm"); !d.Closed || d.Idle.Cause != costgate.CauseIdle {
+		t.Fatalf("%+v, want closed as idle", d)
+	}
+	if n := prom.queries.Load(); n != 1 {
+		t.Errorf("%d Prometheus queries for one close, want 1", n)
+	}
 }
 
 type downPrometheus struct{}
