@@ -33,6 +33,9 @@ type GitSource struct {
 	Pointer string
 	RepoURL string
 	Path    string
+	// Kustomize is the source's kustomize options (patches, images, ...),
+	// which Argo CD adds to the folder's kustomization before it builds.
+	Kustomize map[string]any
 }
 
 // GitSources lists an Application's sources that are folders of this
@@ -47,7 +50,8 @@ func GitSources(manifest map[string]any) []GitSource {
 		if path == "" || chart || strings.HasPrefix(repoURL, "oci://") {
 			return
 		}
-		out = append(out, GitSource{Pointer: pointer, RepoURL: repoURL, Path: path})
+		options, _ := src["kustomize"].(map[string]any)
+		out = append(out, GitSource{Pointer: pointer, RepoURL: repoURL, Path: path, Kustomize: options})
 	}
 	if src, ok := spec["source"].(map[string]any); ok {
 		add("/spec/source", src)

@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -94,7 +95,7 @@ func (e *Env) Lint() []Finding {
 		dest, _, _ := unstructured.NestedString(m, "spec", "destination", "namespace")
 		for _, src := range GitSources(m) {
 			field := strings.ReplaceAll(strings.TrimPrefix(src.Pointer, "/"), "/", ".") + ".path"
-			w := e.workload(src.Path)
+			w := e.workload(src)
 			if w.err != nil {
 				out = append(out, Finding{Severity: Error, App: a.Name, File: a.File, Field: field, Check: CheckGitSource,
 					Message: fmt.Sprintf("%s: %v", src.Path, w.err), Fix: w.fix})
@@ -124,6 +125,7 @@ func (e *Env) Lint() []Finding {
 			Fix: fmt.Sprintf("add an ExternalSecret (secretStoreRef: ClusterSecretStore secret-store) whose target is %s in namespace %s, "+
 				"or list it under seededSecrets: in %s with the reason it is made by hand", r.name, r.namespace, descriptor)})
 	}
+	out = append(out, e.lintSecretContract()...)
 	return dedupe(out)
 }
 
@@ -214,22 +216,28 @@ type workload struct {
 	fix  string
 }
 
-// workload renders a git source folder (a path in the repository), once.
-func (e *Env) workload(path string) *workload {
-	dir := filepath.Join(filepath.Dir(e.ClustersDir), filepath.FromSlash(path))
-	if w, ok := e.workloads[dir]; ok {
+// workload renders a git source folder (a path in the repository) as the
+// source renders it (with its kustomize options), once per folder and options.
+func (e *Env) workload(src GitSource) *workload {
+	dir := filepath.Join(filepath.Dir(e.ClustersDir), filepath.FromSlash(src.Path))
+	key := dir
+	if len(src.Kustomize) > 0 {
+		options, _ := json.Marshal(src.Kustomize)
+		key += "\x00" + string(options)
+	}
+	if w, ok := e.workloads[key]; ok {
 		return w
 	}
 	if e.workloads == nil {
 		e.workloads = map[string]*workload{}
 	}
 	w := &workload{dir: dir}
-	e.workloads[dir] = w
+	e.workloads[key] = w
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		w.err, w.fix = errors.New("no such folder in the repository"), "create the folder, or point path: at the folder that holds the manifests"
 		return w
 	}
-	if w.objs, w.err = render.Dir(dir); w.err != nil {
+	if w.objs, w.err = render.DirAsSource(dir, src.Kustomize); w.err != nil {
 		w.fix = "make `kubectl kustomize " + dir + "` succeed offline (no remote resources)"
 	} else if len(w.objs) == 0 {
 		w.err, w.fix = errors.New("renders no objects"), "add the manifests (or a kustomization.yaml listing them)"
@@ -260,7 +268,7 @@ func (e *Env) Deployed(a App) []DeployedObject {
 		if src.RepoURL != e.Config.RepoURL {
 			continue
 		}
-		for _, o := range e.workload(src.Path).objs {
+		for _, o := range e.workload(src).objs {
 			ns := o.GetNamespace()
 			if ns == "" {
 				ns = dest

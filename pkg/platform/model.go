@@ -46,6 +46,15 @@ type Descriptor struct {
 	// the secret store authenticate, for example): profile lint accepts a
 	// workload reading them without an ExternalSecret.
 	SeededSecrets []SeededSecret `json:"seededSecrets,omitempty"`
+	// RemoteSecrets document the shape of the secret store's keys the
+	// ExternalSecrets read: a plain value, or a JSON object of named
+	// properties. profile lint checks every read against them; profile
+	// secrets prints them and the commands that create them.
+	RemoteSecrets []RemoteSecretShape `json:"remoteSecrets,omitempty"`
+	// SameValue lists Secret keys that must hold one value (an OIDC client
+	// secret that the identity provider and its client both read): profile
+	// lint checks each set reads one remote key by one property.
+	SameValue []SameValue `json:"sameValue,omitempty"`
 	// Layers in bring-up order; pruning goes in reverse.
 	Layers []Layer `json:"layers"`
 	// Profiles are additive: a profile holds the layers of the one it extends.
@@ -113,6 +122,23 @@ type SeededSecret struct {
 	Namespace string `json:"namespace"`
 	Name      string `json:"name"`
 	Reason    string `json:"reason,omitempty"`
+}
+
+// RemoteSecretShape is a key of the secret store as the platform documents it.
+type RemoteSecretShape struct {
+	Key string `json:"key"`
+	// Properties are the fields of the key's JSON object; none: a plain value.
+	Properties  []string `json:"properties,omitempty"`
+	Description string   `json:"description,omitempty"`
+	// Hint says how to make the value (openssl rand -base64 32, the OAuth
+	// client's secret): profile secrets -o script shows it at the prompt.
+	Hint string `json:"hint,omitempty"`
+}
+
+// SameValue is a set of Secret keys (NAMESPACE/NAME:KEY) that must agree.
+type SameValue struct {
+	Reason  string   `json:"reason"`
+	Secrets []string `json:"secrets"`
 }
 
 // StringList is a list of strings that YAML may also write as one scalar.

@@ -159,6 +159,43 @@ func (e *Env) validateSettings(bad fieldError) error {
 			return bad(fmt.Sprintf("seededSecrets[%d]", i), "needs namespace and name")
 		}
 	}
+	return e.validateSecretShapes(bad)
+}
+
+// validateSecretShapes checks remoteSecrets and sameValue as written.
+func (e *Env) validateSecretShapes(bad fieldError) error {
+	keys := map[string]bool{}
+	for i, r := range e.Descriptor.RemoteSecrets {
+		field := fmt.Sprintf("remoteSecrets[%d]", i)
+		if r.Key == "" {
+			return bad(field+".key", "must name the secret store's key")
+		}
+		if keys[r.Key] {
+			return bad(field+".key", "%s is documented twice", r.Key)
+		}
+		keys[r.Key] = true
+		props := map[string]bool{}
+		for j, p := range r.Properties {
+			if p == "" || props[p] {
+				return bad(fmt.Sprintf("%s.properties[%d]", field, j), "%q is empty or listed twice", p)
+			}
+			props[p] = true
+		}
+	}
+	for i, s := range e.Descriptor.SameValue {
+		field := fmt.Sprintf("sameValue[%d]", i)
+		if s.Reason == "" {
+			return bad(field+".reason", "must say why the keys must agree")
+		}
+		if len(s.Secrets) < 2 {
+			return bad(field+".secrets", "needs two or more NAMESPACE/NAME:KEY")
+		}
+		for j, ref := range s.Secrets {
+			if _, err := ParseSecretKeyRef(ref); err != nil {
+				return bad(fmt.Sprintf("%s.secrets[%d]", field, j), "%s", err)
+			}
+		}
+	}
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -47,6 +48,19 @@ func Dir(dir string) ([]Object, error) { return renderDir(dir, true) }
 // File is ""): asking kustomize for them costs a sixth of a build, and most
 // renders need them only to report an error.
 func DirNoOrigins(dir string) ([]Object, error) { return renderDir(dir, false) }
+
+// DirAsSource renders a folder as an Argo CD Application's source renders it:
+// Dir, with the source's kustomize options (spec.source.kustomize: patches,
+// images, namePrefix, nameSuffix, namespace, commonLabels, commonAnnotations,
+// components, replicas) added to the folder's kustomization, as Argo CD adds
+// them before it builds. Options on a folder without a kustomization are
+// ignored, as Argo CD ignores them.
+func DirAsSource(dir string, options map[string]any) ([]Object, error) {
+	if len(options) == 0 || KustomizationFile(dir) == "" {
+		return renderDir(dir, true)
+	}
+	return kustomizeWith(dir, true, options)
+}
 
 func renderDir(dir string, origins bool) ([]Object, error) {
 	fi, err := os.Stat(dir)
@@ -116,12 +130,14 @@ func plain(dir string) ([]Object, error) {
 // records it (config.kubernetes.io/origin) when asked to by the kustomization's
 // buildMetadata, which is added here on the fly and its annotation removed
 // again, unless the kustomization asks for it itself.
-func kustomize(dir string, origins bool) ([]Object, error) {
+func kustomize(dir string, origins bool) ([]Object, error) { return kustomizeWith(dir, origins, nil) }
+
+func kustomizeWith(dir string, origins bool, options map[string]any) ([]Object, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
 	}
-	fs := &originFS{FileSystem: filesys.MakeFsOnDisk(), roots: []string{abs}, off: !origins}
+	fs := &originFS{FileSystem: filesys.MakeFsOnDisk(), roots: []string{abs}, off: !origins, options: options}
 	if real, err := filepath.EvalSymlinks(abs); err == nil && real != abs {
 		fs.roots = append(fs.roots, real)
 	}
@@ -168,29 +184,96 @@ type originFS struct {
 	filesys.FileSystem
 	roots    []string // the folder built, as given and with symlinks resolved
 	injected bool
-	off      bool // origins not asked for: read files as they are
+	off      bool           // origins not asked for: read files as they are
+	options  map[string]any // an Application source's kustomize options, added to the root
 }
 
 func (f *originFS) ReadFile(path string) ([]byte, error) {
 	data, err := f.FileSystem.ReadFile(path)
-	if err != nil || f.off || !slices.Contains(f.roots, filepath.Dir(filepath.Clean(path))) || !slices.Contains(konfig.RecognizedKustomizationFileNames(), filepath.Base(path)) {
+	if err != nil || (f.off && f.options == nil) || !slices.Contains(f.roots, filepath.Dir(filepath.Clean(path))) || !slices.Contains(konfig.RecognizedKustomizationFileNames(), filepath.Base(path)) {
 		return data, err
 	}
 	var k map[string]any
 	if yaml.Unmarshal(data, &k) != nil || k == nil {
 		return data, nil // kustomize reports the error itself
 	}
-	meta, _ := k["buildMetadata"].([]any)
-	if slices.Contains(meta, any("originAnnotations")) {
-		return data, nil
+	if f.options != nil {
+		addSourceOptions(k, f.options)
 	}
-	k["buildMetadata"] = append(meta, "originAnnotations")
+	if meta, _ := k["buildMetadata"].([]any); !f.off && !slices.Contains(meta, any("originAnnotations")) {
+		k["buildMetadata"] = append(meta, "originAnnotations")
+		f.injected = true
+	}
 	out, err := yaml.Marshal(k)
 	if err != nil {
+		f.injected = false
 		return data, nil
 	}
-	f.injected = true
 	return out, nil
+}
+
+// kustomizeImages turns Argo CD's image overrides ("[old=]repo[:tag][@digest]")
+// into kustomization images.
+func kustomizeImages(in []any) []any {
+	var out []any
+	for _, v := range in {
+		s, ok := v.(string)
+		if !ok {
+			out = append(out, v)
+			continue
+		}
+		old, image, renamed := strings.Cut(s, "=")
+		if !renamed {
+			image = s
+		}
+		img := map[string]any{}
+		repo, digest, hasDigest := strings.Cut(image, "@")
+		if hasDigest {
+			img["digest"] = digest
+		}
+		if i := strings.LastIndex(repo, ":"); i > strings.LastIndex(repo, "/") {
+			repo, img["newTag"] = repo[:i], repo[i+1:]
+		}
+		if renamed {
+			img["name"], img["newName"] = old, repo
+		} else {
+			img["name"] = repo
+		}
+		out = append(out, img)
+	}
+	return out
+}
+
+// addSourceOptions adds an Argo CD source's kustomize options to a
+// kustomization: lists are appended, maps merged (the source's value wins), and
+// names and the namespace set, which is what Argo CD's `kustomize edit` calls do.
+func addSourceOptions(k, options map[string]any) {
+	for _, key := range []string{"patches", "images", "components", "replicas"} {
+		extra, ok := options[key].([]any)
+		if !ok {
+			continue
+		}
+		if key == "images" {
+			extra = kustomizeImages(extra)
+		}
+		list, _ := k[key].([]any)
+		k[key] = append(slices.Clone(list), extra...)
+	}
+	for _, key := range []string{"commonLabels", "commonAnnotations"} {
+		if extra, ok := options[key].(map[string]any); ok {
+			merged := map[string]any{}
+			if m, ok := k[key].(map[string]any); ok {
+				maps.Copy(merged, m)
+			}
+			maps.Copy(merged, extra)
+			k[key] = merged
+		}
+	}
+	for _, key := range []string{"namePrefix", "nameSuffix", "namespace"} {
+		if v, ok := options[key].(string); ok && v != "" {
+			k[key] = v
+		}
+	}
 }
 
 // ReadFile reads every object of a multi-document YAML file, with errors that

@@ -116,3 +116,60 @@ func TestDirErrors(t *testing.T) {
 		}
 	}
 }
+
+// An Application's kustomize options change what its folder renders, as Argo
+// CD's `kustomize edit` calls do; a folder without a kustomization ignores them.
+func TestDirAsSourceAddsTheApplicationsKustomizeOptions(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, map[string]string{
+		"app/kustomization.yaml": "resources: [store.yaml, deploy.yaml]\ncommonLabels: {team: a}\n",
+		"app/store.yaml":         "apiVersion: external-secrets.io/v1\nkind: ClusterSecretStore\nmetadata:\n  name: secret-store\nspec:\n  provider:\n    gcpsm: {}\n",
+		"app/deploy.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n" +
+			"      - {name: a, image: 'ghcr.io/x/web:1.0'}\n      - {name: b, image: 'docker.io/y/side:2'}\n",
+		"plain/cm.yaml": cm("plain"),
+	})
+	options := map[string]any{
+		"patches": []any{map[string]any{
+			"target": map[string]any{"group": "external-secrets.io", "kind": "ClusterSecretStore", "name": "secret-store"},
+			"patch":  "- op: add\n  path: /spec/provider/gcpsm/projectID\n  value: my-project\n",
+		}},
+		"images":       []any{"ghcr.io/x/web:1.1@sha256:" + strings.Repeat("a", 64), "docker.io/y/side=mirror.local/side:3"},
+		"namePrefix":   "dev-",
+		"commonLabels": map[string]any{"env": "dev"},
+	}
+	objs, err := render.DirAsSource(filepath.Join(dir, "app"), options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byKind := map[string]render.Object{}
+	for _, o := range objs {
+		byKind[o.GetKind()] = o
+	}
+	store, deploy := byKind["ClusterSecretStore"], byKind["Deployment"]
+	if got := store.Object["spec"].(map[string]any)["provider"].(map[string]any)["gcpsm"].(map[string]any)["projectID"]; got != "my-project" {
+		t.Errorf("projectID = %v, want the patch's my-project", got)
+	}
+	if store.GetName() != "dev-secret-store" || store.GetLabels()["env"] != "dev" || store.GetLabels()["team"] != "a" {
+		t.Errorf("store name %q labels %v: want the prefix and both labels", store.GetName(), store.GetLabels())
+	}
+	if filepath.Base(store.File) != "store.yaml" {
+		t.Errorf("store file %q: the origins are kept", store.File)
+	}
+	containers := deploy.Object["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["containers"].([]any)
+	want := []string{"ghcr.io/x/web:1.1@sha256:" + strings.Repeat("a", 64), "mirror.local/side:3"}
+	for i, c := range containers {
+		if got := c.(map[string]any)["image"]; got != want[i] {
+			t.Errorf("container %d image = %v, want %s", i, got, want[i])
+		}
+	}
+	plain, err := render.DirAsSource(filepath.Join(dir, "plain"), options)
+	if err != nil || len(plain) != 1 || plain[0].GetName() != "plain" {
+		t.Errorf("plain folder: %v %v, want its one object as written", plain, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "app", "kustomization.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(filepath.Join(dir, "app", "kustomization.yaml")); strings.Contains(string(data), "dev-") {
+		t.Error("the folder's kustomization was written to")
+	}
+}
