@@ -62,10 +62,10 @@ sandbox-build: ## Build (or find cached) the sandbox's binaries
 e2e: sandbox-build test-deps dist-linux krew-tools ## End-to-end tests against the sandbox (started once for the run)
 	go test -count=1 -timeout $(TEST_TIMEOUT) ./test/...
 
-test-deps: ## Debian packages the e2e tests start (redis for Argo CD, prometheus for costgate idle, tmux for the terminal views)
-	@command -v redis-server >/dev/null && command -v prometheus >/dev/null && command -v tmux >/dev/null || { \
-	  echo "installing Debian's redis-server, prometheus and tmux (the e2e sandboxes, the idle test and the terminal views run them)"; \
-	  apt-get update >/dev/null && apt-get install -y redis-server prometheus tmux >/dev/null; }
+test-deps: ## Debian packages the tests start (redis for Argo CD, prometheus for costgate idle, tmux for the terminal views, jq for profile secrets' script)
+	@command -v redis-server >/dev/null && command -v prometheus >/dev/null && command -v tmux >/dev/null && command -v jq >/dev/null || { \
+	  echo "installing Debian's redis-server, prometheus, tmux and jq (the e2e sandboxes, the idle test, the terminal views and the secrets script run them)"; \
+	  apt-get update >/dev/null && apt-get install -y redis-server prometheus tmux jq >/dev/null; }
 
 test: vet build lint sandbox-build test-deps dist-linux krew-tools ## Everything: vet, both trees linted, unit tests and e2e tests against the sandbox
 	go test -count=1 -timeout $(TEST_TIMEOUT) ./...

@@ -147,7 +147,9 @@ func (e *Env) lintSameValue(c SecretContract) []Finding {
 	return out
 }
 
-func describeReader(r SecretReader) string { return "ExternalSecret " + r.ExternalSecret + " (" + r.File + ")" }
+func describeReader(r SecretReader) string {
+	return "ExternalSecret " + r.ExternalSecret + " (" + r.File + ")"
+}
 
 func describeRead(r SecretReader) string {
 	if r.Read == ReadExtract {
