@@ -46,6 +46,6 @@ register() {
   exit 1
 }
 
-register open-webui /secrets/keys/open-webui '["qwen2.5-0.5b-instruct","coder-chat","coder-agent"]'
+register open-webui /secrets/keys/open-webui '["qwen2.5-0.5b-instruct","coder-chat","qwen2.5-coder-14b-instruct-awq","claude-sonnet-4-5"]'
 register tabby /secrets/keys/tabby '["coder-fim","coder-chat","text-embedding"]'
 rm -f /tmp/body /tmp/headers

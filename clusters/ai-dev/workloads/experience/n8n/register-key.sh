@@ -23,7 +23,7 @@ case "$key" in
   sk-?????????????*) ;;
   *) echo "n8n: the key in n8n-litellm-key must start with sk- and be at least 16 characters"; exit 1 ;;
 esac
-printf '{"key":"%s","key_alias":"n8n","models":["qwen2.5-0.5b-instruct","coder-chat","coder-agent","text-embedding"],"metadata":{"managed-by":"n8n"}}' \
+printf '{"key":"%s","key_alias":"n8n","models":["qwen2.5-0.5b-instruct","coder-chat","qwen2.5-coder-14b-instruct-awq","claude-sonnet-4-5","text-embedding"],"metadata":{"managed-by":"n8n"}}' \
   "$key" > /tmp/body
 code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 30 -H @/tmp/headers \
   -X POST --data-binary @/tmp/body "$base/key/update")
