@@ -126,6 +126,37 @@ func TestGPUStack(t *testing.T) {
 	}
 }
 
+// On GKE >= 1.34, which installs the Gateway API CRDs itself, gateway_api_crds:
+// gke leaves the app that would fight it out of platform-core and of wait.
+func TestGatewayAPICRDsLeftToGKE(t *testing.T) {
+	for setting, deployed := range map[string]bool{"": true, "argocd": true, "gke": false} {
+		config := "repoURL: https://example.com/fork.git\nfeatures: {}\n"
+		if setting != "" {
+			config += "gateway_api_crds: " + setting + "\n"
+		}
+		e, err := withConfig(t, config)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files, err := e.Generated()
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := generatedFile(t, files, filepath.Join(e.CatalogDir("platform-core"), "kustomization.yaml"))
+		if got := strings.Contains(k, "- gateway-api-crds.yaml"); got != deployed {
+			t.Errorf("gateway_api_crds %q: gateway-api-crds in platform-core = %v, want %v", setting, got, deployed)
+		}
+		p, _ := e.Profile("platform")
+		expected, err := e.ExpectedApps(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := slices.ContainsFunc(expected, func(a platform.ExpectedApp) bool { return a.Name == "gateway-api-crds" }); got != deployed {
+			t.Errorf("gateway_api_crds %q: wait expects gateway-api-crds = %v", setting, got)
+		}
+	}
+}
+
 func generatedFile(t *testing.T, files []platform.GeneratedFile, path string) string {
 	t.Helper()
 	for _, f := range files {
