@@ -46,3 +46,31 @@ func BenchmarkLoadLayout(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkLintAiDev is `kubectl profile lint --env ai-dev` without process
+// start-up: load, render every git source of every app, every check.
+func BenchmarkLintAiDev(b *testing.B) {
+	for b.Loop() {
+		e, err := platform.Load(clusters, "ai-dev")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if f := e.Lint(); len(f) > 0 {
+			b.Fatal(f[0])
+		}
+	}
+}
+
+// BenchmarkSecretsAiDev is `kubectl profile secrets --env ai-dev`: load, render
+// the enabled apps' git sources, the contract.
+func BenchmarkSecretsAiDev(b *testing.B) {
+	for b.Loop() {
+		e, err := platform.Load(clusters, "ai-dev")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if c := e.SecretContract(nil, false); len(c.Remote) == 0 {
+			b.Fatal("no remote secrets")
+		}
+	}
+}

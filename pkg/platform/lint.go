@@ -8,9 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -79,6 +81,7 @@ func (e *Env) Lint() []Finding {
 		}
 	}
 	out = append(out, e.lintAppSets()...)
+	e.renderSources(e.Apps)
 	var refs []secretRef
 	producers := map[string]bool{}
 	for _, s := range e.Descriptor.SeededSecrets {
@@ -216,33 +219,91 @@ type workload struct {
 	fix  string
 }
 
-// workload renders a git source folder (a path in the repository) as the
-// source renders it (with its kustomize options), once per folder and options.
-func (e *Env) workload(src GitSource) *workload {
-	dir := filepath.Join(filepath.Dir(e.ClustersDir), filepath.FromSlash(src.Path))
-	key := dir
+// workloadKey is the cache key of a source: its folder and kustomize options.
+func (e *Env) workloadKey(src GitSource) (dir, key string) {
+	dir = filepath.Join(filepath.Dir(e.ClustersDir), filepath.FromSlash(src.Path))
+	key = dir
 	if len(src.Kustomize) > 0 {
 		options, _ := json.Marshal(src.Kustomize)
 		key += "\x00" + string(options)
 	}
+	return dir, key
+}
+
+// workload renders a git source folder (a path in the repository) as the
+// source renders it (with its kustomize options), once per folder and options.
+func (e *Env) workload(src GitSource) *workload {
+	dir, key := e.workloadKey(src)
 	if w, ok := e.workloads[key]; ok {
 		return w
 	}
 	if e.workloads == nil {
 		e.workloads = map[string]*workload{}
 	}
-	w := &workload{dir: dir}
+	w := renderWorkload(dir, src.Kustomize)
 	e.workloads[key] = w
+	return w
+}
+
+func renderWorkload(dir string, options map[string]any) *workload {
+	w := &workload{dir: dir}
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		w.err, w.fix = errors.New("no such folder in the repository"), "create the folder, or point path: at the folder that holds the manifests"
 		return w
 	}
-	if w.objs, w.err = render.DirAsSource(dir, src.Kustomize); w.err != nil {
+	if w.objs, w.err = render.DirAsSource(dir, options); w.err != nil {
 		w.fix = "make `kubectl kustomize " + dir + "` succeed offline (no remote resources)"
 	} else if len(w.objs) == 0 {
 		w.err, w.fix = errors.New("renders no objects"), "add the manifests (or a kustomization.yaml listing them)"
 	}
 	return w
+}
+
+// renderSources renders the git sources of the apps that are not rendered
+// yet, on every core: each folder is independent, and rendering them is most
+// of what lint and secrets do.
+func (e *Env) renderSources(apps []App) {
+	type job struct {
+		dir, key string
+		options  map[string]any
+		w        *workload
+	}
+	var jobs []*job
+	seen := map[string]bool{}
+	for _, a := range apps {
+		m, err := e.Effective(a)
+		if err != nil {
+			continue // lint reports it
+		}
+		for _, src := range GitSources(m) {
+			dir, key := e.workloadKey(src)
+			if _, done := e.workloads[key]; done || seen[key] {
+				continue
+			}
+			seen[key] = true
+			jobs = append(jobs, &job{dir: dir, key: key, options: src.Kustomize})
+		}
+	}
+	work := make(chan *job)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(jobs)) {
+		wg.Go(func() {
+			for j := range work {
+				j.w = renderWorkload(j.dir, j.options)
+			}
+		})
+	}
+	for _, j := range jobs {
+		work <- j
+	}
+	close(work)
+	wg.Wait()
+	if e.workloads == nil {
+		e.workloads = map[string]*workload{}
+	}
+	for _, j := range jobs {
+		e.workloads[j.key] = j.w
+	}
 }
 
 // DeployedObject is an object an Application deploys from a folder of this

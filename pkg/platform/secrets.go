@@ -227,6 +227,7 @@ func (e *Env) secretReads(apps []App) treeSecrets {
 			t.readers[key] = append(t.readers[key], who)
 		}
 	}
+	e.renderSources(apps)
 	var charts []App
 	for _, a := range apps {
 		for _, o := range e.Deployed(a) {

@@ -21,7 +21,12 @@ it is enabled or not:
   - every chart (chart repository or OCI) is pinned to an exact version;
   - every image of the workload folders is pinned by a tag other than latest, or a digest;
   - every Secret a workload reads is produced in the tree: by an ExternalSecret, a
-    CloudNativePG cluster, a cert-manager Certificate, or listed under seededSecrets.
+    CloudNativePG cluster, a cert-manager Certificate, or listed under seededSecrets;
+  - the secret contract can be satisfied (see profile secrets): no remote key is read
+    whole by one ExternalSecret and by JSON property by another; every read matches
+    the shape platform.yaml documents under remoteSecrets (a warning for a key it does
+    not document, when it documents any); the Secret keys listed together under
+    sameValue read one remote key by one property.
 Each finding names the file, the field and the fix. Exit 1 on any error.`,
 		`  kubectl profile lint --env ai-dev
   kubectl profile lint --env sandbox -o json`,
