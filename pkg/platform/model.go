@@ -55,6 +55,10 @@ type Descriptor struct {
 	// secret that the identity provider and its client both read): profile
 	// lint checks each set reads one remote key by one property.
 	SameValue []SameValue `json:"sameValue,omitempty"`
+	// Cluster names the cluster the environment runs on, so the plugins pick
+	// it (its kubeconfig context when --context is not given) and refuse to
+	// write to another. Nil: whatever the current context is.
+	Cluster *Cluster `json:"cluster,omitempty"`
 	// Layers in bring-up order; pruning goes in reverse.
 	Layers []Layer `json:"layers"`
 	// Profiles are additive: a profile holds the layers of the one it extends.
@@ -122,6 +126,33 @@ type SeededSecret struct {
 	Namespace string `json:"namespace"`
 	Name      string `json:"name"`
 	Reason    string `json:"reason,omitempty"`
+}
+
+// Cluster is where an environment runs: its workloads, and its Applications
+// unless a hub's Argo CD in another cluster deploys them.
+type Cluster struct {
+	// Context is the kubeconfig context of the environment's cluster.
+	Context string `json:"context,omitempty"`
+	// Server is the API server URL the cluster must have: a writing verb
+	// refuses a client whose server differs. Empty: the Context's server.
+	Server string `json:"server,omitempty"`
+	// ArgoCDServer is the Argo CD API that deploys the environment (server
+	// mode's default when --server is not given; a different one is refused
+	// for writes).
+	ArgoCDServer string `json:"argocdServer,omitempty"`
+	// Hub, when set, is the cluster whose Argo CD deploys this environment
+	// to this cluster (Argo CD's cluster Secrets): the ApplicationSets and
+	// Applications live there, the workloads here.
+	Hub *Hub `json:"hub,omitempty"`
+}
+
+// Hub is the cluster running the Argo CD that deploys an environment.
+type Hub struct {
+	Context string `json:"context,omitempty"`
+	Server  string `json:"server,omitempty"`
+	// Destination is the name the hub's cluster Secret gives the
+	// environment's cluster: its Applications' spec.destination.name.
+	Destination string `json:"destination,omitempty"`
 }
 
 // RemoteSecretShape is a key of the secret store as the platform documents it.

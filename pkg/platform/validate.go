@@ -56,7 +56,7 @@ func (e *Env) validateTopLevel(bad fieldError) error {
 	if d.Config == "" {
 		d.Config = ConfigFile
 	}
-	return nil
+	return validateCluster(d.Cluster, bad)
 }
 
 // validateLayers checks the layers and their groups, each name once in the

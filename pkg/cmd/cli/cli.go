@@ -49,7 +49,10 @@ func (f *Factory) NewRoot(short, long, example string) *cobra.Command {
 		Run: func(cmd *cobra.Command, _ []string) { _ = cmd.Help() },
 		// Under argocd, a verb that needs the Kubernetes API is refused in
 		// server mode before it runs.
-		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error { return f.checkMode(cmd) },
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			f.writing = cmd.Annotations[WritesAnnotation] != ""
+			return f.checkMode(cmd)
+		},
 	}
 	if f.Host() == HostArgoCD {
 		root.Annotations[argocdOptsAnnotation] = f.Getenv("ARGOCD_OPTS")

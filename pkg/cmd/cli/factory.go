@@ -44,6 +44,13 @@ type Factory struct {
 
 	client    *kube.Client
 	clientErr error
+	// writing: the running verb changes the cluster (Writes).
+	writing bool
+	// loadedEnv is the environment the verb loaded, whose cluster: block
+	// picks and checks the clients (see clusterEnv).
+	loadedEnv     *platform.Env
+	triedEnv      bool
+	warnedCluster map[string]bool
 }
 
 // NewFactory is the factory of a real process: kubectl's flags, the wall clock,
@@ -111,6 +118,9 @@ func (f *Factory) withHost(env *platform.Env, err error) (*platform.Env, error) 
 	if env != nil {
 		env.Host = platform.Host(f.Host())
 	}
+	if err == nil && env != nil {
+		f.loadedEnv = env
+	}
 	return env, err
 }
 
@@ -118,10 +128,31 @@ func (f *Factory) withHost(env *platform.Env, err error) (*platform.Env, error) 
 // "argocd costgate" under argocd.
 func (f *Factory) Cmd(plugin string) string { return platform.Host(f.Host()).Cmd(plugin) }
 
-// Client returns the cluster client, built on first use.
+// Client returns the client of the cluster whose Argo CD holds the
+// environment's Applications, built on first use: the environment's context
+// (its hub's when a hub deploys it) unless --context or --server says
+// otherwise, checked against the environment's server before any request.
 func (f *Factory) Client() (*kube.Client, error) {
 	if f.client == nil && f.clientErr == nil {
+		env := f.clusterEnv()
+		var target platform.ClusterTarget
+		known := false
+		if env != nil {
+			target, known = env.ArgoCDCluster()
+		}
+		if known {
+			selectContext(f.KubeFlags, target)
+		}
 		f.client, f.clientErr = f.NewClient()
+		if known {
+			f.clientErr = explainContext(f.clientErr, env, target, f.KubeFlags)
+			if f.clientErr == nil {
+				f.clientErr = f.checkCluster(env, f.client, f.KubeFlags, target)
+			}
+			if f.clientErr != nil {
+				f.client = nil
+			}
+		}
 	}
 	return f.client, f.clientErr
 }

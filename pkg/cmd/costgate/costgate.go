@@ -48,10 +48,12 @@ costgate.aidev.io/* annotations; nothing is hard-coded.`,
 	root.AddCommand(
 		// Every verb works through Argo CD's API too (idle then with a
 		// --prometheus-url: its Service proxy is the Kubernetes API's).
-		cli.Modes(newCmdList(c), cli.ModeServer), cli.Modes(newCmdSync(c), cli.ModeServer),
-		cli.Modes(newCmdUp(c), cli.ModeServer), cli.Modes(newCmdDown(c), cli.ModeServer),
-		cli.Modes(newCmdPause(c), cli.ModeServer), cli.Modes(newCmdResume(c), cli.ModeServer),
-		cli.Modes(newCmdIdle(c), cli.ModeServer), newCmdLint(c), newCmdWatch(c),
+		// The writing verbs (cli.Writes) are refused on a cluster that is not the
+		// environment's; the others warn.
+		cli.Modes(newCmdList(c), cli.ModeServer), cli.Writes(cli.Modes(newCmdSync(c), cli.ModeServer)),
+		cli.Writes(cli.Modes(newCmdUp(c), cli.ModeServer)), cli.Writes(cli.Modes(newCmdDown(c), cli.ModeServer)),
+		cli.Writes(cli.Modes(newCmdPause(c), cli.ModeServer)), cli.Writes(cli.Modes(newCmdResume(c), cli.ModeServer)),
+		cli.Writes(cli.Modes(newCmdIdle(c), cli.ModeServer)), newCmdLint(c), cli.Writes(newCmdWatch(c)),
 	)
 	return root
 }

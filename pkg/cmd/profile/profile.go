@@ -46,7 +46,7 @@ For an existing tree, kubectl profile init infers platform.yaml from the rest.`,
 	root.AddCommand(
 		cli.Modes(newCmdInit(c), cli.ModeOffline), cli.Modes(newCmdList(c), cli.ModeOffline),
 		cli.Modes(newCmdResolve(c), cli.ModeOffline), cli.Modes(newCmdRender(c), cli.ModeOffline), newCmdDiff(c),
-		newCmdApply(c), cli.Modes(newCmdWait(c), cli.ModeServer), cli.Modes(newCmdStatus(c), cli.ModeServer), newCmdLint(c),
+		cli.Writes(newCmdApply(c)), cli.Modes(newCmdWait(c), cli.ModeServer), cli.Modes(newCmdStatus(c), cli.ModeServer), newCmdLint(c),
 		cli.Modes(newCmdSecrets(c), cli.ModeOffline),
 	)
 	return root

@@ -7,6 +7,7 @@ package clitest
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -40,6 +41,12 @@ type Harness struct {
 	Forward func(ctx context.Context, c *kube.Client, namespace, service string, port int32) (*kube.Forward, error)
 	// Ctx is the context the command runs under (cancel it to interrupt).
 	Ctx context.Context
+	// Kubeconfig, when set, is the kubeconfig file the commands read (unless
+	// --kubeconfig says another): the fake then acts as the cluster of the
+	// context the flags select, with its server and context name, and
+	// Contexts records each selection.
+	Kubeconfig string
+	Contexts   []string
 }
 
 // New returns a harness over a fake cluster holding objs.
@@ -58,9 +65,25 @@ type Result struct {
 func (h *Harness) Factory(streams genericiooptions.IOStreams) *cli.Factory {
 	f := cli.NewFactory(h.Plugin, streams)
 	f.Now = func() time.Time { return h.Now }
+	if h.Kubeconfig != "" {
+		*f.KubeFlags.KubeConfig = h.Kubeconfig
+	}
 	f.NewClient = func() (*kube.Client, error) {
 		if h.ClientErr != nil {
 			return nil, h.ClientErr
+		}
+		if h.Kubeconfig != "" {
+			cfg, err := f.KubeFlags.ToRESTConfig()
+			if err != nil {
+				return nil, fmt.Errorf("kubeconfig: %w", err)
+			}
+			raw, _ := f.KubeFlags.ToRawKubeConfigLoader().RawConfig()
+			name := raw.CurrentContext
+			if *f.KubeFlags.Context != "" {
+				name = *f.KubeFlags.Context
+			}
+			h.Fake.Client.Server, h.Fake.Client.Context = cfg.Host, name
+			h.Contexts = append(h.Contexts, name)
 		}
 		return h.Fake.Client, nil
 	}
