@@ -46,6 +46,8 @@ type Descriptor struct {
 	// the secret store authenticate, for example): profile lint accepts a
 	// workload reading them without an ExternalSecret.
 	SeededSecrets []SeededSecret `json:"seededSecrets,omitempty"`
+	// ArgoCD is what the tree needs of Argo CD (argocd_support.go); nil: nothing.
+	ArgoCD *ArgoCDSupport `json:"argocd,omitempty"`
 	// Layers in bring-up order; pruning goes in reverse.
 	Layers []Layer `json:"layers"`
 	// Profiles are additive: a profile holds the layers of the one it extends.
