@@ -31,7 +31,7 @@ func replaced(objs []runtime.Object, with ...*unstructured.Unstructured) []runti
 	return out
 }
 
-var keyRefs = []smoketest.RemoteRef{{"api-key", "aidev-vllm-api-key", ""}, {"master-key", "aidev-litellm", "master_key"}, {"salt", "aidev-litellm", "salt_key"}}
+var keyRefs = []smoketest.RemoteRef{{SecretKey: "api-key", Key: "aidev-vllm-api-key"}, {SecretKey: "master-key", Key: "aidev-litellm", Property: "master_key"}, {SecretKey: "salt", Key: "aidev-litellm", Property: "salt_key"}}
 
 func TestExternalSecretsPassWhenStoreAndSecretsAreReady(t *testing.T) {
 	d, fake := newDoctor(t, "serving", healthy(t, "serving")...)

@@ -274,7 +274,7 @@ func Healthy(t testing.TB, env *platform.Env, profile string, now time.Time) []r
 	objs = append(objs, ProfileObjects(env, p)...)
 	apps := Applications(env, p, now, nil)
 	store := ClusterSecretStore("secret-store", "True", "Valid", "store validated")
-	key := ExternalSecret("serving", "vllm-api-key", "secret-store", []RemoteRef{{"api-key", "aidev-vllm-api-key", ""}}, "True", "SecretSynced", "secret synced")
+	key := ExternalSecret("serving", "vllm-api-key", "secret-store", []RemoteRef{{SecretKey: "api-key", Key: "aidev-vllm-api-key"}}, "True", "SecretSynced", "secret synced")
 	for _, a := range apps {
 		if u := a.(*unstructured.Unstructured); u.GetName() == ServingKeyApp {
 			ManagedBy(u, key)
