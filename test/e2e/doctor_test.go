@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -134,11 +135,23 @@ func TestDoctorExternalSecretsAndBootstrap(t *testing.T) {
 	if r := s.Plugin(t, time.Minute, "kubectl-profile", "init", "--env", "esdoc", "--dir", clusters, "--config", filepath.Join(s.RepoDir, "config", "esdoc.yaml")); r.Code != 0 {
 		t.Fatalf("init: %s", r)
 	}
+	// What the tree needs of Argo CD: init does not infer it.
+	descriptor := filepath.Join(clusters, "esdoc", "platform.yaml")
+	f, err := os.OpenFile(descriptor, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString("argocd: {minVersion: v3.0.0}\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
 	if r := profile(time.Minute, "apply", "core"); r.Code != 0 {
 		t.Fatalf("apply core: %s", r)
 	}
 	// Argo CD syncs the app, and lists what it deployed in its status.
-	_, err := s.WaitFor(ctx, sandbox.ApplicationGVR, sandbox.ArgoCDNamespace, "esd-base", func(u *unstructured.Unstructured) (bool, error) {
+	_, err = s.WaitFor(ctx, sandbox.ApplicationGVR, sandbox.ArgoCDNamespace, "esd-base", func(u *unstructured.Unstructured) (bool, error) {
 		resources, _, _ := unstructured.NestedSlice(u.Object, "status", "resources")
 		n := 0
 		for _, r := range resources {
@@ -150,6 +163,16 @@ func TestDoctorExternalSecretsAndBootstrap(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// status.resources lists them before the sync creates them: wait for each.
+	exists := func(*unstructured.Unstructured) (bool, error) { return true, nil }
+	for _, o := range []struct {
+		gvr      schema.GroupVersionResource
+		ns, name string
+	}{{clusterSecretStoreGVR, "", "esdoc-store"}, {externalSecretGVR, "esd-base", "api-key"}, {externalSecretGVR, "esd-base", "db-creds"}} {
+		if _, err := s.WaitFor(ctx, o.gvr, o.ns, o.name, exists); err != nil {
+			t.Fatal(err)
+		}
 	}
 	setReady(t, s, clusterSecretStoreGVR, "", "esdoc-store", "True", "Valid", "store validated")
 	setReady(t, s, externalSecretGVR, "esd-base", "api-key", "True", "SecretSynced", "secret synced")
