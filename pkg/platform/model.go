@@ -59,6 +59,8 @@ type Descriptor struct {
 	// it (its kubeconfig context when --context is not given) and refuse to
 	// write to another. Nil: whatever the current context is.
 	Cluster *Cluster `json:"cluster,omitempty"`
+	// ArgoCD is what the tree needs of Argo CD (argocd_support.go); nil: nothing.
+	ArgoCD *ArgoCDSupport `json:"argocd,omitempty"`
 	// Layers in bring-up order; pruning goes in reverse.
 	Layers []Layer `json:"layers"`
 	// Profiles are additive: a profile holds the layers of the one it extends.

@@ -175,6 +175,8 @@ func TestBadEnvironmentsSayWhatAndWhere(t *testing.T) {
 			[]string{"raw-vllm.yaml", "Application raw-vllm", `annotation costgate.aidev.io/uptime: range 1 "Mon-Fri 07:00-20:00 Europe/Berln": unknown time zone "Europe/Berln"`}},
 		{"gate with a bad max-open", map[string]platformtest.Edit{"catalog/serving-core/raw-vllm.yaml": platformtest.Replace(t, `cost-per-hour: "0.80"`, `cost-per-hour: "0.80"`+"\n    costgate.aidev.io/max-open: 2days")},
 			[]string{"raw-vllm.yaml", "Application raw-vllm", `annotation costgate.aidev.io/max-open: "2days" is not a duration such as 8h`}},
+		{"argocd minVersion not a version", map[string]platformtest.Edit{"platform.yaml": platformtest.Replace(t, "minVersion: v3.0.0", "minVersion: latest")},
+			[]string{"platform.yaml", "argocd.minVersion", `"latest" is not a version like v3.0.0`}},
 		{"no repoURL", map[string]platformtest.Edit{"config.yaml": platformtest.Replace(t, "repoURL: file:///KP_SANDBOX_REPO", "")},
 			[]string{"config.yaml", "repoURL: must be set"}},
 	} {

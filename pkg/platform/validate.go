@@ -26,6 +26,9 @@ func (e *Env) validateDescriptor() error {
 	if err := e.validateSettings(bad); err != nil {
 		return err
 	}
+	if err := e.Descriptor.ArgoCD.validate(bad); err != nil {
+		return err
+	}
 	return e.validateProfiles(bad)
 }
 

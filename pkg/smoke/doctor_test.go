@@ -73,37 +73,37 @@ func TestDoctorVerdicts(t *testing.T) {
 		want    string
 	}{
 		{"healthy serving", "serving", healthy(t, "serving"), nil,
-			"cluster=PASS argocd-crds=PASS argocd-namespace=PASS argocd-controllers=PASS groups-fresh=PASS profile-objects=PASS profile-apps=PASS gpu-capacity=PASS default-storageclass=PASS loadbalancers=PASS serving-secrets=PASS rbac=PASS"},
+			"cluster=PASS argocd-crds=PASS argocd-namespace=PASS argocd-controllers=PASS argocd-bootstrap=PASS groups-fresh=PASS profile-objects=PASS profile-apps=PASS external-secrets=PASS gpu-capacity=PASS default-storageclass=PASS loadbalancers=PASS serving-secrets=PASS rbac=PASS"},
 		{"no profile", "", healthy(t, "serving"), nil,
-			"cluster=PASS argocd-crds=PASS argocd-namespace=PASS argocd-controllers=PASS groups-fresh=PASS profile-objects=SKIP profile-apps=SKIP gpu-capacity=SKIP default-storageclass=PASS loadbalancers=PASS serving-secrets=PASS rbac=PASS"},
+			"cluster=PASS argocd-crds=PASS argocd-namespace=PASS argocd-controllers=PASS argocd-bootstrap=PASS groups-fresh=PASS profile-objects=SKIP profile-apps=SKIP external-secrets=PASS gpu-capacity=SKIP default-storageclass=PASS loadbalancers=PASS serving-secrets=PASS rbac=PASS"},
 		{"unreachable", "serving", nil, func(f *kubetest.Fake) { f.ReadyzErr = errors.New("connection refused") },
 			"cluster=FAIL"},
 		{"empty cluster", "serving", nil, func(f *kubetest.Fake) { smoketest.Allow(f, smoketest.DenyAll) },
-			"cluster=PASS argocd-crds=FAIL argocd-namespace=FAIL argocd-controllers=SKIP groups-fresh=PASS profile-objects=SKIP profile-apps=SKIP gpu-capacity=WARN default-storageclass=FAIL loadbalancers=SKIP serving-secrets=FAIL rbac=FAIL"},
+			"cluster=PASS argocd-crds=FAIL argocd-namespace=FAIL argocd-controllers=SKIP argocd-bootstrap=SKIP groups-fresh=PASS profile-objects=SKIP profile-apps=SKIP external-secrets=SKIP gpu-capacity=WARN default-storageclass=FAIL loadbalancers=SKIP serving-secrets=FAIL rbac=FAIL"},
 		{"empty cluster, no profile", "", nil, func(f *kubetest.Fake) { smoketest.Allow(f, smoketest.DenyAll) },
-			"cluster=PASS argocd-crds=FAIL argocd-namespace=FAIL argocd-controllers=SKIP groups-fresh=PASS profile-objects=SKIP profile-apps=SKIP gpu-capacity=SKIP default-storageclass=FAIL loadbalancers=SKIP serving-secrets=FAIL rbac=FAIL"},
+			"cluster=PASS argocd-crds=FAIL argocd-namespace=FAIL argocd-controllers=SKIP argocd-bootstrap=SKIP groups-fresh=PASS profile-objects=SKIP profile-apps=SKIP external-secrets=SKIP gpu-capacity=SKIP default-storageclass=FAIL loadbalancers=SKIP serving-secrets=FAIL rbac=FAIL"},
 		{"CRDs forbidden", "serving", healthy(t, "serving"), func(f *kubetest.Fake) {
 			f.Metadata.PrependReactor("get", "customresourcedefinitions", func(a k8stesting.Action) (bool, runtime.Object, error) {
 				return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "apiextensions.k8s.io", Resource: "customresourcedefinitions"}, a.(k8stesting.GetAction).GetName(), errors.New("RBAC"))
 			})
-		}, "cluster=PASS argocd-crds=WARN argocd-namespace=PASS argocd-controllers=PASS groups-fresh=PASS profile-objects=PASS profile-apps=PASS gpu-capacity=PASS default-storageclass=PASS loadbalancers=PASS serving-secrets=PASS rbac=PASS"},
+		}, "cluster=PASS argocd-crds=WARN argocd-namespace=PASS argocd-controllers=PASS argocd-bootstrap=PASS groups-fresh=PASS profile-objects=PASS profile-apps=PASS external-secrets=PASS gpu-capacity=PASS default-storageclass=PASS loadbalancers=PASS serving-secrets=PASS rbac=PASS"},
 		{"no controller pod, no apps", "serving", smoketest.Without(healthy(t, "serving"), func(o runtime.Object) bool { return isPod(o) || isKind("Application")(o) }), nil,
-			"cluster=PASS argocd-crds=PASS argocd-namespace=PASS argocd-controllers=WARN groups-fresh=PASS profile-objects=PASS profile-apps=FAIL gpu-capacity=PASS default-storageclass=PASS loadbalancers=PASS serving-secrets=PASS rbac=PASS"},
+			"cluster=PASS argocd-crds=PASS argocd-namespace=PASS argocd-controllers=WARN argocd-bootstrap=PASS groups-fresh=PASS profile-objects=PASS profile-apps=FAIL external-secrets=SKIP gpu-capacity=PASS default-storageclass=PASS loadbalancers=PASS serving-secrets=PASS rbac=PASS"},
 		{"Applications forbidden", "serving", smoketest.Without(healthy(t, "serving"), isPod), func(f *kubetest.Fake) {
 			f.Dynamic.PrependReactor("list", "applications", func(k8stesting.Action) (bool, runtime.Object, error) {
 				return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "argoproj.io", Resource: "applications"}, "", errors.New("RBAC"))
 			})
-		}, "cluster=PASS argocd-crds=PASS argocd-namespace=PASS argocd-controllers=FAIL groups-fresh=PASS profile-objects=PASS profile-apps=FAIL gpu-capacity=PASS default-storageclass=PASS loadbalancers=PASS serving-secrets=PASS rbac=PASS"},
+		}, "cluster=PASS argocd-crds=PASS argocd-namespace=PASS argocd-controllers=FAIL argocd-bootstrap=PASS groups-fresh=PASS profile-objects=PASS profile-apps=FAIL external-secrets=FAIL gpu-capacity=PASS default-storageclass=PASS loadbalancers=PASS serving-secrets=PASS rbac=PASS"},
 		{"ApplicationSets forbidden", "serving", healthy(t, "serving"), func(f *kubetest.Fake) {
 			f.Dynamic.PrependReactor("list", "applicationsets", func(k8stesting.Action) (bool, runtime.Object, error) {
 				return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "argoproj.io", Resource: "applicationsets"}, "", errors.New("RBAC"))
 			})
-		}, "cluster=PASS argocd-crds=PASS argocd-namespace=PASS argocd-controllers=PASS groups-fresh=PASS profile-objects=FAIL profile-apps=PASS gpu-capacity=PASS default-storageclass=PASS loadbalancers=PASS serving-secrets=PASS rbac=PASS"},
+		}, "cluster=PASS argocd-crds=PASS argocd-namespace=PASS argocd-controllers=PASS argocd-bootstrap=WARN groups-fresh=PASS profile-objects=FAIL profile-apps=PASS external-secrets=PASS gpu-capacity=PASS default-storageclass=PASS loadbalancers=PASS serving-secrets=PASS rbac=PASS"},
 		{"Secrets forbidden (a viewer)", "serving", healthy(t, "serving"), func(f *kubetest.Fake) {
 			f.Metadata.PrependReactor("get", "secrets", func(a k8stesting.Action) (bool, runtime.Object, error) {
 				return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "secrets"}, a.(k8stesting.GetAction).GetName(), errors.New("RBAC"))
 			})
-		}, "cluster=PASS argocd-crds=PASS argocd-namespace=PASS argocd-controllers=PASS groups-fresh=PASS profile-objects=PASS profile-apps=PASS gpu-capacity=PASS default-storageclass=PASS loadbalancers=PASS serving-secrets=WARN rbac=PASS"},
+		}, "cluster=PASS argocd-crds=PASS argocd-namespace=PASS argocd-controllers=PASS argocd-bootstrap=PASS groups-fresh=PASS profile-objects=PASS profile-apps=PASS external-secrets=PASS gpu-capacity=PASS default-storageclass=PASS loadbalancers=PASS serving-secrets=WARN rbac=PASS"},
 		{"core reads fail", "serving", healthy(t, "serving"), func(f *kubetest.Fake) {
 			for _, res := range []string{"namespaces", "nodes", "storageclasses", "services"} {
 				f.Typed.PrependReactor("*", res, func(k8stesting.Action) (bool, runtime.Object, error) {
@@ -113,7 +113,7 @@ func TestDoctorVerdicts(t *testing.T) {
 			f.Metadata.PrependReactor("get", "secrets", func(k8stesting.Action) (bool, runtime.Object, error) {
 				return true, nil, apierrors.NewInternalError(errors.New("etcd timeout"))
 			})
-		}, "cluster=PASS argocd-crds=PASS argocd-namespace=FAIL argocd-controllers=PASS groups-fresh=PASS profile-objects=PASS profile-apps=PASS gpu-capacity=FAIL default-storageclass=FAIL loadbalancers=FAIL serving-secrets=FAIL rbac=PASS"},
+		}, "cluster=PASS argocd-crds=PASS argocd-namespace=FAIL argocd-controllers=PASS argocd-bootstrap=PASS groups-fresh=PASS profile-objects=PASS profile-apps=PASS external-secrets=PASS gpu-capacity=FAIL default-storageclass=FAIL loadbalancers=FAIL serving-secrets=FAIL rbac=PASS"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d, fake := newDoctor(t, tc.profile, tc.objs...)

@@ -7,6 +7,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/aidev-platform/kubectl-plugins/pkg/argocd/rest"
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
 )
 
@@ -18,6 +19,11 @@ type ArgoAPI interface {
 	Applications(ctx context.Context, project string) ([]*unstructured.Unstructured, error)
 	ApplicationSets(ctx context.Context, project string) ([]*unstructured.Unstructured, error)
 	CanI(ctx context.Context, resource, action, object string) (bool, error)
+	// Resource reads the live state of an object an Application manages.
+	Resource(ctx context.Context, app, project string, ref rest.ResourceRef) (*unstructured.Unstructured, error)
+	ProjectExists(ctx context.Context, name string) (bool, error)
+	// RepositoryRefs asks the repo-server for a repository's branches and tags.
+	RepositoryRefs(ctx context.Context, repoURL string) (branches, tags []string, err error)
 }
 
 // needsKubernetes is why a check is skipped in server mode, saying how to

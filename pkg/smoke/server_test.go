@@ -7,7 +7,11 @@ import (
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/aidev-platform/kubectl-plugins/pkg/argocd/rest"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
 	"github.com/aidev-platform/kubectl-plugins/pkg/smoke/smoketest"
@@ -19,6 +23,21 @@ type fakeArgo struct {
 	loggedIn   bool
 	canI       map[string]bool // "action object"
 	asked      []string
+	noProject  bool
+	repoErr    error
+	resources  map[string]*unstructured.Unstructured // "app kind namespace/name"
+	apps       []*unstructured.Unstructured
+}
+
+func (f *fakeArgo) Resource(_ context.Context, app, _ string, ref rest.ResourceRef) (*unstructured.Unstructured, error) {
+	if o, ok := f.resources[app+" "+ref.Kind+" "+ref.Namespace+"/"+ref.Name]; ok {
+		return o, nil
+	}
+	return nil, apierrors.NewNotFound(schema.GroupResource{Group: ref.Group, Resource: ref.Kind}, ref.Name)
+}
+func (f *fakeArgo) ProjectExists(context.Context, string) (bool, error) { return !f.noProject, nil }
+func (f *fakeArgo) RepositoryRefs(context.Context, string) ([]string, []string, error) {
+	return []string{"main"}, nil, f.repoErr
 }
 
 func (f *fakeArgo) Server() string { return "argocd.example:443" }
@@ -27,7 +46,7 @@ func (f *fakeArgo) Version(context.Context) (string, error) {
 }
 func (f *fakeArgo) UserInfo(context.Context) (bool, string, error) { return f.loggedIn, "oncall", nil }
 func (f *fakeArgo) Applications(context.Context, string) ([]*unstructured.Unstructured, error) {
-	return nil, nil
+	return f.apps, nil
 }
 func (f *fakeArgo) ApplicationSets(context.Context, string) ([]*unstructured.Unstructured, error) {
 	return nil, nil
@@ -45,8 +64,8 @@ func TestServerModeRunsTheOneTable(t *testing.T) {
 	argo := &fakeArgo{loggedIn: true, canI: map[string]bool{}}
 	d := &Doctor{Argo: argo, Env: env, Now: func() time.Time { return now }, GatePolicies: map[string][]string{}}
 	checks := d.Run(context.Background())
-	want := "argocd-server=PASS argocd-token=PASS cluster=SKIP argocd-crds=SKIP argocd-namespace=SKIP argocd-controllers=SKIP groups-fresh=PASS " +
-		"profile-objects=SKIP profile-apps=SKIP gpu-capacity=SKIP default-storageclass=SKIP loadbalancers=SKIP serving-secrets=SKIP argocd-rbac=WARN"
+	want := "argocd-server=PASS argocd-token=PASS cluster=SKIP argocd-crds=SKIP argocd-namespace=SKIP argocd-controllers=SKIP argocd-bootstrap=PASS groups-fresh=PASS " +
+		"profile-objects=SKIP profile-apps=SKIP external-secrets=SKIP gpu-capacity=SKIP default-storageclass=SKIP loadbalancers=SKIP serving-secrets=SKIP argocd-rbac=WARN"
 	if got := verdicts(checks); got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}

@@ -3,7 +3,7 @@
 # into a cache folder named by component and version:
 #   ${KP_CACHE:-~/.cache/kubectl-plugins}/sandbox/<component>-<version>/bin
 # A component whose folder is complete is not rebuilt. Usage: build.sh [component...]
-# Components: etcd kwok kubernetes argocd (default: all).
+# Components: etcd kwok kubernetes argocd kustomize eso (default: all).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$here/versions.sh"
@@ -132,14 +132,29 @@ build_kustomize() {
   mkdir -p "$out/bin"; mv "$out/tmp/kustomize" "$out/bin/kustomize"; rmdir "$out/tmp"
 }
 
+# External Secrets: its CRDs only, copied from the module (no build).
+build_eso() {
+  local out; out="$(component_dir eso "$ESO_VERSION")"
+  [[ -d "$out/crds" ]] && return 0
+  say "fetching External Secrets $ESO_VERSION CRDs"
+  local dir
+  dir="$(GOTOOLCHAIN=auto GOFLAGS=-mod=mod go mod download -json "github.com/external-secrets/external-secrets@$ESO_VERSION" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')"
+  [[ -n "$dir" ]] || die "External Secrets $ESO_VERSION: the module proxy did not serve it"
+  mkdir -p "$out/tmp"
+  for k in externalsecrets clustersecretstores secretstores; do
+    cp "$dir/config/crds/bases/external-secrets.io_$k.yaml" "$out/tmp/"
+  done
+  chmod -R u+w "$out/tmp"; mv "$out/tmp" "$out/crds"
+}
+
 main() {
   mkdir -p "$KP_CACHE" "$KP_LOGS"
   local components=("$@")
-  (( ${#components[@]} )) || components=(etcd kwok kubernetes argocd kustomize)
+  (( ${#components[@]} )) || components=(etcd kwok kubernetes argocd kustomize eso)
   for c in "${components[@]}"; do
     case "$c" in
-      etcd|kwok|kubernetes|argocd|kustomize) "build_$c" ;;
-      *) die "unknown component '$c' (want etcd, kwok, kubernetes, argocd or kustomize)" ;;
+      etcd|kwok|kubernetes|argocd|kustomize|eso) "build_$c" ;;
+      *) die "unknown component '$c' (want etcd, kwok, kubernetes, argocd, kustomize or eso)" ;;
     esac
   done
 }

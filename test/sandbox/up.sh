@@ -32,6 +32,7 @@ etcd_bin="$(component_dir etcd "$ETCD_VERSION")/bin"
 kwok_dir="$(component_dir kwok "$KWOK_VERSION")"
 argocd_dir="$(component_dir argocd "$ARGOCD_VERSION")"
 kustomize_dir="$(component_dir kustomize "$KUSTOMIZE_VERSION")"
+eso_dir="$(component_dir eso "$ESO_VERSION")"
 kubectl="${KUBECTL:-kubectl}"
 command -v "$kubectl" >/dev/null || die "kubectl not found on PATH (set KUBECTL)"
 
@@ -271,16 +272,18 @@ say "installing Argo CD $ARGOCD_VERSION CRDs and settings"
   k create namespace argocd
   # The Application CRD is too large for client-side apply.
   k apply --server-side --field-manager sandbox -f "$argocd_dir/crds/"
+  # External Secrets' kinds, as a platform's apps deploy them (no operator: tests set their status).
+  k apply --server-side --field-manager sandbox -f "$eso_dir/crds/"
   # kubectl wait errors out (instead of waiting) on a CRD whose status has no
   # conditions yet, right after the apply: retry that case only, for up to 60 s.
   for attempt in $(seq 1 300); do
-    if k wait --for condition=Established --timeout 60s -f "$argocd_dir/crds/" 2>"$logs/crd-wait.err"; then
+    if k wait --for condition=Established --timeout 60s -f "$argocd_dir/crds/" -f "$eso_dir/crds/" 2>"$logs/crd-wait.err"; then
       break
     fi
     grep -q 'status.conditions accessor error' "$logs/crd-wait.err" && [[ $attempt -lt 300 ]] || { cat "$logs/crd-wait.err"; false; }
     sleep 0.2
   done
-} >"$logs/argocd-install.log" 2>&1 || fail argocd-install "installing the Argo CD CRDs failed"
+} >"$logs/argocd-install.log" 2>&1 || fail argocd-install "installing the Argo CD and External Secrets CRDs failed"
 admin_hash="$("$argocd_dir/bin/argocd" account bcrypt --password "$admin_password")"
 k -n argocd apply --server-side --field-manager sandbox -f - >>"$logs/argocd-install.log" 2>&1 <<EOF || fail argocd-install "creating the Argo CD settings failed"
 apiVersion: v1
@@ -288,7 +291,8 @@ kind: ConfigMap
 metadata:
   name: argocd-cm
   namespace: argocd
-  labels: {app.kubernetes.io/part-of: argocd}
+  # The version label the argo-cd Helm chart puts on it: what doctor reads in core mode.
+  labels: {app.kubernetes.io/part-of: argocd, app.kubernetes.io/version: $ARGOCD_VERSION}
 data:
   accounts.ci: apiKey
   timeout.reconciliation: 30s
@@ -389,6 +393,7 @@ KP_REPO_URL=file://$dir/repo
 ARGOCD_SERVER=127.0.0.1:${ports[argocd-server]}
 KP_ARGOCD_ADMIN_PASSWORD_FILE=$dir/argocd-admin-password
 KP_ARGOCD_CRDS=$argocd_dir/crds
+KP_ESO_CRDS=$eso_dir/crds
 KP_REDIS=$redis_addr
 KP_VLLM_API_KEY_FILE=$dir/vllm-api-key
 EOF

@@ -12,3 +12,8 @@ ARGOCD_VERSION=${ARGOCD_VERSION:-v3.6.1}
 KUSTOMIZE_VERSION=${KUSTOMIZE_VERSION:-v5.8.1}
 # Argo CD v3.6 needs Go 1.27; everything else builds with the machine's own Go.
 ARGOCD_TOOLCHAIN=${ARGOCD_TOOLCHAIN:-go1.27.3}
+# External Secrets' CRDs (ExternalSecret, ClusterSecretStore, SecretStore), taken from its Go
+# module: the ai-dev tree pins chart 2.6.0 (app v2.6.0), which the module proxy does not serve;
+# v1.3.2 is the newest it serves and has the same external-secrets.io/v1 kinds. The operator
+# itself is not built (doctor's e2e sets the objects' status as it would).
+ESO_VERSION=${ESO_VERSION:-v1.3.2}

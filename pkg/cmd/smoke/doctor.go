@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -27,9 +28,13 @@ func newCmdDoctor(c *common) *cobra.Command {
 		Use:   "doctor",
 		Short: "Check the cluster, Argo CD and the profile (read-only); exit 1 when a check fails",
 		Long: `Checks, each PASS, WARN, FAIL or SKIP with a one-line fix: the API server answers; Argo
-CD's CRDs, namespace and controllers; the resolved groups are fresh; the profile's
+CD's CRDs, namespace and controllers; what the first apply needs (argocd-bootstrap: an
+Argo CD at least platform.yaml's argocd.minVersion, config.yaml's repoURL readable by the
+repo-server, the descriptor's AppProject); the resolved groups are fresh; the profile's
 AppProject, ApplicationSets and auto-sync apps are there and Synced/Healthy (gated apps are
-reported, never failed); a GPU node for serving profiles; a default StorageClass;
+reported, never failed); the ClusterSecretStore and every ExternalSecret of the profile's
+apps are Ready (external-secrets: a failing one is named with its app and the remote key it
+cannot read); a GPU node for serving profiles; a default StorageClass;
 LoadBalancer addresses; the serving path's Secrets (names only, never values); and the
 RBAC each command needs, asked per namespace (Argo CD's, each gate target's, each chat
 app's) and reported by command: a denied profile verb (apply, status, wait, and the
@@ -100,11 +105,16 @@ func report(c *common, checks []smoke.Check, output, junit string) error {
 	}
 	rows := make([][]string, 0, len(checks))
 	for _, ch := range checks {
-		msg := ch.Message
+		// A message of several lines (one per failing item) keeps the table's
+		// columns: its first line in the row, the fix after it, the others below.
+		lines := strings.Split(ch.Message, "\n")
 		if ch.Fix != "" && ch.Status != smoke.Pass {
-			msg += " (fix: " + ch.Fix + ")"
+			lines[0] += " (fix: " + ch.Fix + ")"
 		}
-		rows = append(rows, []string{ch.Name, ch.Status, msg})
+		rows = append(rows, []string{ch.Name, ch.Status, lines[0]})
+		for _, l := range lines[1:] {
+			rows = append(rows, []string{"", "", "  " + l})
+		}
 	}
 	return printers.Table(c.Out, []string{"CHECK", "STATUS", "MESSAGE"}, rows)
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	authv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
@@ -286,4 +287,32 @@ func TestDoctorRBACReviewError(t *testing.T) {
 		return true, nil, apierrors.NewServiceUnavailable("the authorizer is down")
 	})
 	wantExit(t, doctor(t, h, "doctor-rbac-review-error", "--profile", "serving"), 1)
+}
+
+// One ExternalSecret that cannot read its remote key and a store without its
+// credentials: the row says which, one line each, with both fixes.
+func TestDoctorExternalSecretsNotReady(t *testing.T) {
+	es := smoketest.ExternalSecret("serving", "vllm-api-key", "secret-store", []smoketest.RemoteRef{{SecretKey: "api-key", Key: "aidev-vllm-api-key"}},
+		"False", "SecretSyncedError", "error processing spec.data[0] (key: aidev-vllm-api-key), err: Secret does not exist")
+	store := smoketest.ClusterSecretStore("secret-store", "False", "InvalidProviderConfig", "unable to validate store")
+	objs := smoketest.Without(healthy(t, "serving"), func(o runtime.Object) bool {
+		u, ok := o.(*unstructured.Unstructured)
+		return ok && (u.GetKind() == "ExternalSecret" || u.GetKind() == "ClusterSecretStore")
+	})
+	h := clitest.New(t, "kubectl-smoke", append(objs, es, store)...)
+	allow(h, smoketest.AllowAll)
+	wantExit(t, doctor(t, h, "doctor-external-secrets-not-ready", "--profile", "serving"), 1)
+}
+
+// An Argo CD older than the tree's minimum and no AppProject: what the first
+// apply needs, each on its line.
+func TestDoctorArgoBootstrapMissing(t *testing.T) {
+	objs := smoketest.Without(healthy(t, "serving"), func(o runtime.Object) bool {
+		u, ok := o.(*unstructured.Unstructured)
+		_, dep := o.(*appsv1.Deployment)
+		return dep || ok && u.GetKind() == "AppProject"
+	})
+	h := clitest.New(t, "kubectl-smoke", append(objs, smoketest.ArgoServer("v2.14.11"))...)
+	allow(h, smoketest.AllowAll)
+	wantExit(t, doctor(t, h, "doctor-argocd-bootstrap-missing", "--profile", "serving"), 1)
 }

@@ -34,6 +34,9 @@ var Served = []kube.Kind{
 	kind("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", false),
 	kind("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", false),
 	kind("gateway.networking.k8s.io", "v1", "httproutes", "HTTPRoute", true),
+	kind("external-secrets.io", "v1", "externalsecrets", "ExternalSecret", true),
+	kind("external-secrets.io", "v1", "clustersecretstores", "ClusterSecretStore", false),
+	kind("external-secrets.io", "v1", "secretstores", "SecretStore", true),
 }
 
 // discoveryOf is what the API server's discovery says of kinds, with

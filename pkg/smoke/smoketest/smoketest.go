@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	authv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
@@ -94,6 +95,9 @@ func ProfileObjects(env *platform.Env, p platform.Profile) []runtime.Object {
 		out = append(out, &unstructured.Unstructured{Object: map[string]any{
 			"apiVersion": "argoproj.io/v1alpha1", "kind": "ApplicationSet",
 			"metadata": map[string]any{"name": name, "namespace": "argocd", "labels": map[string]any{platform.LayerLabel: l}},
+			"spec":     map[string]any{"generators": []any{map[string]any{"git": map[string]any{"repoURL": env.Config.RepoURL}}}},
+			"status": map[string]any{"conditions": []any{map[string]any{"type": "ParametersGenerated", "status": "True",
+				"message": "Successfully generated parameters for all Applications"}}},
 		}})
 	}
 	return out
@@ -192,15 +196,96 @@ func KeySecret(key string) *corev1.Secret {
 	}
 }
 
+// ArgoServer is Argo CD's server Deployment as its Helm chart installs it,
+// running the image of version.
+func ArgoServer(version string) *appsv1.Deployment {
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "argocd-server", Namespace: "argocd",
+			Labels: map[string]string{"app.kubernetes.io/part-of": "argocd", "app.kubernetes.io/name": "argocd-server"}},
+		Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{
+			{Name: "server", Image: "quay.io/argoproj/argocd:" + version}}}}},
+	}
+}
+
+// ServingKeyApp is the app that deploys the chat key's ExternalSecret in Healthy.
+const ServingKeyApp = "group-serving-core"
+
+// ManagedBy adds objects to an Application's status.resources, as Argo CD
+// lists what the app deployed.
+func ManagedBy(app *unstructured.Unstructured, objs ...*unstructured.Unstructured) {
+	resources, _, _ := unstructured.NestedSlice(app.Object, "status", "resources")
+	for _, o := range objs {
+		gv := o.GroupVersionKind()
+		r := map[string]any{"group": gv.Group, "version": gv.Version, "kind": gv.Kind, "name": o.GetName(), "status": "Synced"}
+		if o.GetNamespace() != "" {
+			r["namespace"] = o.GetNamespace()
+		}
+		resources = append(resources, r)
+	}
+	_ = unstructured.SetNestedSlice(app.Object, resources, "status", "resources")
+}
+
+// ClusterSecretStore is External Secrets' store with a Ready condition.
+func ClusterSecretStore(name, status, reason, message string) *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "external-secrets.io/v1", "kind": "ClusterSecretStore",
+		"metadata": map[string]any{"name": name},
+		"spec":     map[string]any{"provider": map[string]any{"gcpsm": map[string]any{"projectID": "aidev"}}},
+		"status":   map[string]any{"conditions": []any{map[string]any{"type": "Ready", "status": status, "reason": reason, "message": message}}},
+	}}
+}
+
+// RemoteRef is one spec.data entry of an ExternalSecret: the Secret's key
+// and the remote key (and property) it is read from.
+type RemoteRef struct{ SecretKey, Key, Property string }
+
+// ExternalSecret reads refs from ClusterSecretStore store, with a Ready
+// condition (status "" leaves the status out, as before the operator's first sync).
+func ExternalSecret(ns, name, store string, refs []RemoteRef, status, reason, message string) *unstructured.Unstructured {
+	var data []any
+	for _, r := range refs {
+		ref := map[string]any{"key": r.Key}
+		if r.Property != "" {
+			ref["property"] = r.Property
+		}
+		data = append(data, map[string]any{"secretKey": r.SecretKey, "remoteRef": ref})
+	}
+	es := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
+		"metadata": map[string]any{"name": name, "namespace": ns},
+		"spec": map[string]any{"secretStoreRef": map[string]any{"kind": "ClusterSecretStore", "name": store},
+			"target": map[string]any{"name": name}, "data": data},
+	}}
+	if status != "" {
+		es.Object["status"] = map[string]any{"conditions": []any{map[string]any{"type": "Ready", "status": status, "reason": reason, "message": message}}}
+	}
+	return es
+}
+
 // Healthy is a cluster where every doctor check of profile passes: Argo CD
-// with its controller, the profile applied and converged, a GPU node, a default
-// StorageClass, a LoadBalancer with an address and the chat key's Secret.
+// (its server at v3.6.1) with its controller, the profile applied and
+// converged, a GPU node, a default StorageClass, a LoadBalancer with an
+// address and the chat key's Secret, synced by a Ready ExternalSecret from the
+// Ready ClusterSecretStore secret-store.
 func Healthy(t testing.TB, env *platform.Env, profile string, now time.Time) []runtime.Object {
 	p := Profile(t, env, profile)
 	objs := ArgoCRDs()
-	objs = append(objs, Namespace("argocd"), ControllerPod(corev1.PodRunning))
+	objs = append(objs, Namespace("argocd"), ControllerPod(corev1.PodRunning), ArgoServer("v3.6.1"))
 	objs = append(objs, ProfileObjects(env, p)...)
-	objs = append(objs, Applications(env, p, now, nil)...)
+	apps := Applications(env, p, now, nil)
+	store := ClusterSecretStore("secret-store", "True", "Valid", "store validated")
+	key := ExternalSecret("serving", "vllm-api-key", "secret-store", []RemoteRef{{SecretKey: "api-key", Key: "aidev-vllm-api-key"}}, "True", "SecretSynced", "secret synced")
+	for _, a := range apps {
+		if u := a.(*unstructured.Unstructured); u.GetName() == ServingKeyApp {
+			ManagedBy(u, key)
+			objs = append(objs, key)
+		}
+		if u := a.(*unstructured.Unstructured); u.GetName() == "group-platform-core" {
+			ManagedBy(u, store)
+			objs = append(objs, store)
+		}
+	}
+	objs = append(objs, apps...)
 	objs = append(objs, GPUNode(), StorageClass("standard", true), LoadBalancer("routing", "edge", "203.0.113.10"))
 	return append(objs, KeySecretMetadata(), KeySecret(APIKey))
 }

@@ -26,6 +26,13 @@ type Server struct {
 	// Watching receives once each time a watch stream is open and has sent
 	// its initial apps: events sent after that reach it.
 	Watching chan struct{}
+	// Projects are the AppProjects that exist ("platform" at the start).
+	Projects map[string]bool
+	// RepoErr, when set, is what the repo-server answers a request for a
+	// repository's refs (else it lists branch main of any repository).
+	RepoErr string
+	// Resources are the live objects the apps manage, by "app kind namespace/name".
+	Resources map[string]*unstructured.Unstructured
 
 	mu       sync.Mutex
 	apps     map[string]*unstructured.Unstructured
@@ -34,7 +41,8 @@ type Server struct {
 
 // New starts a fake holding apps; it stops with the test.
 func New(t *testing.T, apps ...*unstructured.Unstructured) *Server {
-	s := &Server{User: "oncall", CanI: map[string]bool{}, Watching: make(chan struct{}, 16), apps: map[string]*unstructured.Unstructured{}}
+	s := &Server{User: "oncall", CanI: map[string]bool{}, Watching: make(chan struct{}, 16), apps: map[string]*unstructured.Unstructured{},
+		Projects: map[string]bool{"platform": true}, Resources: map[string]*unstructured.Unstructured{}}
 	for _, a := range apps {
 		s.apps[a.GetName()] = a
 	}
@@ -89,6 +97,31 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]any{"items": items})
 	case r.URL.Path == "/api/v1/stream/applications":
 		s.stream(w, r)
+	case strings.HasPrefix(r.URL.Path, "/api/v1/projects/"):
+		if !s.Projects[strings.TrimPrefix(r.URL.Path, "/api/v1/projects/")] {
+			writeError(w, http.StatusNotFound, "appproject not found")
+			return
+		}
+		writeJSON(w, map[string]any{"metadata": map[string]any{"name": strings.TrimPrefix(r.URL.Path, "/api/v1/projects/")}})
+	case strings.HasPrefix(r.URL.Path, "/api/v1/repositories/") && strings.HasSuffix(r.URL.Path, "/refs"):
+		if s.RepoErr != "" {
+			writeError(w, http.StatusInternalServerError, s.RepoErr)
+			return
+		}
+		writeJSON(w, map[string]any{"branches": []string{"main"}})
+	case strings.HasPrefix(r.URL.Path, "/api/v1/applications/") && strings.HasSuffix(r.URL.Path, "/resource"):
+		app := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/api/v1/applications/"), "/resource")
+		q := r.URL.Query()
+		key := app + " " + q.Get("kind") + " " + q.Get("namespace") + "/" + q.Get("resourceName")
+		s.mu.Lock()
+		obj, ok := s.Resources[key]
+		s.mu.Unlock()
+		if !ok {
+			writeError(w, http.StatusNotFound, key+" not found as part of application "+app)
+			return
+		}
+		manifest, _ := json.Marshal(obj.Object)
+		writeJSON(w, map[string]string{"manifest": string(manifest)})
 	default:
 		http.NotFound(w, r)
 	}
@@ -131,6 +164,12 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": msg, "message": msg})
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
