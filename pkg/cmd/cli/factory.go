@@ -33,6 +33,10 @@ type Factory struct {
 	// NewClient builds the cluster client; it runs once, on first use, so a verb
 	// that needs no cluster never reads a kubeconfig.
 	NewClient func() (*kube.Client, error)
+	// BuildClient builds a client from kubeconfig flags: what NewClient does
+	// with the factory's, and what a fleet view's environments and a spoke's
+	// workloads are reached with, each with flags of their own.
+	BuildClient func(*genericclioptions.ConfigFlags) (*kube.Client, error)
 	// AddClients completes a client built by NewClient with what the plugin
 	// needs beyond the dynamic client (kube.AddTypedClients); nil for none.
 	AddClients func(*kube.Client) error
@@ -65,13 +69,14 @@ func NewFactory(plugin string, streams genericiooptions.IOStreams) *Factory {
 		Now:       time.Now,
 		Getenv:    os.Getenv,
 	}
-	f.NewClient = func() (*kube.Client, error) {
-		c, err := kube.NewClient(f.KubeFlags, UserAgent(plugin))
+	f.BuildClient = func(flags *genericclioptions.ConfigFlags) (*kube.Client, error) {
+		c, err := kube.NewClient(flags, UserAgent(plugin))
 		if err != nil || f.AddClients == nil {
 			return c, err
 		}
 		return c, f.AddClients(c)
 	}
+	f.NewClient = func() (*kube.Client, error) { return f.BuildClient(f.KubeFlags) }
 	return f
 }
 

@@ -11,11 +11,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/aidev-platform/kubectl-plugins/internal/golden"
@@ -47,6 +49,11 @@ type Harness struct {
 	// Contexts records each selection.
 	Kubeconfig string
 	Contexts   []string
+	// Clusters are more fake clusters, by the kubeconfig context that selects
+	// them (a fleet view's environments, a spoke); the others select Fake.
+	Clusters map[string]*kubetest.Fake
+
+	mu sync.Mutex
 }
 
 // New returns a harness over a fake cluster holding objs.
@@ -68,25 +75,33 @@ func (h *Harness) Factory(streams genericiooptions.IOStreams) *cli.Factory {
 	if h.Kubeconfig != "" {
 		*f.KubeFlags.KubeConfig = h.Kubeconfig
 	}
-	f.NewClient = func() (*kube.Client, error) {
+	f.BuildClient = func(flags *genericclioptions.ConfigFlags) (*kube.Client, error) {
 		if h.ClientErr != nil {
 			return nil, h.ClientErr
 		}
-		if h.Kubeconfig != "" {
-			cfg, err := f.KubeFlags.ToRESTConfig()
-			if err != nil {
-				return nil, fmt.Errorf("kubeconfig: %w", err)
-			}
-			raw, _ := f.KubeFlags.ToRawKubeConfigLoader().RawConfig()
-			name := raw.CurrentContext
-			if *f.KubeFlags.Context != "" {
-				name = *f.KubeFlags.Context
-			}
-			h.Fake.Client.Server, h.Fake.Client.Context = cfg.Host, name
-			h.Contexts = append(h.Contexts, name)
+		if h.Kubeconfig == "" {
+			return h.Fake.Client, nil
 		}
-		return h.Fake.Client, nil
+		cfg, err := flags.ToRESTConfig()
+		if err != nil {
+			return nil, fmt.Errorf("kubeconfig: %w", err)
+		}
+		raw, _ := flags.ToRawKubeConfigLoader().RawConfig()
+		name := raw.CurrentContext
+		if flags.Context != nil && *flags.Context != "" {
+			name = *flags.Context
+		}
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.Contexts = append(h.Contexts, name)
+		fake := h.Fake
+		if other, ok := h.Clusters[name]; ok {
+			fake = other
+		}
+		fake.Client.Server, fake.Client.Context = cfg.Host, name
+		return fake.Client, nil
 	}
+	f.NewClient = func() (*kube.Client, error) { return f.BuildClient(f.KubeFlags) }
 	f.Getenv = func(k string) string { return h.Environ[k] }
 	f.Forward = h.Forward
 	return f

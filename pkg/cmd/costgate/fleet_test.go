@@ -1,0 +1,133 @@
+package costgate_test
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli/clitest"
+	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/costgate"
+	"github.com/aidev-platform/kubectl-plugins/pkg/kube/kubetest"
+	"github.com/aidev-platform/kubectl-plugins/pkg/platform/platformtest"
+)
+
+// fleetKubeconfig has one context per environment of the fleet.
+const fleetKubeconfig = `apiVersion: v1
+kind: Config
+current-context: sandbox
+clusters:
+- {name: sandbox, cluster: {server: "https://sandbox.example.com"}}
+- {name: edge, cluster: {server: "https://edge.example.com"}}
+contexts:
+- {name: sandbox, context: {cluster: sandbox, user: u}}
+- {name: edge, context: {cluster: edge, user: u}}
+users:
+- {name: u, user: {token: not-a-secret}}
+`
+
+// fleet is a clusters folder with two environments, sandbox and edge (a copy
+// of the sandbox), each naming its context, and a harness whose sandbox
+// cluster holds every gate state and whose edge cluster is edge.
+func fleet(t *testing.T, edge *kubetest.Fake) (*clitest.Harness, string) {
+	t.Helper()
+	dir := platformtest.CopyEnv(t, clitest.Clusters(t), "sandbox", map[string]platformtest.Edit{
+		"platform.yaml": func(s string) string { return s + "cluster:\n  context: sandbox\n" },
+	})
+	src := filepath.Join(clitest.Clusters(t), "sandbox")
+	edgeDir := platformtest.CopyTree(t, src, map[string]platformtest.Edit{
+		"platform.yaml": func(s string) string {
+			return platformtest.Replace(t, "name: sandbox\n", "name: edge\n")(s) + "cluster:\n  context: edge\n"
+		},
+	})
+	if err := os.Rename(edgeDir, filepath.Join(dir, "edge")); err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kubeconfig, []byte(fleetKubeconfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := clitest.New(t, "kubectl-costgate", everyState(t)...)
+	h.Kubeconfig, h.Clusters = kubeconfig, map[string]*kubetest.Fake{"edge": edge}
+	return h, dir
+}
+
+// One table over both environments, each read on its own cluster, with each
+// one's open cost and the fleet's; -o json holds the same.
+func TestListAllEnvs(t *testing.T) {
+	edge := kubetest.NewClient(application(t, "raw-vllm", "Synced", "Healthy"), deployment("serving", "raw-vllm", 1, 1, nil))
+	for _, output := range []string{"", "json"} {
+		h, dir := fleet(t, edge)
+		args := []string{"list", "--all-envs", "--dir", dir}
+		if output != "" {
+			args = append(args, "-o", output)
+		}
+		r := h.Run(costgate.NewCmd, args...)
+		golden(t, "list/all-envs-"+strings.TrimPrefix(output+"-table", "-"), h, r)
+		if r.Code != 0 {
+			t.Fatalf("exit %d\n%s", r.Code, r.Stderr)
+		}
+		if output == "json" {
+			var f costgate.FleetGates
+			if err := json.Unmarshal([]byte(r.Stdout), &f); err != nil {
+				t.Fatal(err)
+			}
+			if len(f.Envs) != 2 || f.Envs[0].Env != "edge" || f.Envs[0].Context != "edge" || f.Envs[1].Context != "sandbox" {
+				t.Fatalf("envs %+v: want edge then sandbox, each from its own context", f.Envs)
+			}
+			if sum := f.Envs[0].OpenCostPerHour + f.Envs[1].OpenCostPerHour; f.OpenCostPerHour != sum || f.Envs[0].OpenCostPerHour != 0.8 {
+				t.Errorf("fleet cost %.2f, edge %.2f: want edge's raw-vllm at 0.80 and the sum", f.OpenCostPerHour, f.Envs[0].OpenCostPerHour)
+			}
+		}
+	}
+}
+
+// An environment whose cluster refuses, or does not answer within
+// --env-timeout, is a row that says why: the other's rows are whole, exit 1.
+func TestListAllEnvsWithAnEnvironmentUnreachable(t *testing.T) {
+	refused := kubetest.NewClient()
+	refused.Dynamic.PrependReactor("*", "*", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, errors.New(`Get "https://edge.example.com/apis/argoproj.io/v1alpha1/namespaces/argocd/applications": dial tcp 10.9.9.9:443: connect: connection refused`)
+	})
+	hung := kubetest.NewClient()
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	hung.Dynamic.PrependReactor("*", "*", func(k8stesting.Action) (bool, runtime.Object, error) {
+		<-release // a cluster that never answers, and a client that ignores its context
+		return true, nil, errors.New("released")
+	})
+	for name, edge := range map[string]*kubetest.Fake{"refused": refused, "hung": hung} {
+		t.Run(name, func(t *testing.T) {
+			h, dir := fleet(t, edge)
+			r := h.Run(costgate.NewCmd, "list", "--all-envs", "--dir", dir, "--env-timeout", "2s")
+			golden(t, "list/all-envs-"+name, h, r)
+			if r.Code != 1 || !strings.Contains(r.Stderr, "1 of 2 environment(s) could not be read: edge") {
+				t.Errorf("exit %d, want 1 naming edge\n%s", r.Code, r.Stderr)
+			}
+			if !regexp.MustCompile(`(?m)^sandbox +raw-vllm +scale +up `).MatchString(r.Stdout) || !strings.Contains(r.Stdout, "(without edge: not read)") {
+				t.Errorf("sandbox's rows or the fleet line are missing:\n%s", r.Stdout)
+			}
+		})
+	}
+}
+
+func TestListAllEnvsBadFlags(t *testing.T) {
+	for name, args := range map[string][]string{
+		"with-env":     {"--env", "sandbox"},
+		"with-context": {"--context", "edge"},
+		"parallelism":  {"--env-parallelism", "0"},
+	} {
+		h, dir := fleet(t, kubetest.NewClient())
+		r := h.Run(costgate.NewCmd, append([]string{"list", "--all-envs", "--dir", dir}, args...)...)
+		golden(t, "list/all-envs-bad-"+name, h, r)
+		if r.Code != 1 || len(h.Contexts) != 0 {
+			t.Errorf("exit %d, contexts %v: want 1 before any client", r.Code, h.Contexts)
+		}
+	}
+}
