@@ -3,8 +3,6 @@ package costgate_test
 import (
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -15,46 +13,16 @@ import (
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli/clitest"
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/costgate"
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube/kubetest"
-	"github.com/aidev-platform/kubectl-plugins/pkg/platform/platformtest"
 )
 
-// fleetKubeconfig has one context per environment of the fleet.
-const fleetKubeconfig = `apiVersion: v1
-kind: Config
-current-context: sandbox
-clusters:
-- {name: sandbox, cluster: {server: "https://sandbox.example.com"}}
-- {name: edge, cluster: {server: "https://edge.example.com"}}
-contexts:
-- {name: sandbox, context: {cluster: sandbox, user: u}}
-- {name: edge, context: {cluster: edge, user: u}}
-users:
-- {name: u, user: {token: not-a-secret}}
-`
-
 // fleet is a clusters folder with two environments, sandbox and edge (a copy
-// of the sandbox), each naming its context, and a harness whose sandbox
+// of the sandbox), each on its own context, and a harness whose sandbox
 // cluster holds every gate state and whose edge cluster is edge.
 func fleet(t *testing.T, edge *kubetest.Fake) (*clitest.Harness, string) {
 	t.Helper()
-	dir := platformtest.CopyEnv(t, clitest.Clusters(t), "sandbox", map[string]platformtest.Edit{
-		"platform.yaml": func(s string) string { return s + "cluster:\n  context: sandbox\n" },
-	})
-	src := filepath.Join(clitest.Clusters(t), "sandbox")
-	edgeDir := platformtest.CopyTree(t, src, map[string]platformtest.Edit{
-		"platform.yaml": func(s string) string {
-			return platformtest.Replace(t, "name: sandbox\n", "name: edge\n")(s) + "cluster:\n  context: edge\n"
-		},
-	})
-	if err := os.Rename(edgeDir, filepath.Join(dir, "edge")); err != nil {
-		t.Fatal(err)
-	}
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(kubeconfig, []byte(fleetKubeconfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	h := clitest.New(t, "kubectl-costgate", everyState(t)...)
-	h.Kubeconfig, h.Clusters = kubeconfig, map[string]*kubetest.Fake{"edge": edge}
+	dir := h.Fleet("sandbox", "edge")
+	h.Clusters = map[string]*kubetest.Fake{"edge": edge}
 	return h, dir
 }
 
