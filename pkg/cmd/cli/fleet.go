@@ -128,6 +128,9 @@ func runEnv[T any](ctx context.Context, g *Factory, name string, timeout time.Du
 		if errors.Is(err, context.DeadlineExceeded) {
 			err = fmt.Errorf("unreachable: no answer within %s (--env-timeout)", timeout)
 		}
+		if g.writing {
+			err = fmt.Errorf("%w; a change it had sent may still be made: look again with list --env %s", err, name)
+		}
 		return EnvResult[T]{Env: name, Err: err}
 	}
 }

@@ -21,6 +21,7 @@ type DownOptions struct {
 	All     bool
 	Timeout time.Duration
 	Wait    bool
+	Fleet   cli.FleetFlags
 }
 
 func newCmdDown(c *common) *cobra.Command {
@@ -51,12 +52,16 @@ beforehand (argocd account can-i does not take it, and a delete has no harmless 
 refused delete stops the close there, saying what was deleted and how to bring it back.
 
 --all closes every open gate of the environment (scale, pause and sync); a gate that fails
-does not stop the others.`,
+does not stop the others. With --all-envs, of every environment under --dir, each on its
+own cluster (its platform.yaml cluster:), concurrently; each line is led by its environment.`,
 		Example: `  kubectl costgate down raw-vllm --env ai-dev
   # A sync gate: delete what its sync deployed, keep the Application
   kubectl costgate down inference-demo --env ai-dev
   # Every open gate of the environment, e.g. at the end of the day
-  kubectl costgate down --all --env ai-dev`,
+  kubectl costgate down --all --env ai-dev
+
+  # Friday evening: every open gate of every environment
+  kubectl costgate down --all --all-envs`,
 		ValidArgsFunction: c.EnvFlags.CompleteFirstArg(cli.GatedApps()),
 		Args: func(cmd *cobra.Command, args []string) error {
 			if o.All == (len(args) == 1) || len(args) > 1 {
@@ -71,9 +76,25 @@ does not stop the others.`,
 			if o.Timeout <= 0 {
 				return fmt.Errorf("--timeout must be positive")
 			}
+			if err := o.Fleet.Validate(o.Factory, cmd); err != nil {
+				return err
+			}
+			if o.Fleet.AllEnvs {
+				if !o.All {
+					return fmt.Errorf("--all-envs closes every open gate of every environment: add --all (a gate is closed by name in its --env)")
+				}
+				fleet := o.Fleet
+				fleet.EnvTimeout += o.Timeout // reaching each environment, then its own wait
+				return o.runFleet(cmd.Context(), fleet, "", "down --all", func(ctx context.Context, c *common) error {
+					one := *o
+					one.common = c
+					return one.Run(ctx)
+				})
+			}
 			return o.Run(cmd.Context())
 		},
 	}
+	o.Fleet.AddFlags(cmd.Flags())
 	cmd.Flags().BoolVar(&o.All, "all", false, "Close every open gate of the environment")
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", 10*time.Minute, "How long to wait for the pods (and a sync gate's objects) to go")
 	cmd.Flags().BoolVar(&o.Wait, "wait", true, "Wait until the pods (and a sync gate's objects) are gone")

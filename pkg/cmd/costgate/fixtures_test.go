@@ -144,8 +144,11 @@ func store(t *testing.T, h *clitest.Harness, k kube.Kind, u *unstructured.Unstru
 
 // authorize answers every SelfSubjectAccessReview: allowed, except the
 // permissions named in deny ("patch deployments.apps in serving").
-func authorize(h *clitest.Harness, deny ...string) {
-	h.Fake.Typed.PrependReactor("create", "selfsubjectaccessreviews", func(a k8stesting.Action) (bool, runtime.Object, error) {
+func authorize(h *clitest.Harness, deny ...string) { authorizeOn(h.Fake, deny...) }
+
+// authorizeOn is authorize on one fake cluster of several.
+func authorizeOn(fake *kubetest.Fake, deny ...string) {
+	fake.Typed.PrependReactor("create", "selfsubjectaccessreviews", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		review := a.(k8stesting.CreateAction).GetObject().(*authv1.SelfSubjectAccessReview).DeepCopy()
 		ra := review.Spec.ResourceAttributes
 		p := pcostgate.Permission{Request: access.Request{Verb: ra.Verb, Group: ra.Group, Resource: ra.Resource, Namespace: ra.Namespace}}

@@ -99,3 +99,36 @@ func TestListAllEnvsBadFlags(t *testing.T) {
 		}
 	}
 }
+
+// down --all --all-envs closes the open gates of every environment, each on
+// its own cluster, each line led by its environment; one environment's
+// failure does not stop the other's closes, and exits 1 naming it.
+func TestDownAllEnvs(t *testing.T) {
+	edge := kubetest.NewClient(application(t, "raw-vllm", "Synced", "Healthy"), deployment("serving", "raw-vllm", 1, 1, nil))
+	h, dir := fleet(t, edge)
+	authorize(h)
+	authorizeOn(edge)
+	r := h.Run(costgate.NewCmd, "down", "--all", "--all-envs", "--dir", dir, "--wait=false")
+	clitest.Golden(t, "down/all-envs", clitest.Normalize(r.String()+"--- sandbox writes\n"+writes(h)+"--- edge writes\n"+edge.WriteLines(), clitest.Clusters(t), "<clusters>"))
+	if r.Code != 0 || !strings.Contains(r.Stdout, "edge: raw-vllm: Deployment/serving/raw-vllm 1 -> 0") || !strings.Contains(r.Stdout, "sandbox: raw-vllm: Deployment/serving/raw-vllm 1 -> 0") {
+		t.Errorf("exit %d: want both raw-vllm gates down, each led by its environment\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	if edge.WriteLines() == "" {
+		t.Error("nothing was written to edge's cluster")
+	}
+
+	refused := kubetest.NewClient()
+	refused.Dynamic.PrependReactor("*", "*", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, errors.New("dial tcp 10.9.9.9:443: connect: connection refused")
+	})
+	h, dir = fleet(t, refused)
+	authorize(h)
+	r = h.Run(costgate.NewCmd, "down", "--all", "--all-envs", "--dir", dir, "--wait=false")
+	if r.Code != 1 || !strings.Contains(r.Stderr, "down --all failed in 1 of 2 environment(s): edge") || !strings.Contains(r.Stdout, "sandbox: raw-vllm: Deployment/serving/raw-vllm 1 -> 0") {
+		t.Errorf("exit %d: want sandbox closed and edge named\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	r = h.Run(costgate.NewCmd, "down", "raw-vllm", "--all-envs", "--dir", dir)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "--all-envs closes every open gate of every environment: add --all") {
+		t.Errorf("down APP --all-envs: exit %d\n%s", r.Code, r.Stderr)
+	}
+}

@@ -25,6 +25,7 @@ type IdleOptions struct {
 	DefaultIdleAfter  time.Duration
 	NoData            string
 	Output            string
+	Fleet             cli.FleetFlags
 }
 
 func newCmdIdle(c *common) *cobra.Command {
@@ -58,9 +59,22 @@ query or a close failed.`,
 			if err := o.Validate(); err != nil {
 				return err
 			}
+			if err := o.Fleet.Validate(o.Factory, cmd); err != nil {
+				return err
+			}
+			if o.Fleet.AllEnvs {
+				// Every environment's gates on its own cluster, each decided
+				// and closed as idle would there.
+				return o.runFleet(cmd.Context(), o.Fleet, o.Output, "idle", func(ctx context.Context, c *common) error {
+					one := *o
+					one.common = c
+					return one.Run(ctx)
+				})
+			}
 			return o.Run(cmd.Context())
 		},
 	}
+	o.Fleet.AddFlags(cmd.Flags())
 	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "Say what would be closed, close nothing")
 	cmd.Flags().StringVar(&o.PrometheusURL, "prometheus-url", "", "Prometheus base URL")
 	cmd.Flags().StringVar(&o.PrometheusService, "prometheus-service", "monitoring/kube-prometheus-stack-prometheus:9090", "In-cluster Prometheus Service NAMESPACE/NAME:PORT, used when --prometheus-url is not set")
