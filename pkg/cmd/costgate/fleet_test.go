@@ -3,6 +3,9 @@ package costgate_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -12,6 +15,7 @@ import (
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli/clitest"
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/costgate"
+	pcostgate "github.com/aidev-platform/kubectl-plugins/pkg/costgate"
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube/kubetest"
 )
 
@@ -130,5 +134,38 @@ func TestDownAllEnvs(t *testing.T) {
 	r = h.Run(costgate.NewCmd, "down", "raw-vllm", "--all-envs", "--dir", dir)
 	if r.Code != 1 || !strings.Contains(r.Stderr, "--all-envs closes every open gate of every environment: add --all") {
 		t.Errorf("down APP --all-envs: exit %d\n%s", r.Code, r.Stderr)
+	}
+}
+
+// idle --all-envs -o json: each environment's decisions under its name, from
+// its own cluster; a dry run writes to neither.
+func TestIdleAllEnvsJSON(t *testing.T) {
+	prometheus := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprint(w, `{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[0,"3"]}]}}`)
+	}))
+	t.Cleanup(prometheus.Close)
+	edge := kubetest.NewClient(application(t, "raw-vllm", "Synced", "Healthy", annotated(pcostgate.ExpiresAtAnnotation, "2026-11-26T11:00:00Z")),
+		deployment("serving", "raw-vllm", 1, 1, nil))
+	h, dir := fleet(t, edge)
+	r := h.Run(costgate.NewCmd, "idle", "--all-envs", "--dir", dir, "--dry-run", "--prometheus-url", prometheus.URL, "-o", "json")
+	if r.Code != 0 {
+		t.Fatalf("exit %d\n%s", r.Code, r.Stderr)
+	}
+	var envs []costgate.EnvOutput
+	if err := json.Unmarshal([]byte(r.Stdout), &envs); err != nil {
+		t.Fatal(err)
+	}
+	if len(envs) != 2 || envs[0].Env != "edge" || envs[1].Env != "sandbox" {
+		t.Fatalf("%s: want edge then sandbox", r.Stdout)
+	}
+	var edgeDecisions []pcostgate.IdleDecision
+	if err := json.Unmarshal(envs[0].Result, &edgeDecisions); err != nil {
+		t.Fatal(err)
+	}
+	if len(edgeDecisions) != 1 || edgeDecisions[0].App != "raw-vllm" || !edgeDecisions[0].Idle || !strings.Contains(edgeDecisions[0].Reason, "lease") {
+		t.Errorf("edge's decisions %+v: want raw-vllm idle by its lease", edgeDecisions)
+	}
+	if w := writes(h) + edge.WriteLines(); w != "" {
+		t.Errorf("a dry run wrote:\n%s", w)
 	}
 }
