@@ -20,6 +20,7 @@ type DoctorOptions struct {
 	Profile string
 	Output  string
 	JUnit   string
+	Fleet   cli.FleetFlags
 }
 
 func newCmdDoctor(c *common) *cobra.Command {
@@ -42,15 +43,28 @@ preflight every command runs) fails, a denied optional one (apply --prune, costg
 smoke chat) warns. Nothing is written.`,
 		Example: `  kubectl smoke doctor --env ai-dev
   kubectl smoke doctor --profile serving --env ai-dev -o json
-  kubectl smoke doctor --profile full --env ai-dev --junit doctor.xml`,
+  kubectl smoke doctor --profile full --env ai-dev --junit doctor.xml
+
+  # Every environment under clusters/, each on its own cluster
+  kubectl smoke doctor --all-envs`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := printers.ValidateFormat(o.Output, "json", "yaml"); err != nil {
 				return err
 			}
+			if err := o.Fleet.Validate(o.Factory, cmd); err != nil {
+				return err
+			}
+			if o.Fleet.AllEnvs {
+				if o.JUnit != "" {
+					return fmt.Errorf("--junit writes one environment's checks: run doctor --env ENV --junit FILE per environment")
+				}
+				return o.RunFleet(cmd.Context())
+			}
 			return o.Run(cmd.Context())
 		},
 	}
+	o.Fleet.AddFlags(cmd.Flags())
 	cmd.Flags().StringVar(&o.Profile, "profile", "", "Profile whose layers and apps to check")
 	_ = cmd.RegisterFlagCompletionFunc("profile", c.EnvFlags.CompleteFlag(cli.ProfileNames))
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: json or yaml (default: a table)")
@@ -73,6 +87,83 @@ func (o *DoctorOptions) Run(ctx context.Context) error {
 	}
 	if n := summary(checks); n > 0 {
 		return &cli.ExitError{Code: 1, Err: fmt.Errorf("%d check(s) failed", n)}
+	}
+	return nil
+}
+
+// EnvChecks is one environment's checks in a fleet view.
+type EnvChecks struct {
+	Env     string        `json:"env"`
+	Context string        `json:"context,omitempty"`
+	Checks  []smoke.Check `json:"checks"`
+	Error   string        `json:"error,omitempty"`
+}
+
+// RunFleet checks every environment under --dir, each on its own cluster,
+// concurrently: one line per environment (how many checks passed, warned,
+// failed), then every check that did not pass, led by its environment. An
+// environment that cannot be reached is a line that says why; exit 1 when
+// any check failed or any environment could not be checked.
+func (o *DoctorOptions) RunFleet(ctx context.Context) error {
+	results, err := cli.Fleet(ctx, o.Factory, o.Fleet, func(ctx context.Context, g *cli.Factory) ([]smoke.Check, error) {
+		c := &common{Factory: g}
+		env, err := c.Env()
+		if err != nil {
+			return nil, err
+		}
+		return runDoctor(ctx, c, env, o.Profile)
+	})
+	if err != nil {
+		return err
+	}
+	var envs []EnvChecks
+	var summaryRows, problems [][]string
+	var bad []string
+	for _, r := range results {
+		e := EnvChecks{Env: r.Env, Context: r.Context, Checks: r.Value}
+		if r.Err != nil {
+			e.Error, e.Checks = r.Err.Error(), []smoke.Check{}
+			bad = append(bad, r.Env)
+			summaryRows = append(summaryRows, []string{r.Env, printers.Dash(r.Context), "?", "?", "?", e.Error})
+			envs = append(envs, e)
+			continue
+		}
+		count := map[string]int{}
+		for _, ch := range r.Value {
+			count[ch.Status]++
+			if ch.Status == smoke.Warn || ch.Status == smoke.Fail {
+				msg := strings.ReplaceAll(ch.Message, "\n", "; ")
+				if ch.Fix != "" && ch.Status == smoke.Fail {
+					msg += " (fix: " + ch.Fix + ")"
+				}
+				problems = append(problems, []string{r.Env, ch.Name, ch.Status, msg})
+			}
+		}
+		status := "ok"
+		if count[smoke.Fail] > 0 {
+			status = "failing"
+			bad = append(bad, r.Env)
+		}
+		summaryRows = append(summaryRows, []string{r.Env, printers.Dash(r.Context), fmt.Sprint(count[smoke.Pass]), fmt.Sprint(count[smoke.Warn]), fmt.Sprint(count[smoke.Fail]), status})
+		envs = append(envs, e)
+	}
+	if o.Output != "" {
+		if err := printers.Data(o.Out, o.Output, envs); err != nil {
+			return err
+		}
+	} else {
+		if err := printers.Table(o.Out, []string{"ENV", "CONTEXT", "PASS", "WARN", "FAIL", "STATUS"}, summaryRows); err != nil {
+			return err
+		}
+		if len(problems) > 0 {
+			fmt.Fprintln(o.Out)
+			if err := printers.Table(o.Out, []string{"ENV", "CHECK", "STATUS", "MESSAGE"}, problems); err != nil {
+				return err
+			}
+		}
+	}
+	if len(bad) > 0 {
+		return &cli.ExitError{Code: 1, Err: fmt.Errorf("%d of %d environment(s) failing or not checked: %s", len(bad), len(results), strings.Join(bad, ", "))}
 	}
 	return nil
 }
