@@ -21,8 +21,21 @@ import (
 // KubeBackend reaches the gates through the Kubernetes API (core mode, like
 // argocd --core), under Kubernetes RBAC.
 type KubeBackend struct {
+	// Client reaches Argo CD's Applications (the hub, when one deploys the
+	// environment to another cluster).
 	Client    *kube.Client
 	Namespace string // Argo CD's, where the Applications are
+	// Workloads reaches the gates' targets and their pods: the environment's
+	// own cluster when a hub deploys it (a spoke); nil: Client.
+	Workloads *kube.Client
+}
+
+// workloads is the client of the cluster the targets run on.
+func (b *KubeBackend) workloads() *kube.Client {
+	if b.Workloads != nil {
+		return b.Workloads
+	}
+	return b.Client
 }
 
 // kind is the workload's resource: known, or resolved through discovery
@@ -31,9 +44,9 @@ func (b *KubeBackend) kind(w Workload, scalable bool) (kube.Kind, error) {
 	if w.Resolved() && !scalable {
 		return w.Kind, nil
 	}
-	resolve := b.Client.KindOf
+	resolve := b.workloads().KindOf
 	if scalable {
-		resolve = b.Client.ScalableKind
+		resolve = b.workloads().ScalableKind
 	}
 	k, err := resolve(w.Kind.GVR.Group, w.Kind.Kind)
 	if err != nil {
@@ -93,7 +106,7 @@ func (b *KubeBackend) Live(ctx context.Context, workloads []Workload) (Live, err
 		if err != nil {
 			continue // not served: absent
 		}
-		list, err := b.Client.Dynamic.Resource(k.GVR).List(ctx, metav1.ListOptions{})
+		list, err := b.workloads().Dynamic.Resource(k.GVR).List(ctx, metav1.ListOptions{})
 		if kube.IsMissingKind(err) {
 			continue
 		}
@@ -133,7 +146,7 @@ func (b *KubeBackend) Workload(ctx context.Context, w Workload) (*unstructured.U
 	if err != nil {
 		return nil, err
 	}
-	o, err := b.Client.Resource(w.Kind, w.Namespace).Get(ctx, w.Name, metav1.GetOptions{})
+	o, err := b.workloads().Resource(w.Kind, w.Namespace).Get(ctx, w.Name, metav1.GetOptions{})
 	return o, b.explain(ctx, err, w.Kind)
 }
 
@@ -143,7 +156,7 @@ func (b *KubeBackend) PatchWorkload(ctx context.Context, w Workload, mergePatch 
 	if err != nil {
 		return err
 	}
-	_, err = b.Client.Resource(w.Kind, w.Namespace).Patch(ctx, w.Name, types.MergePatchType, mergePatch, patchOptions)
+	_, err = b.workloads().Resource(w.Kind, w.Namespace).Patch(ctx, w.Name, types.MergePatchType, mergePatch, patchOptions)
 	return b.explain(ctx, err, w.Kind)
 }
 
@@ -153,7 +166,7 @@ func (b *KubeBackend) Scale(ctx context.Context, w Workload) (kube.Scale, error)
 	if err != nil {
 		return kube.Scale{}, err
 	}
-	s, err := b.Client.GetScale(ctx, w.Kind, w.Namespace, w.Name)
+	s, err := b.workloads().GetScale(ctx, w.Kind, w.Namespace, w.Name)
 	return s, b.explain(ctx, err, w.Kind)
 }
 
@@ -163,7 +176,7 @@ func (b *KubeBackend) PatchScale(ctx context.Context, w Workload, replicas int64
 	if err != nil {
 		return err
 	}
-	return b.explain(ctx, b.Client.PatchScale(ctx, w.Kind, w.Namespace, w.Name, replicas, resourceVersion, FieldManager), w.Kind)
+	return b.explain(ctx, b.workloads().PatchScale(ctx, w.Kind, w.Namespace, w.Name, replicas, resourceVersion, FieldManager), w.Kind)
 }
 
 // WhoAmI implements Backend with a SelfSubjectReview.
@@ -178,7 +191,7 @@ func (b *KubeBackend) WhoAmI(ctx context.Context) (string, error) {
 
 // Beside implements Backend.
 func (b *KubeBackend) Beside(ctx context.Context, w Workload, k kube.Kind) ([]*unstructured.Unstructured, error) {
-	list, err := b.Client.Resource(k, w.Namespace).List(ctx, metav1.ListOptions{})
+	list, err := b.workloads().Resource(k, w.Namespace).List(ctx, metav1.ListOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil, nil
 	}
@@ -198,7 +211,7 @@ func (b *KubeBackend) WatchWorkload(ctx context.Context, w Workload, changed fun
 	if err != nil {
 		return err
 	}
-	workloadWatch := b.Client.Watch(ctx, w.Kind, w.Namespace, kube.Named(w.Name))
+	workloadWatch := b.workloads().Watch(ctx, w.Kind, w.Namespace, kube.Named(w.Name))
 	var podWatch *kube.Watcher
 	var pods <-chan kube.Snapshot
 	var live *unstructured.Unstructured
@@ -229,7 +242,7 @@ func (b *KubeBackend) WatchWorkload(ctx context.Context, w Workload, changed fun
 				if selector == "" { // it tells no pods: its replicas are all there is to wait on
 					podSnap = kube.Snapshot{}
 				} else {
-					podWatch = b.Client.Watch(ctx, kube.Pods, w.Namespace, kube.Selector{Labels: selector})
+					podWatch = b.workloads().Watch(ctx, kube.Pods, w.Namespace, kube.Selector{Labels: selector})
 					pods = podWatch.C
 				}
 			}
@@ -290,7 +303,7 @@ func (b *KubeBackend) Authorize(ctx context.Context, perms []Permission) error {
 			review := &authv1.SelfSubjectAccessReview{Spec: authv1.SelfSubjectAccessReviewSpec{
 				ResourceAttributes: &authv1.ResourceAttributes{Namespace: p.Namespace, Verb: p.Verb, Group: p.Group, Resource: p.Resource, Subresource: p.Subresource, Name: p.ResourceName},
 			}}
-			res, err := b.Client.Typed.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, review, metav1.CreateOptions{})
+			res, err := b.clientFor(p).Typed.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, review, metav1.CreateOptions{})
 			if err != nil {
 				errs[i] = err
 				return
@@ -312,5 +325,18 @@ func (b *KubeBackend) Authorize(ctx context.Context, perms []Permission) error {
 	if len(missing) == 0 {
 		return nil
 	}
-	return &MissingPermissionError{Missing: missing, Context: b.Client.Context}
+	context := b.Client.Context
+	if b.Workloads != nil && b.Workloads.Context != b.Client.Context {
+		context = b.Client.Context + " (Applications), " + b.Workloads.Context + " (workloads)"
+	}
+	return &MissingPermissionError{Missing: missing, Context: context}
+}
+
+// clientFor is the cluster a permission is asked of: the hub's for Argo CD's
+// Applications, the workloads' for the rest.
+func (b *KubeBackend) clientFor(p Permission) *kube.Client {
+	if p.Group == kube.Applications.GVR.Group && p.Resource == kube.Applications.GVR.Resource {
+		return b.Client
+	}
+	return b.workloads()
 }

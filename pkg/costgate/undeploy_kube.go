@@ -26,9 +26,9 @@ func (b *KubeBackend) ResolveKinds(ctx context.Context, gvks []schema.GroupVersi
 	if len(gvks) == 0 {
 		return out, nil
 	}
-	mapper := b.Client.Mapper // kubectl's: discovery cached on disk
+	mapper := b.workloads().Mapper // kubectl's: discovery cached on disk
 	if mapper == nil {
-		return nil, fmt.Errorf("no discovery client for %s (context %q)", b.Client.Server, b.Client.Context)
+		return nil, fmt.Errorf("no discovery client for %s (context %q)", b.workloads().Server, b.workloads().Context)
 	}
 	for _, gvk := range gvks {
 		if _, done := out[gvk]; done {
@@ -42,7 +42,7 @@ func (b *KubeBackend) ResolveKinds(ctx context.Context, gvks []schema.GroupVersi
 			if c := cut(ctx, err); c != nil {
 				return nil, c
 			}
-			return nil, fmt.Errorf("reading the API server's discovery (which resource serves %s): %w", gvk, b.Client.Explain(err, kube.Kind{}))
+			return nil, fmt.Errorf("reading the API server's discovery (which resource serves %s): %w", gvk, b.workloads().Explain(err, kube.Kind{}))
 		}
 		out[gvk] = kube.Kind{GVR: m.Resource, Kind: gvk.Kind, Namespaced: m.Scope.Name() == meta.RESTScopeNameNamespace}
 	}
@@ -51,7 +51,7 @@ func (b *KubeBackend) ResolveKinds(ctx context.Context, gvks []schema.GroupVersi
 
 // AppObject implements Backend.
 func (b *KubeBackend) AppObject(ctx context.Context, o AppObject) (*unstructured.Unstructured, error) {
-	live, err := b.Client.Resource(o.Kind, o.Namespace).Get(ctx, o.Name, metav1.GetOptions{})
+	live, err := b.workloads().Resource(o.Kind, o.Namespace).Get(ctx, o.Name, metav1.GetOptions{})
 	return live, b.explain(ctx, err, o.Kind)
 }
 
@@ -62,7 +62,7 @@ func (b *KubeBackend) DeleteAppObject(ctx context.Context, o AppObject, uid type
 	if uid != "" {
 		opts.Preconditions = &metav1.Preconditions{UID: &uid}
 	}
-	return b.explain(ctx, b.Client.Resource(o.Kind, o.Namespace).Delete(ctx, o.Name, opts), o.Kind)
+	return b.explain(ctx, b.workloads().Resource(o.Kind, o.Namespace).Delete(ctx, o.Name, opts), o.Kind)
 }
 
 // WatchAppObjects is one watch on the Application, one per kind and namespace
@@ -86,13 +86,13 @@ func (b *KubeBackend) WatchAppObjects(ctx context.Context, objs []AppObject, cha
 	for _, o := range objs {
 		k := o.Kind.GVR.String() + " " + o.Namespace
 		if byKind[k] == nil {
-			byKind[k] = &watched{w: b.Client.Watch(ctx, o.Kind, o.Namespace, kube.Selector{})}
+			byKind[k] = &watched{w: b.workloads().Watch(ctx, o.Kind, o.Namespace, kube.Selector{})}
 			watches = append(watches, byKind[k])
 		}
 		byKind[k].names = append(byKind[k].names, o.Name)
 		if o.Namespace != "" && !podsIn[o.Namespace] {
 			podsIn[o.Namespace] = true
-			watches = append(watches, &watched{w: b.Client.Watch(ctx, kube.Pods, o.Namespace, kube.Selector{})})
+			watches = append(watches, &watched{w: b.workloads().Watch(ctx, kube.Pods, o.Namespace, kube.Selector{})})
 		}
 	}
 	type update struct {

@@ -55,6 +55,9 @@ type Factory struct {
 	loadedEnv     *platform.Env
 	triedEnv      bool
 	warnedCluster map[string]bool
+	// workloads is the spoke's client (WorkloadClient).
+	workloads    *kube.Client
+	workloadsErr error
 }
 
 // NewFactory is the factory of a real process: kubectl's flags, the wall clock,
@@ -160,6 +163,35 @@ func (f *Factory) Client() (*kube.Client, error) {
 		}
 	}
 	return f.client, f.clientErr
+}
+
+// WorkloadClient is the client of the cluster the environment's workloads run
+// on: Client, unless a hub's Argo CD deploys the environment to a cluster of
+// its own (cluster.hub), whose context (cluster.context) it then uses,
+// checked against its server like Client. --context names the hub's.
+func (f *Factory) WorkloadClient() (*kube.Client, error) {
+	env := f.clusterEnv()
+	if env == nil || !env.Spoke() {
+		return f.Client()
+	}
+	if f.workloads == nil && f.workloadsErr == nil {
+		target, _ := env.WorkloadCluster()
+		if target.Context == "" {
+			f.workloadsErr = fmt.Errorf("environment %s runs on another cluster than its Argo CD (cluster.hub in %s): its workloads are reached through cluster.context, which it does not name",
+				env.Name, env.DescriptorPath())
+			return nil, f.workloadsErr
+		}
+		flags := CopyKubeconfig(f.KubeFlags, target.Context)
+		f.workloads, f.workloadsErr = f.BuildClient(flags)
+		f.workloadsErr = explainContext(f.workloadsErr, env, target, flags)
+		if f.workloadsErr == nil {
+			f.workloadsErr = f.checkCluster(env, f.workloads, flags, target)
+		}
+		if f.workloadsErr != nil {
+			f.workloads = nil
+		}
+	}
+	return f.workloads, f.workloadsErr
 }
 
 // Connect returns the client once the cluster has answered and shown that it runs

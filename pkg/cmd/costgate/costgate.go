@@ -92,7 +92,13 @@ func (c *common) connect(ctx context.Context, env *platform.Env) (*session, erro
 	if err != nil {
 		return nil, err
 	}
-	s.client, s.gates.Backend = client, &costgate.KubeBackend{Client: client, Namespace: env.Config.Namespace}
+	backend := &costgate.KubeBackend{Client: client, Namespace: env.Config.Namespace}
+	if env.Spoke() { // a hub's Argo CD deploys it: the targets are on the environment's own cluster
+		if backend.Workloads, err = c.WorkloadClient(); err != nil {
+			return nil, err
+		}
+	}
+	s.client, s.gates.Backend = client, backend
 	return s, nil
 }
 

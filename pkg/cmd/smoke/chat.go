@@ -138,6 +138,8 @@ func (o *ChatOptions) chat(env *platform.Env) smoke.Chat {
 		Env: env, App: o.App, URL: o.URL, KeySecret: o.KeySecret, KeyEnv: o.KeyEnv,
 		Model: o.Model, Prompt: o.Prompt, MaxTokens: o.MaxTokens, Stream: o.Stream,
 		Timeout: o.Timeout, Insecure: o.Insecure,
-		Client: o.Client, Getenv: o.Getenv, Forward: o.Forward,
+		// The app's Service and its key Secret are where the workloads run
+		// (the spoke, when a hub deploys the environment).
+		Client: o.WorkloadClient, Getenv: o.Getenv, Forward: o.Forward,
 	}
 }
