@@ -133,6 +133,7 @@ if [[ -f "$spoke/env" && -f "$spoke/cmd/kwok" ]]; then
   # --- again: the same cluster, after spoke-down.sh ----------------------------
   . "$spoke/env"
   say "starting the spoke again (port $KP_SPOKE_PORT)"
+  again=1
   for c in "${components[@]}"; do
     if ! running "$c"; then
       say "starting spoke $c"
@@ -302,5 +303,12 @@ stringData:
   server: $KP_SPOKE_SERVER
   config: '$config'
 EOF
+if [[ ${again:-} ]]; then
+  # What `argocd cluster invalidate-cache` does: the controller drops its cache of the
+  # spoke and lists it again now, instead of at its next retry.
+  hub -n argocd annotate --overwrite secret cluster-spoke \
+    "argocd.argoproj.io/refresh=$(date -u -d '+1 sec' +%Y-%m-%dT%H:%M:%SZ)" >>"$logs/register.log" 2>&1 \
+    || fail register "asking the hub's Argo CD to refresh the spoke failed"
+fi
 say "spoke ready in $(( SECONDS - start_time ))s: $KP_SPOKE_SERVER, Argo CD cluster 'spoke' (Secret $KP_SPOKE_SECRET)"
 "$here/status.sh"
