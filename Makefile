@@ -70,10 +70,10 @@ test-deps: ## Debian packages the tests start (redis for Argo CD, prometheus for
 test: vet build lint sandbox-build test-deps dist-linux krew-tools ## Everything: vet, both trees linted, unit tests and e2e tests against the sandbox
 	go test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
-lint: build ## Lint both trees offline: profile lint (sources, pins, secrets) and costgate lint (gates)
-	@for env in ai-dev sandbox; do \
-	  $(BIN)/kubectl-profile lint --env $$env --dir $(CLUSTERS); \
-	  $(BIN)/kubectl-costgate lint --env $$env --dir $(CLUSTERS); \
+lint: build ## Lint every tree offline: profile lint (sources, pins, secrets) and costgate lint (gates)
+	@for env in ai-dev sandbox sandbox-spoke; do \
+	  $(BIN)/kubectl-profile lint --env $$env --dir $(CLUSTERS) || exit 1; \
+	  $(BIN)/kubectl-costgate lint --env $$env --dir $(CLUSTERS) || exit 1; \
 	done
 
 sandbox-up: ## Build and start the sandbox in .sandbox/ (KUBECONFIG=.sandbox/kubeconfig)
