@@ -34,7 +34,7 @@ PROFILE  ?= full
 CLUSTERS ?= clusters
 PLATFORM := --env $(ENV) --dir $(CLUSTERS)
 
-.PHONY: all build test lint unit e2e vet bench demo sandbox-build sandbox-up sandbox-down sandbox-status clean help \
+.PHONY: all build test lint unit e2e vet bench demo sandbox-build sandbox-up sandbox-down sandbox-status sandbox-spoke-up sandbox-spoke-down clean help \
         root wait resolve-groups watcher-rbac vllm-up vllm-down doctor smoke test-deps test-soak dist dist-linux krew krew-index krew-tools vuln docs \
         image image-push release
 
@@ -84,6 +84,12 @@ sandbox-down: ## Stop the sandbox's processes
 
 sandbox-status: ## Say what runs in the sandbox
 	bash test/sandbox/status.sh
+
+sandbox-spoke-up: ## Start a second cluster "spoke" beside the running sandbox, registered in its Argo CD
+	bash test/sandbox/spoke-up.sh
+
+sandbox-spoke-down: ## Stop the spoke (SPOKE_PURGE=1 also forgets it: Argo CD Secret, data, state)
+	bash test/sandbox/spoke-down.sh $(if $(SPOKE_PURGE),--purge)
 
 demo: build sandbox-up ## Start the sandbox and run the main job on it
 	bash test/sandbox/demo.sh
