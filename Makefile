@@ -34,7 +34,7 @@ PROFILE  ?= full
 CLUSTERS ?= clusters
 PLATFORM := --env $(ENV) --dir $(CLUSTERS)
 
-.PHONY: all build test lint unit e2e vet bench demo sandbox-build sandbox-up sandbox-down sandbox-status clean help \
+.PHONY: all build test lint unit e2e vet bench demo sandbox-build sandbox-up sandbox-down sandbox-status sandbox-spoke-up sandbox-spoke-down clean help \
         root wait resolve-groups watcher-rbac vllm-up vllm-down doctor smoke test-deps test-soak dist dist-linux krew krew-index krew-tools vuln docs \
         image image-push release
 
@@ -70,10 +70,10 @@ test-deps: ## Debian packages the tests start (redis for Argo CD, prometheus for
 test: vet build lint sandbox-build test-deps dist-linux krew-tools ## Everything: vet, both trees linted, unit tests and e2e tests against the sandbox
 	go test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
-lint: build ## Lint both trees offline: profile lint (sources, pins, secrets) and costgate lint (gates)
-	@for env in ai-dev sandbox; do \
-	  $(BIN)/kubectl-profile lint --env $$env --dir $(CLUSTERS); \
-	  $(BIN)/kubectl-costgate lint --env $$env --dir $(CLUSTERS); \
+lint: build ## Lint every tree offline: profile lint (sources, pins, secrets) and costgate lint (gates)
+	@for env in ai-dev sandbox sandbox-spoke; do \
+	  $(BIN)/kubectl-profile lint --env $$env --dir $(CLUSTERS) || exit 1; \
+	  $(BIN)/kubectl-costgate lint --env $$env --dir $(CLUSTERS) || exit 1; \
 	done
 
 sandbox-up: ## Build and start the sandbox in .sandbox/ (KUBECONFIG=.sandbox/kubeconfig)
@@ -84,6 +84,12 @@ sandbox-down: ## Stop the sandbox's processes
 
 sandbox-status: ## Say what runs in the sandbox
 	bash test/sandbox/status.sh
+
+sandbox-spoke-up: ## Start a second cluster "spoke" beside the running sandbox, registered in its Argo CD
+	bash test/sandbox/spoke-up.sh
+
+sandbox-spoke-down: ## Stop the spoke (SPOKE_PURGE=1 also forgets it: Argo CD Secret, data, state)
+	bash test/sandbox/spoke-down.sh $(if $(SPOKE_PURGE),--purge)
 
 demo: build sandbox-up ## Start the sandbox and run the main job on it
 	bash test/sandbox/demo.sh

@@ -13,7 +13,7 @@ import (
 const clusters = "../../clusters"
 
 func TestLintPassesOnTheCommittedEnvironments(t *testing.T) {
-	for _, name := range []string{"ai-dev", "sandbox"} {
+	for _, name := range []string{"ai-dev", "sandbox", "sandbox-spoke"} {
 		env, err := platform.Load(clusters, name)
 		if err != nil {
 			t.Fatal(err)

@@ -11,7 +11,7 @@ import (
 )
 
 func TestCommittedTreesLintClean(t *testing.T) {
-	for _, name := range []string{"ai-dev", "sandbox"} {
+	for _, name := range []string{"ai-dev", "sandbox", "sandbox-spoke"} {
 		for _, f := range load(t, name).Lint() {
 			t.Errorf("%s: %s", name, f)
 		}

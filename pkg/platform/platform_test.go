@@ -196,10 +196,10 @@ func TestBadEnvironmentsSayWhatAndWhere(t *testing.T) {
 }
 
 func TestEnvSelection(t *testing.T) {
-	if _, err := platform.Load(clusters, ""); err == nil || !strings.Contains(err.Error(), "several environments (ai-dev, sandbox): choose one with --env") {
-		t.Errorf("no --env with two environments: %v", err)
+	if _, err := platform.Load(clusters, ""); err == nil || !strings.Contains(err.Error(), "several environments (ai-dev, sandbox, sandbox-spoke): choose one with --env") {
+		t.Errorf("no --env with several environments: %v", err)
 	}
-	if _, err := platform.Load(clusters, "prod"); err == nil || !strings.Contains(err.Error(), `unknown environment "prod"`) || !strings.Contains(err.Error(), "known: ai-dev, sandbox") {
+	if _, err := platform.Load(clusters, "prod"); err == nil || !strings.Contains(err.Error(), `unknown environment "prod"`) || !strings.Contains(err.Error(), "known: ai-dev, sandbox, sandbox-spoke") {
 		t.Errorf("unknown env: %v", err)
 	}
 	one := platformtest.CopyEnv(t, clusters, "sandbox", nil)

@@ -31,7 +31,7 @@ func TestProfileBadInputIsRefusedAndWritesNothing(t *testing.T) {
 		{"unknown profile", []string{"apply", "everything", "--env", "sandbox", "--dir", clusters},
 			[]string{`unknown profile "everything"`, "valid: platform, serving, llm-gateway, full"}},
 		{"unknown env", []string{"apply", "full", "--env", "prod", "--dir", clusters},
-			[]string{`unknown environment "prod"`, "known: ai-dev, sandbox"}},
+			[]string{`unknown environment "prod"`, "known: ai-dev, sandbox, sandbox-spoke"}},
 		{"malformed YAML", []string{"apply", "full", "--env", "sandbox", "--dir", broken},
 			[]string{filepath.Join("sandbox", "config.yaml"), "line 6"}},
 		{"bad dry-run flag", []string{"apply", "full", "--env", "sandbox", "--dir", clusters, "--dry-run=maybe"},

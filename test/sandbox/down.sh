@@ -6,6 +6,8 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$here/lib.sh"
 project="$(cd "$here/../.." && pwd)"
 dir="${KP_SANDBOX_DIR:-$project/.sandbox}"
+# The spoke first (spoke-up.sh), if one runs beside this sandbox.
+[[ -d "$dir/spoke" ]] && "$here/spoke-down.sh"
 [[ -d "$dir/pids" ]] || { say "nothing to stop in $dir"; exit 0; }
 
 # ours PID: the process still runs a binary from the sandbox's cache or folder, or redis.

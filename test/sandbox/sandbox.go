@@ -63,6 +63,7 @@ type Sandbox struct {
 
 	owned    bool // started by this process, so stopped by it
 	repoLock sync.Mutex
+	spoke    spokeState // the second cluster beside it (Spoke), once started
 }
 
 // ProjectRoot finds the checkout by walking up to go.mod.
@@ -156,8 +157,9 @@ func readEnv(path string) (map[string]string, error) {
 // Stop stops the sandbox if this process started it; a reused one keeps running.
 func (s *Sandbox) Stop() error {
 	if !s.owned {
-		return nil
+		return s.stopSpoke() // a spoke this process started beside a reused sandbox
 	}
+	// down.sh stops the spoke too.
 	down := exec.Command("bash", script(s.ProjectDir, "down.sh"))
 	down.Env = append(os.Environ(), "KP_SANDBOX_DIR="+s.Dir)
 	if out, err := down.CombinedOutput(); err != nil {

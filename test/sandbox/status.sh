@@ -18,6 +18,24 @@ for f in "$dir"/pids/*.pid; do
   fi
 done
 (( n > 0 )) || { say "not running"; exit 1; }
+# The spoke (spoke-up.sh), when one was started: a stopped spoke is reported, but is not
+# a failure of the sandbox (tests stop it on purpose).
+if [[ -d "$dir/spoke/pids" ]]; then
+  printf '\nSpoke cluster (test/sandbox/spoke-up.sh, spoke-down.sh):\n'
+  for c in kube-apiserver kube-controller-manager kube-scheduler kwok; do
+    f="$dir/spoke/pids/$c.pid"
+    if [[ -f "$f" ]] && pid=$(cat "$f") && kill -0 "$pid" 2>/dev/null; then
+      printf '  spoke %-28s running  pid %-8s log %s\n' "$c" "$pid" "$dir/spoke/logs/$c.log"
+    else
+      printf '  spoke %-28s STOPPED  %-12s log %s\n' "$c" "" "$dir/spoke/logs/$c.log"
+    fi
+  done
+  if [[ -f "$dir/spoke/env" ]]; then
+    (. "$dir/spoke/env"
+     printf '  server %s, Argo CD cluster %s (Secret %s)\n' "$KP_SPOKE_SERVER" "$KP_SPOKE_NAME" "$KP_SPOKE_SECRET"
+     printf '  kubeconfig %s (contexts %s, current, and %s)\n' "$KP_SPOKE_KUBECONFIG" "$KP_SPOKE_HUB_CONTEXT" "$KP_SPOKE_CONTEXT")
+  fi
+fi
 [[ -f "$dir/env" ]] || { say "incomplete: $dir/env is missing (start-up did not finish)"; exit 1; }
 . "$dir/env"
 printf '\nUse it:\n'

@@ -47,7 +47,7 @@ if ! command -v "$redis_server" >/dev/null; then
   fi
 fi
 
-rm -rf "$logs" "$pids" "$dir/data" "$dir/tmp" "$dir/pki" "$dir/cmd" "$dir/bin"
+rm -rf "$logs" "$pids" "$dir/data" "$dir/tmp" "$dir/pki" "$dir/cmd" "$dir/bin" "$dir/spoke"
 mkdir -p "$logs" "$pids" "$dir/data" "$dir/tmp" "$dir/pki" "$dir/cmd" "$dir/bin"
 
 # --- helpers -------------------------------------------------------------------
