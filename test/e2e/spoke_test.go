@@ -142,6 +142,10 @@ func TestSpokeClusterDeployedFromHub(t *testing.T) {
 	}
 	t.Logf("Deployment %s/%s on the spoke: %d/%d ready", spokeEchoNS, spokeEchoApp, dep.ReadyReplicas, dep.Replicas)
 
+	// The plugins on both clusters: the environment's cluster, refusals, the
+	// gate on the spoke in both modes, the fleet view.
+	spokeGatesAndFleet(ctx, t, s, sp, clusters)
+
 	// Argo CD connects to the spoke (it has applications there now).
 	conn, err := waitConnection(ctx, sp, "Successful")
 	if err != nil {
@@ -170,6 +174,7 @@ func TestSpokeClusterDeployedFromHub(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("Argo CD: cluster %s %s: %s", sp.Name, conn.Status, conn.Message)
+	fleetWithTheSpokeDown(t, sp, clusters)
 
 	// 5. Start it again: reachable, Argo CD connects, and the app is still there and Ready.
 	sp.Start(t)

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -72,6 +73,9 @@ type Result struct {
 func (h *Harness) Factory(streams genericiooptions.IOStreams) *cli.Factory {
 	f := cli.NewFactory(h.Plugin, streams)
 	f.Now = func() time.Time { return h.Now }
+	// Never the machine's own kubeconfig: an environment's cluster: is
+	// resolved against the harness's, or none.
+	*f.KubeFlags.KubeConfig = os.DevNull
 	if h.Kubeconfig != "" {
 		*f.KubeFlags.KubeConfig = h.Kubeconfig
 	}
