@@ -35,7 +35,7 @@ CLUSTERS ?= clusters
 PLATFORM := --env $(ENV) --dir $(CLUSTERS)
 
 .PHONY: all build test lint unit e2e vet bench demo sandbox-build sandbox-up sandbox-down sandbox-status sandbox-spoke-up sandbox-spoke-down clean help \
-        root wait resolve-groups watcher-rbac vllm-up vllm-down doctor smoke test-deps test-soak dist dist-linux krew krew-index krew-tools vuln docs \
+        root wait resolve-groups watcher-rbac vllm-up vllm-down doctor smoke fleet-status test-deps test-soak dist dist-linux krew krew-index krew-tools vuln docs \
         image image-push release
 
 all: build
@@ -117,6 +117,10 @@ doctor: build ## Check the cluster, Argo CD and PROFILE (read-only)
 
 smoke: build ## The smoke gate: doctor, then the chat probe of PROFILE's models
 	$(BIN)/kubectl-smoke run --profile $(PROFILE) $(PLATFORM)
+
+fleet-status: build ## Every environment of CLUSTERS, each on its own cluster: what is live, then every gate and what the open ones cost
+	@failed=0; $(BIN)/kubectl-profile status --all-envs --dir $(CLUSTERS) || failed=1; echo; \
+	  $(BIN)/kubectl-costgate list --all-envs --dir $(CLUSTERS) || failed=1; exit $$failed
 
 dist: ## Release archives for every platform, with SHA256SUMS (dist/)
 	bash krew-manifests/dist.sh
