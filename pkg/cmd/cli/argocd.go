@@ -237,7 +237,42 @@ func (f *Factory) ArgoSettings() (connection.Settings, error) {
 	timeout, err := f.RequestTimeout()
 	s := f.ArgoCD.settings()
 	s.RequestTimeout, s.UserAgent = timeout, UserAgent(f.Plugin)
+	if err == nil {
+		err = f.checkArgoCDServer(&s)
+	}
 	return s, err
+}
+
+// checkArgoCDServer applies the environment's cluster.argocdServer: the
+// server when neither the flags nor ARGOCD_SERVER name one, and another one
+// refused for a writing verb (a warning for the others), as checkCluster does
+// for the Kubernetes API.
+func (f *Factory) checkArgoCDServer(s *connection.Settings) error {
+	env := f.clusterEnv()
+	if env == nil || env.Descriptor.Cluster == nil || env.Descriptor.Cluster.ArgoCDServer == "" {
+		return nil
+	}
+	want := env.Descriptor.Cluster.ArgoCDServer
+	got := s.WithEnv(f.Getenv).Server
+	if got == "" {
+		s.Server = want
+		return nil
+	}
+	if strings.TrimSuffix(strings.ToLower(got), "/") == strings.TrimSuffix(strings.ToLower(want), "/") {
+		return nil
+	}
+	msg := fmt.Sprintf("environment %s is deployed by the Argo CD at %s (platform.yaml cluster.argocdServer), this command talks to %s", env.Name, want, got)
+	if f.writing {
+		return fmt.Errorf("%s: nothing was written; pass %s %s", msg, f.ArgoCD.ServerFlag(), want)
+	}
+	if !f.warnedCluster["argocd-server"] {
+		if f.warnedCluster == nil {
+			f.warnedCluster = map[string]bool{}
+		}
+		f.warnedCluster["argocd-server"] = true
+		fmt.Fprintf(f.ErrOut, "warning: %s: reading it anyway\n", msg)
+	}
+	return nil
 }
 
 // ArgoREST is Argo CD's HTTP API when the plugin runs in server mode (ok

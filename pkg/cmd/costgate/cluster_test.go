@@ -100,3 +100,22 @@ func TestTheEnvironmentsClusterIsUsedAndAnotherRefused(t *testing.T) {
 		}
 	})
 }
+
+// In server mode the environment's Argo CD is cluster.argocdServer: a write
+// through another is refused before any request, a read warns.
+func TestTheEnvironmentsArgoCDIsUsedAndAnotherRefused(t *testing.T) {
+	dir, kubeconfig := envWithCluster(t, "cluster:\n  context: prod\n  argocdServer: argocd.prod.example.com\n")
+	h := clitest.New(t, "kubectl-costgate")
+	h.Kubeconfig = kubeconfig
+	t.Setenv("ARGOCD_CONFIG_DIR", t.TempDir())
+	server := []string{"--argocd-server", "127.0.0.1:1", "--auth-token", "not-a-token", "--plaintext", "--env", "sandbox", "--dir", dir}
+	r := h.Run(costgate.NewCmd, append([]string{"up", "raw-vllm"}, server...)...)
+	want := "error: environment sandbox is deployed by the Argo CD at argocd.prod.example.com (platform.yaml cluster.argocdServer), this command talks to 127.0.0.1:1: nothing was written; pass --argocd-server argocd.prod.example.com\n"
+	if r.Code != 1 || r.Stderr != want {
+		t.Errorf("exit %d, stderr %q; want 1 and %q", r.Code, r.Stderr, want)
+	}
+	r = h.Run(costgate.NewCmd, append([]string{"list"}, server...)...)
+	if !strings.Contains(r.Stderr, "warning: environment sandbox is deployed by the Argo CD at argocd.prod.example.com") || !strings.Contains(r.Stderr, "reading it anyway") {
+		t.Errorf("list through another Argo CD: want a warning\n%s", r.Stderr)
+	}
+}
