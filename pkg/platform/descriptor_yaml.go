@@ -58,6 +58,24 @@ func (inf *Inference) descriptorNode() *yamlv3.Node {
 	if d.Projects != "" {
 		top.add("projects", stringNode(d.Projects)).HeadComment = "# The AppProject the ApplicationSets use, kept in a folder of its own: applied before them."
 	}
+	if c := d.Cluster; c != nil {
+		cluster := newMapping(0)
+		if c.Context != "" {
+			cluster.add("context", stringNode(c.Context))
+		}
+		if c.Server != "" {
+			cluster.add("server", stringNode(c.Server))
+		}
+		if c.Hub != nil {
+			hub := newMapping(0)
+			if c.Hub.Destination != "" {
+				hub.add("destination", stringNode(c.Hub.Destination))
+			}
+			cluster.add("hub", hub.Node).LineComment = "# add context: the hub's kubeconfig context"
+		}
+		top.add("cluster", cluster.Node).HeadComment = "# Where the catalog's Applications deploy: a cluster of the hub's Argo CD. Add context:\n" +
+			"# (this cluster's kubeconfig context) so costgate reaches the gates' targets (docs/clusters.md)."
+	}
 	layers := &yamlv3.Node{Kind: yamlv3.SequenceNode}
 	for _, l := range d.Layers {
 		layers.Content = append(layers.Content, layerNode(l))

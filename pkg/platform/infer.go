@@ -99,6 +99,7 @@ func Infer(clustersDir, env, configPath string, host Host) (*Inference, error) {
 		return nil, err
 	}
 	inf.inferProfiles()
+	inf.inferCluster()
 
 	// Write it as init will, and load that as Load will.
 	if inf.Content, err = inf.format(); err != nil {

@@ -457,3 +457,35 @@ func TestInferFindsTheAppProjectInAFolderOfItsOwn(t *testing.T) {
 		t.Errorf("projects %q, notes %q", inf.Descriptor.Projects, inf.Notes)
 	}
 }
+
+// A tree whose catalog Applications all deploy to one cluster of the hub's
+// Argo CD (destination.name edge-prod): init writes cluster.hub with that
+// destination and asks for the contexts it cannot know; the file loads.
+func TestInferAHubsSpoke(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(adopt, "clusters", "team", "apps", "*", "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatal(err, files)
+	}
+	edits := map[string]platformtest.Edit{}
+	for _, f := range files {
+		rel, _ := filepath.Rel(adopt, f)
+		edits[rel] = func(s string) string {
+			return strings.ReplaceAll(s, "server: https://kubernetes.default.svc", "name: edge-prod")
+		}
+	}
+	inf := inferTeam(t, withoutDescriptor(t, edits))
+	c := inf.Descriptor.Cluster
+	if c == nil || c.Hub == nil || c.Hub.Destination != "edge-prod" || c.Context != "" {
+		t.Fatalf("cluster: %+v, want hub.destination edge-prod and no context", c)
+	}
+	if !strings.Contains(string(inf.Content), "cluster:\n  hub: # add context: the hub's kubeconfig context\n    destination: edge-prod") {
+		t.Errorf("platform.yaml lacks the cluster block:\n%s", inf.Content)
+	}
+	notes := strings.Join(inf.Notes, "\n")
+	if !strings.Contains(notes, "deploy to the cluster name edge-prod of the hub's Argo CD") || !strings.Contains(notes, "add cluster.context") {
+		t.Errorf("notes do not ask for the contexts:\n%s", notes)
+	}
+	if !inf.Loaded.Spoke() {
+		t.Error("the written descriptor does not load as a spoke")
+	}
+}

@@ -45,7 +45,8 @@ func EnvNames(clustersDir string) ([]string, error) {
 	}
 	var names []string
 	for _, e := range entries {
-		if !e.IsDir() {
+		// A folder, or a link to one (a fleet assembled from several repositories).
+		if fi, err := os.Stat(filepath.Join(clustersDir, e.Name())); err != nil || !fi.IsDir() {
 			continue
 		}
 		if _, err := os.Stat(filepath.Join(clustersDir, e.Name(), DescriptorFile)); err == nil {

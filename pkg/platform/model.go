@@ -148,7 +148,8 @@ type Cluster struct {
 	Hub *Hub `json:"hub,omitempty"`
 }
 
-// Hub is the cluster running the Argo CD that deploys an environment.
+// Hub is the cluster running the Argo CD that deploys an environment; no
+// context and no server: the current context.
 type Hub struct {
 	Context string `json:"context,omitempty"`
 	Server  string `json:"server,omitempty"`
