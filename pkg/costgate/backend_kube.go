@@ -80,7 +80,10 @@ func (b *KubeBackend) explain(ctx context.Context, err error, k kube.Kind) error
 	if c := cut(ctx, err); c != nil {
 		return c
 	}
-	return b.Client.Explain(err, k)
+	if k.GVR == kube.Applications.GVR {
+		return b.Client.Explain(err, k)
+	}
+	return b.workloads().Explain(err, k) // names the cluster the request went to
 }
 
 // Live makes one LIST per kind: the Applications in Argo CD's namespace, and

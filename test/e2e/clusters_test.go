@@ -10,9 +10,11 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/costgate"
+	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
 	"github.com/aidev-platform/kubectl-plugins/test/sandbox"
 )
 
@@ -95,7 +97,9 @@ func spokeGatesAndFleet(ctx context.Context, t *testing.T, s *sandbox.Sandbox, s
 	// spoke's gate open at its cost.
 	fleet := fleetDir(t, clusters, "sandbox", spokeEnv)
 	hubCurrent := append(os.Environ(), "KUBECONFIG="+sp.Kubeconfig)
+	start := time.Now()
 	r := sandbox.RunPlugin(t, 2*time.Minute, hubCurrent, "kubectl-costgate", "list", "--all-envs", "--dir", fleet, "-o", "json")
+	t.Logf("list --all-envs over the two clusters: %s", time.Since(start).Round(time.Millisecond))
 	if r.Code != 0 {
 		t.Fatalf("list --all-envs: %s", r)
 	}
@@ -173,17 +177,24 @@ func kubeconfigWithCurrent(t *testing.T, path, current string) string {
 	return out
 }
 
-// assertSpokeReplicas checks the gate's Deployment on the spoke (up and down
-// return once it is so).
-func assertSpokeReplicas(ctx context.Context, t *testing.T, sp *sandbox.Spoke, want int32) {
+// assertSpokeReplicas waits, bounded, until the gate's Deployment on the spoke
+// has want replicas, all ready (up and down return once the pods are; the
+// Deployment's own status follows).
+func assertSpokeReplicas(ctx context.Context, t *testing.T, sp *sandbox.Spoke, want int64) {
 	t.Helper()
-	d, err := sp.Kube.AppsV1().Deployments(spokeGateNS).Get(ctx, spokeGate, metav1.GetOptions{})
-	if err != nil {
-		t.Fatalf("the gate's Deployment on the spoke: %v", err)
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	var replicas, ready int64
+	for snap := range sp.Client.Watch(ctx, kube.Deployments, spokeGateNS, kube.Named(spokeGate)).C {
+		if u := snap[spokeGate]; u != nil {
+			replicas, _, _ = unstructured.NestedInt64(u.Object, "spec", "replicas")
+			ready, _, _ = unstructured.NestedInt64(u.Object, "status", "readyReplicas")
+			if replicas == want && ready == want {
+				return
+			}
+		}
 	}
-	if got := *d.Spec.Replicas; got != want || d.Status.ReadyReplicas != want {
-		t.Errorf("the gate's Deployment on the spoke: replicas %d, ready %d; want %d", got, d.Status.ReadyReplicas, want)
-	}
+	t.Errorf("the gate's Deployment on the spoke: replicas %d, ready %d; want %d (%v)", replicas, ready, want, ctx.Err())
 }
 
 func mapsEqual(a, b map[string]string) bool {

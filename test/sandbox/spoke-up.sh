@@ -74,51 +74,8 @@ relaunch() { # COMPONENT: starts it again with the recorded command line
   disown $!
 }
 
-ready() { # COMPONENT TIMEOUT CHECK...
-  local c=$1 timeout=$2; shift 2
-  local deadline=$(( SECONDS + timeout )) pid
-  pid=$(cat "$pids/$c.pid")
-  until "$@" >/dev/null 2>&1; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      if grep -qi "address already in use" "$logs/$c.log"; then
-        fail "$c" "exited: a port it needs is already in use"
-      fi
-      fail "$c" "exited during start-up"
-    fi
-    (( SECONDS < deadline )) || fail "$c" "not ready after ${timeout}s"
-    sleep 0.2
-  done
-}
-http_ok() { curl -fsS -o /dev/null --max-time 2 "$@"; }
-
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-read -r ephemeral_low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || ephemeral_low=32768
-port_low=10000 port_high=$(( ephemeral_low > 20000 ? ephemeral_low : 32768 ))
-port_registry="${KP_PORT_REGISTRY:-${TMPDIR:-/tmp}/kp-sandbox-ports}"
-mkdir -p "$port_registry"
-reserve_port() { # PORT: reserved for this sandbox (the owner down.sh releases)
-  local r="$port_registry/$1" owner
-  if mkdir "$r" 2>/dev/null; then echo "$dir" >"$r/owner"; return 0; fi
-  owner=$(cat "$r/owner" 2>/dev/null) || owner=
-  if [[ "$owner" == "$dir" || ( -n "$owner" && ! -d "$owner" ) ]]; then echo "$dir" >"$r/owner"; return 0; fi
-  return 1
-}
 declare -A ports=()
-pick_port() { # COMPONENT
-  local c=$1 var="KP_PORT_SPOKE_${1^^}" p
-  var=${var//-/_}
-  if [[ -n "${!var:-}" ]]; then
-    p=${!var}
-  else
-    while :; do
-      p=$(( port_low + RANDOM % (port_high - port_low) ))
-      [[ " ${ports[*]} " == *" $p "* ]] && continue
-      port_in_use "$p" && continue
-      reserve_port "$p" && break
-    done
-  fi
-  ports[$c]=$p
-}
+pick_spoke_port() { pick_port "$1" KP_PORT_SPOKE_; } # KP_PORT_SPOKE_<NAME> pins one
 
 # --- already up? ---------------------------------------------------------------
 all_running=1
@@ -150,7 +107,7 @@ else
   # --- first start ---------------------------------------------------------------
   rm -rf "$logs" "$pids" "$pki" "$spoke/cmd"
   mkdir -p "$logs" "$pids" "$pki" "$spoke/cmd"
-  for c in kube-apiserver kube-controller-manager kube-scheduler kwok; do pick_port "$c"; done
+  for c in kube-apiserver kube-controller-manager kube-scheduler kwok; do pick_spoke_port "$c"; done
   token="$(openssl rand -hex 24)"
   printf '%s' "$token" >"$pki/admin-token"
   printf '%s,spoke-admin,spoke-admin,system:masters\n' "$token" >"$pki/tokens.csv"

@@ -64,43 +64,7 @@ fail() { # component message
   die "$c failed to start; log: $logs/$c.log"
 }
 
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-declare -A ports=()
-# Pick below the kernel's ephemeral range, where outgoing connections take their
-# local ports and could grab one between the pick and the bind.
-read -r ephemeral_low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || ephemeral_low=32768
-port_low=10000 port_high=$(( ephemeral_low > 20000 ? ephemeral_low : 32768 ))
-# pick_port NAME: KP_PORT_<NAME> if set (taken as given: a busy one makes its component
-# fail to start, with its log), else a free random port.
-# Sandboxes started at the same moment (the e2e packages run in parallel) would see
-# the same ports free before either binds them, so a pick is also reserved, atomically,
-# in a registry shared by every sandbox on the machine; down.sh releases it.
-port_registry="${KP_PORT_REGISTRY:-${TMPDIR:-/tmp}/kp-sandbox-ports}"
-mkdir -p "$port_registry"
-reserve_port() { # PORT: true if this sandbox now holds it
-  local r="$port_registry/$1" owner
-  if mkdir "$r" 2>/dev/null; then echo "$dir" >"$r/owner"; return 0; fi
-  owner=$(cat "$r/owner" 2>/dev/null) || owner=
-  # A reservation outlives its sandbox only if down.sh never ran: reclaim it then.
-  if [[ "$owner" == "$dir" || ( -n "$owner" && ! -d "$owner" ) ]]; then echo "$dir" >"$r/owner"; return 0; fi
-  return 1
-}
-pick_port() {
-  local c=$1 var="KP_PORT_${1^^}" p
-  var=${var//-/_}
-  if [[ -n "${!var:-}" ]]; then
-    p=${!var}
-  else
-    while :; do
-      p=$(( port_low + RANDOM % (port_high - port_low) ))
-      [[ " ${ports[*]} " == *" $p "* ]] && continue
-      port_in_use "$p" && continue
-      reserve_port "$p" && break
-    done
-  fi
-  ports[$c]=$p
-}
+declare -A ports=() # pick_port, ready: lib.sh
 
 # launch COMPONENT CMD...: starts a process in the background, output to its log.
 launch() {
@@ -113,25 +77,6 @@ launch() {
   started+=("$c")
 }
 
-# ready COMPONENT TIMEOUT CHECK...: waits until CHECK succeeds; fails fast if the
-# process exits, and with its log after TIMEOUT seconds.
-ready() {
-  local c=$1 timeout=$2; shift 2
-  local deadline=$(( SECONDS + timeout )) pid
-  pid=$(cat "$pids/$c.pid")
-  until "$@" >/dev/null 2>&1; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      if grep -qi "address already in use" "$logs/$c.log"; then
-        fail "$c" "exited: a port it needs is already in use"
-      fi
-      fail "$c" "exited during start-up"
-    fi
-    (( SECONDS < deadline )) || fail "$c" "not ready after ${timeout}s"
-    sleep 0.2
-  done
-}
-
-http_ok() { curl -fsS -o /dev/null --max-time 2 "$@"; }
 
 for c in etcd etcd-peer kube-apiserver kube-controller-manager kube-scheduler redis argocd-repo-server argocd-repo-server-metrics \
   argocd-application-controller-metrics argocd-applicationset-metrics argocd-applicationset-probe argocd-applicationset-webhook \
