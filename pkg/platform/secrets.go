@@ -66,6 +66,17 @@ func (s SecretStore) Ref() string {
 	return s.Kind + "/" + s.Name
 }
 
+// Where says where the store keeps its keys: ", project P" (gcpsm), ", region R" (aws), or "".
+func (s SecretStore) Where() string {
+	switch {
+	case s.Project != "":
+		return ", project " + s.Project
+	case s.Region != "":
+		return ", region " + s.Region
+	}
+	return ""
+}
+
 // RemoteSecret is one key of a store.
 type RemoteSecret struct {
 	Key   string `json:"key"`

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 
@@ -98,7 +99,7 @@ func WriteSecretsScript(w io.Writer, c platform.SecretContract, cmd string) erro
 			return fmt.Errorf("%s: the tree renders no such store, so its backend is unknown: add it to the tree (the apps the ExternalSecrets' secretStoreRef names)", s.Ref())
 		}
 		if _, ok := backends[s.Provider]; !ok {
-			return fmt.Errorf("%s (%s): -o script writes commands for %s only", s.Ref(), s.Provider, strings.Join(sortedKeys(backends), " and "))
+			return fmt.Errorf("%s (%s): -o script writes commands for %s only", s.Ref(), s.Provider, strings.Join(slices.Sorted(maps.Keys(backends)), " and "))
 		}
 		stores = append(stores, s)
 	}
@@ -117,7 +118,7 @@ func WriteSecretsScript(w io.Writer, c platform.SecretContract, cmd string) erro
 	b.WriteString(scriptCommon)
 	n := 0
 	for _, s := range stores {
-		fmt.Fprintf(&b, "\n# --- %s (%s%s)\n", s.Ref(), s.Provider, storeWhere(s))
+		fmt.Fprintf(&b, "\n# --- %s (%s%s)\n", s.Ref(), s.Provider, s.Where())
 		b.WriteString(backends[s.Provider].prelude(s))
 		for _, rs := range c.Remote {
 			if rs.Store != s.Ref() {
@@ -136,16 +137,6 @@ func WriteSecretsScript(w io.Writer, c platform.SecretContract, cmd string) erro
 	fmt.Fprintf(&b, "\necho \"%d remote secret(s) checked\" >&2\nexit $failed\n", n)
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-func storeWhere(s platform.SecretStore) string {
-	switch {
-	case s.Project != "":
-		return ", project " + s.Project
-	case s.Region != "":
-		return ", region " + s.Region
-	}
-	return ""
 }
 
 // writeRemote writes the block that creates one remote secret.
@@ -206,12 +197,3 @@ func describeShape(rs platform.RemoteSecret) string {
 }
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
-}

@@ -121,7 +121,7 @@ func (o *SecretsOptions) Run() error {
 		return err
 	}
 	for _, s := range c.Stores {
-		backend := s.Provider + storeDetail(s)
+		backend := s.Provider + s.Where()
 		if s.Provider == "" {
 			backend = "not rendered by the tree"
 		}
@@ -159,16 +159,6 @@ func shapeColumn(rs platform.RemoteSecret) string {
 		return "CONFLICT: whole and " + strings.Join(rs.Properties, ",")
 	}
 	return "plain"
-}
-
-func storeDetail(s platform.SecretStore) string {
-	switch {
-	case s.Project != "":
-		return ", project " + s.Project
-	case s.Region != "":
-		return ", region " + s.Region
-	}
-	return ""
 }
 
 func appendNew(list []string, s string) []string {
