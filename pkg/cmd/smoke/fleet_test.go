@@ -1,7 +1,10 @@
 package smoke_test
 
 import (
+	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -9,7 +12,9 @@ import (
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/cli/clitest"
 	"github.com/aidev-platform/kubectl-plugins/pkg/cmd/smoke"
+	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube/kubetest"
+	"github.com/aidev-platform/kubectl-plugins/pkg/platform/platformtest"
 	"github.com/aidev-platform/kubectl-plugins/pkg/smoke/smoketest"
 )
 
@@ -31,5 +36,44 @@ func TestDoctorAllEnvs(t *testing.T) {
 	}
 	if !strings.Contains(r.Stdout, "edge      edge      0      0      1      failing") || !strings.Contains(r.Stdout, "edge   cluster   FAIL     cannot reach the cluster at https://edge.example.com") {
 		t.Errorf("edge's line or its failing check is missing:\n%s", r.Stdout)
+	}
+}
+
+// An environment a hub deploys to a cluster of its own: chat reads the key
+// Secret and port-forwards on that cluster (its cluster.context), not on the
+// hub the current context points at.
+func TestChatOnASpoke(t *testing.T) {
+	dir := platformtest.CopyEnv(t, clitest.Clusters(t), "sandbox", map[string]platformtest.Edit{
+		"platform.yaml": func(s string) string {
+			return s + "cluster:\n  context: edge\n  hub:\n    context: hub\n    destination: edge\n"
+		},
+	})
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kubeconfig, []byte(`apiVersion: v1
+kind: Config
+current-context: hub
+clusters:
+- {name: hub, cluster: {server: "https://hub.example.com"}}
+- {name: edge, cluster: {server: "https://edge.example.com"}}
+contexts:
+- {name: hub, context: {cluster: hub, user: u}}
+- {name: edge, context: {cluster: edge, user: u}}
+users:
+- {name: u, user: {token: not-a-secret}}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := clitest.New(t, "kubectl-smoke") // the hub: no key Secret there
+	h.Kubeconfig = kubeconfig
+	h.Clusters = map[string]*kubetest.Fake{"edge": kubetest.NewClient(smoketest.KeySecret(smoketest.APIKey))}
+	forward := smoketest.ForwardTo(t, smoketest.ChatServer(t, smoketest.Answers("Kubernetes runs containers.")))
+	var forwardedOn string
+	h.Forward = func(ctx context.Context, c *kube.Client, namespace, service string, port int32) (*kube.Forward, error) {
+		forwardedOn = c.Context
+		return forward(ctx, c, namespace, service, port)
+	}
+	r := h.Run(smoke.NewCmd, "chat", "raw-vllm", "--env", "sandbox", "--dir", dir)
+	if r.Code != 0 || forwardedOn != "edge" {
+		t.Errorf("exit %d, port-forward on %q: want 0 on edge\n%s", r.Code, forwardedOn, r.Stderr)
 	}
 }
