@@ -98,3 +98,49 @@ func TestTheLiveViewFitsTheTerminal(t *testing.T) {
 		})
 	}
 }
+
+// profile secrets as a person reads it: at 120 columns the table and its notes
+// fit; at 80 the rows wrap, and every remote key still starts a line.
+func TestTheSecretsTableInATerminal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("e2e: runs the built plugins in tmux")
+	}
+	root, err := sandbox.ProjectRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	clusters := filepath.Join(root, "clusters")
+	env, err := platform.Load(clusters, "ai-dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	contract := env.SecretContract(nil, false)
+	for _, width := range []int{80, 120} {
+		t.Run(fmt.Sprintf("%dx24", width), func(t *testing.T) {
+			pane := sandbox.NewTmuxPane(t, width, 24, nil,
+				fmt.Sprintf("%s secrets --env ai-dev --dir %s", filepath.Join(sandbox.PluginDir(), "kubectl-profile"), clusters))
+			lines := pane.WaitFor("EXIT=", time.Minute)
+			all := strings.Join(lines, "\n")
+			if !strings.Contains(all, "EXIT=0") || !strings.Contains(all, "store ClusterSecretStore/secret-store: gcpsm, project aidev-platform") {
+				t.Fatalf("secrets did not end with its table and its store:\n%s", all)
+			}
+			for _, rs := range contract.Remote {
+				found := false
+				for _, l := range lines {
+					found = found || strings.HasPrefix(l, rs.Key+" ")
+				}
+				if !found {
+					t.Errorf("no line starts with %s:\n%s", rs.Key, all)
+				}
+			}
+			if width < 120 {
+				return
+			}
+			for i, l := range lines {
+				if n := utf8.RuneCountInString(l); n > width {
+					t.Errorf("line %d is %d columns wide in a %d-column terminal: %q", i, n, width, l)
+				}
+			}
+		})
+	}
+}

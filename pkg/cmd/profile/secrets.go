@@ -2,6 +2,7 @@ package profile
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -93,27 +94,41 @@ func (o *SecretsOptions) Run() error {
 	case "script":
 		return profile.WriteSecretsScript(o.Out, c, o.scriptCommand(env))
 	}
+	// One row per Secret a key fills, the key and its shape on the first:
+	// 120 columns hold the table (-o wide adds the apps and readers).
 	wide := o.Output == "wide"
-	header := []string{"REMOTE KEY", "SHAPE", "SECRETS"}
+	header := []string{"REMOTE KEY", "SHAPE", "SECRET"}
 	if wide {
 		header = append(header, "APPS", "READ BY")
 	}
 	var rows [][]string
 	for _, rs := range c.Remote {
-		var secrets, apps, readers []string
+		var secrets []string
+		apps, readers := map[string][]string{}, map[string][]string{}
 		for _, r := range rs.Readers {
 			secret, _, _ := strings.Cut(r.Secret, ":")
-			secrets = appendNew(secrets, secret)
-			apps = appendNew(apps, r.App)
+			if !slices.Contains(secrets, secret) {
+				secrets = append(secrets, secret)
+			}
+			if !slices.Contains(apps[secret], r.App) {
+				apps[secret] = append(apps[secret], r.App)
+			}
 			for _, w := range r.Workloads {
-				readers = appendNew(readers, w)
+				if !slices.Contains(readers[secret], w) {
+					readers[secret] = append(readers[secret], w)
+				}
 			}
 		}
-		row := []string{rs.Key, shapeColumn(rs), strings.Join(secrets, ",")}
-		if wide {
-			row = append(row, strings.Join(apps, ","), printers.Dash(strings.Join(readers, ",")))
+		for i, secret := range secrets {
+			row := []string{"", "", secret}
+			if i == 0 {
+				row[0], row[1] = rs.Key, shapeColumn(rs)
+			}
+			if wide {
+				row = append(row, strings.Join(apps[secret], ","), printers.Dash(strings.Join(readers[secret], ",")))
+			}
+			rows = append(rows, row)
 		}
-		rows = append(rows, row)
 	}
 	if len(rows) == 0 {
 		fmt.Fprintf(o.ErrOut, "environment %s: no ExternalSecret reads a secret store\n", env.Name)
@@ -127,8 +142,8 @@ func (o *SecretsOptions) Run() error {
 		}
 		fmt.Fprintf(o.ErrOut, "store %s: %s\n", s.Ref(), backend)
 	}
-	for _, s := range c.Seeded {
-		fmt.Fprintf(o.ErrOut, "made by hand (seededSecrets): %s/%s: %s\n", s.Namespace, s.Name, s.Reason)
+	for _, s := range c.Seeded { // why: in platform.yaml and -o json
+		fmt.Fprintf(o.ErrOut, "made by hand, not in the store: %s/%s (seededSecrets)\n", s.Namespace, s.Name)
 	}
 	if len(rows) > 0 {
 		fmt.Fprintf(o.ErrOut, "create what the store lacks: %s -o script > seed-secrets.sh && bash seed-secrets.sh\n", o.scriptCommand(env))
@@ -159,13 +174,4 @@ func shapeColumn(rs platform.RemoteSecret) string {
 		return "CONFLICT: whole and " + strings.Join(rs.Properties, ",")
 	}
 	return "plain"
-}
-
-func appendNew(list []string, s string) []string {
-	for _, x := range list {
-		if x == s {
-			return list
-		}
-	}
-	return append(list, s)
 }
