@@ -38,6 +38,11 @@ type Check struct {
 // Doctor runs the checks. Everything it does is a read.
 type Doctor struct {
 	Client *kube.Client
+	// Workloads, when a hub's Argo CD deploys the environment to a cluster
+	// of its own, reaches that cluster: nodes, storage, Services, the
+	// profile's Secrets and ExternalSecrets, the permissions on them. Nil:
+	// Client.
+	Workloads *kube.Client
 	// Argo, when set, is server mode: the checks go through Argo CD's API
 	// (Client is nil), and those that need the Kubernetes API are skipped.
 	Argo ArgoAPI
@@ -58,6 +63,14 @@ type Doctor struct {
 	// argoUnknown, when set, is why the checks that need Argo CD are skipped:
 	// its CRDs are missing or could not be read.
 	argoUnknown string
+}
+
+// workloads is the client of the cluster the environment's workloads run on.
+func (d *Doctor) workloads() *kube.Client {
+	if d.Workloads != nil {
+		return d.Workloads
+	}
+	return d.Client
 }
 
 // applicationSets lists Argo CD's ApplicationSets once per run (through Argo
@@ -374,7 +387,7 @@ func (d *Doctor) gpu(ctx context.Context) Check {
 	if !ServingProfile(d.Env, *d.Profile) {
 		return Check{Status: Skip, Message: "profile " + d.Profile.Name + " serves no model"}
 	}
-	nodes, err := d.Client.Typed.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	nodes, err := d.workloads().Typed.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return fail("", "listing nodes: %v", err)
 	}
@@ -392,7 +405,7 @@ func (d *Doctor) gpu(ctx context.Context) Check {
 }
 
 func (d *Doctor) storageClass(ctx context.Context) Check {
-	list, err := d.Client.Typed.StorageV1().StorageClasses().List(ctx, metav1.ListOptions{})
+	list, err := d.workloads().Typed.StorageV1().StorageClasses().List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return fail("", "listing StorageClasses: %v", err)
 	}
@@ -405,7 +418,7 @@ func (d *Doctor) storageClass(ctx context.Context) Check {
 }
 
 func (d *Doctor) loadBalancers(ctx context.Context) Check {
-	svcs, err := d.Client.Typed.CoreV1().Services("").List(ctx, metav1.ListOptions{})
+	svcs, err := d.workloads().Typed.CoreV1().Services("").List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return fail("", "listing Services: %v", err)
 	}
@@ -442,13 +455,13 @@ func (d *Doctor) secrets(ctx context.Context) Check {
 	}
 	var missing, found, unreadable []string
 	for _, r := range refs {
-		exists, err := secretExists(ctx, d.Client, r.Namespace, r.Name)
+		exists, err := secretExists(ctx, d.workloads(), r.Namespace, r.Name)
 		switch {
 		case apierrors.IsForbidden(err):
 			// A viewer may not read Secrets at all; that is not a broken platform.
 			unreadable = append(unreadable, r.Namespace+"/"+r.Name)
 		case err != nil:
-			return fail("", "Secret %s/%s: %v", r.Namespace, r.Name, d.Client.Explain(err, kube.Kind{Kind: "Secret"}))
+			return fail("", "Secret %s/%s: %v", r.Namespace, r.Name, d.workloads().Explain(err, kube.Kind{Kind: "Secret"}))
 		case exists:
 			found = append(found, r.Namespace+"/"+r.Name)
 		default:

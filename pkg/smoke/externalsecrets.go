@@ -106,7 +106,7 @@ func (d *Doctor) live(ctx context.Context, m managed, k kube.Kind) (*unstructure
 		}
 		return d.Argo.Resource(ctx, m.app, d.Env.Descriptor.Project, m.ref)
 	}
-	return d.Client.Resource(k, m.ref.Namespace).Get(ctx, m.ref.Name, metav1.GetOptions{})
+	return d.workloads().Resource(k, m.ref.Namespace).Get(ctx, m.ref.Name, metav1.GetOptions{})
 }
 
 // readiness is an object's Ready condition.
@@ -380,7 +380,7 @@ func (d *Doctor) readStore(ctx context.Context, s store) (*unstructured.Unstruct
 		k = SecretStores
 	}
 	if d.Argo == nil {
-		return d.Client.Resource(k, s.namespace).Get(ctx, s.name, metav1.GetOptions{})
+		return d.workloads().Resource(k, s.namespace).Get(ctx, s.name, metav1.GetOptions{})
 	}
 	all, err := d.managedBy(ctx, esGroup, s.kind, false)
 	if err != nil {

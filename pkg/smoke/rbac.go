@@ -89,7 +89,13 @@ func (d *Doctor) mayI(ctx context.Context, r access.Request) (bool, error) {
 	ssar := &authv1.SelfSubjectAccessReview{Spec: authv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authv1.ResourceAttributes{
 		Namespace: r.Namespace, Verb: r.Verb, Group: r.Group, Resource: r.Resource, Subresource: r.Subresource, Name: r.ResourceName,
 	}}}
-	res, err := d.Client.Typed.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, ssar, metav1.CreateOptions{})
+	// Argo CD's objects are asked of the cluster that runs it, the rest of
+	// the one the workloads run on (the same one unless a hub deploys them).
+	c := d.workloads()
+	if r.Group == kube.Applications.GVR.Group || r.Namespace == d.Env.Config.Namespace {
+		c = d.Client
+	}
+	res, err := c.Typed.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, ssar, metav1.CreateOptions{})
 	if err != nil {
 		return false, err
 	}

@@ -49,18 +49,7 @@ func TestChatOnASpoke(t *testing.T) {
 		},
 	})
 	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(kubeconfig, []byte(`apiVersion: v1
-kind: Config
-current-context: hub
-clusters:
-- {name: hub, cluster: {server: "https://hub.example.com"}}
-- {name: edge, cluster: {server: "https://edge.example.com"}}
-contexts:
-- {name: hub, context: {cluster: hub, user: u}}
-- {name: edge, context: {cluster: edge, user: u}}
-users:
-- {name: u, user: {token: not-a-secret}}
-`), 0o600); err != nil {
+	if err := os.WriteFile(kubeconfig, []byte(spokeKubeconfig), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	h := clitest.New(t, "kubectl-smoke") // the hub: no key Secret there
@@ -77,3 +66,51 @@ users:
 		t.Errorf("exit %d, port-forward on %q: want 0 on edge\n%s", r.Code, forwardedOn, r.Stderr)
 	}
 }
+
+// doctor on an environment a hub deploys: Argo CD's checks read the hub, the
+// workloads' (nodes, StorageClass, Services, Secrets) read the environment's
+// own cluster: an empty spoke fails them while the hub holds everything.
+func TestDoctorOnASpoke(t *testing.T) {
+	dir := platformtest.CopyEnv(t, clitest.Clusters(t), "sandbox", map[string]platformtest.Edit{
+		"platform.yaml": func(s string) string {
+			return s + "cluster:\n  context: edge\n  hub:\n    context: hub\n    destination: edge\n"
+		},
+	})
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kubeconfig, []byte(spokeKubeconfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, spoke := range map[string]*kubetest.Fake{"empty": kubetest.NewClient(), "healthy": kubetest.NewClient(healthy(t, "serving")...)} {
+		t.Run(name, func(t *testing.T) {
+			h := clitest.New(t, "kubectl-smoke", healthy(t, "serving")...)
+			allow(h, smoketest.AllowAll)
+			smoketest.Allow(spoke, smoketest.AllowAll)
+			h.Kubeconfig, h.Clusters = kubeconfig, map[string]*kubetest.Fake{"edge": spoke}
+			r := h.Run(smoke.NewCmd, "doctor", "--profile", "serving", "--env", "sandbox", "--dir", dir, "-o", "json")
+			for _, check := range []string{"default-storageclass", "serving-secrets"} {
+				failed := strings.Contains(r.Stdout, `"name": "`+check+`",
+    "status": "FAIL"`)
+				if failed != (name == "empty") {
+					t.Errorf("%s spoke: %s failed = %v\n%s", name, check, failed, r.Stdout)
+				}
+			}
+			if strings.Contains(r.Stdout, `"name": "argocd-controllers",
+    "status": "FAIL"`) {
+				t.Errorf("%s spoke: Argo CD's checks must read the hub\n%s", name, r.Stdout)
+			}
+		})
+	}
+}
+
+const spokeKubeconfig = `apiVersion: v1
+kind: Config
+current-context: hub
+clusters:
+- {name: hub, cluster: {server: "https://hub.example.com"}}
+- {name: edge, cluster: {server: "https://edge.example.com"}}
+contexts:
+- {name: hub, context: {cluster: hub, user: u}}
+- {name: edge, context: {cluster: edge, user: u}}
+users:
+- {name: u, user: {token: not-a-secret}}
+`

@@ -64,6 +64,11 @@ func (c *common) doctor(env *platform.Env, profile string) (*smoke.Doctor, error
 		return nil, err
 	}
 	d.Client = client
+	if env.Spoke() { // a hub's Argo CD deploys it: its workloads are on a cluster of their own
+		if d.Workloads, err = c.WorkloadClient(); err != nil {
+			return nil, err
+		}
+	}
 	return d, nil
 }
 
