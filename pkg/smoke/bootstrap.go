@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/aidev-platform/kubectl-plugins/pkg/argocd/rest"
 	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
 )
@@ -143,7 +144,17 @@ func (d *Doctor) projectPart(ctx context.Context) part {
 	var exists bool
 	if d.Argo != nil {
 		var err error
-		if exists, err = d.Argo.ProjectExists(ctx, name); err != nil {
+		exists, err = d.Argo.ProjectExists(ctx, name)
+		if rest.IsPermissionDenied(err) {
+			// A token may read the project's apps and not the project: its
+			// Applications are then the evidence it exists.
+			if apps, aerr := d.applications(ctx); aerr == nil && len(apps.Items) > 0 {
+				return part{Pass, fmt.Sprintf("AppProject %s holds %d Application(s) (the token may not get projects: Argo CD RBAC)", name, len(apps.Items)), ""}
+			}
+			return part{Warn, fmt.Sprintf("AppProject %s: cannot tell: the token may not get projects and reads no Application of it (Argo CD RBAC)", name),
+				"run doctor with a token that may get projects, or in core mode"}
+		}
+		if err != nil {
 			return part{Fail, fmt.Sprintf("AppProject %s: %v", name, err), ""}
 		}
 	} else {
@@ -165,12 +176,19 @@ func (d *Doctor) projectPart(ctx context.Context) part {
 func (d *Doctor) repoPart(ctx context.Context) part {
 	repo := d.Env.Config.RepoURL
 	fix := fmt.Sprintf("make %s exist and readable by the repo-server (a public repository, or a repository Secret with its credentials in %s)", repo, d.Env.Config.Namespace)
+	cannotAsk := "core mode cannot ask the repo-server (server mode does: --argocd-server)"
 	if d.Argo != nil {
 		branches, tags, err := d.Argo.RepositoryRefs(ctx, repo)
-		if err != nil {
+		switch {
+		case rest.IsPermissionDenied(err):
+			// The token may not get repositories: what Argo CD reports of the
+			// apps that read it says as much.
+			cannotAsk = "the token may not ask the repo-server (Argo CD RBAC: repositories, get)"
+		case err != nil:
 			return part{Fail, fmt.Sprintf("the repo-server cannot list the refs of %s: %v", repo, err), fix}
+		default:
+			return part{Pass, fmt.Sprintf("the repo-server lists %d branch(es) and %d tag(s) of %s", len(branches), len(tags), repo), ""}
 		}
-		return part{Pass, fmt.Sprintf("the repo-server lists %d branch(es) and %d tag(s) of %s", len(branches), len(tags), repo), ""}
 	}
 	var readers, failing []string
 	if apps, err := d.applications(ctx); err == nil {
@@ -202,7 +220,7 @@ func (d *Doctor) repoPart(ctx context.Context) part {
 	case len(failing) > 0:
 		return part{Fail, fmt.Sprintf("the repo-server cannot read %s: %s", repo, strings.Join(failing, "; ")), fix}
 	case len(readers) == 0:
-		return part{Warn, fmt.Sprintf("%s: no Application or ApplicationSet reads it yet, and core mode cannot ask the repo-server (server mode does: --argocd-server)", repo),
+		return part{Warn, fmt.Sprintf("%s: no Application or ApplicationSet reads it yet, and %s", repo, cannotAsk),
 			"after the first apply doctor reads it from Argo CD's status; or run doctor in server mode"}
 	}
 	more := ""

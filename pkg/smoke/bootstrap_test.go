@@ -3,6 +3,9 @@ package smoke
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -10,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/aidev-platform/kubectl-plugins/pkg/argocd/rest"
 	"github.com/aidev-platform/kubectl-plugins/pkg/smoke/smoketest"
 )
 
@@ -95,5 +99,47 @@ func TestArgoBootstrapInServerMode(t *testing.T) {
 		"AppProject platform (platform.yaml project:) does not exist in argocd"
 	if c.Status != Fail || c.Message != want {
 		t.Errorf("got %q\nwant %q", c.Message, want)
+	}
+}
+
+// permissionDenied is what the REST client returns when Argo CD's RBAC
+// refuses a request (a real client, over a server that answers 403).
+func permissionDenied(t *testing.T) error {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprint(w, `{"error":"permission denied","code":7,"message":"permission denied: repositories, get"}`)
+	}))
+	t.Cleanup(srv.Close)
+	c, err := rest.New(rest.Options{Server: strings.TrimPrefix(srv.URL, "http://"), AuthToken: "t", PlainText: true}, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = c.RepositoryRefs(context.Background(), "https://example.com/repo.git")
+	if !rest.IsPermissionDenied(err) {
+		t.Fatalf("%v is not a permission denied", err)
+	}
+	return err
+}
+
+// A token Argo CD's RBAC keeps from repositories and projects (an on-call
+// one) is not a bootstrap failure: the apps it reads are the evidence.
+func TestArgoBootstrapWithARestrictedToken(t *testing.T) {
+	env := smoketest.Sandbox(t, clusters)
+	denied := permissionDenied(t)
+	app := &unstructured.Unstructured{Object: map[string]any{"metadata": map[string]any{"name": "raw-vllm"},
+		"spec":   map[string]any{"source": map[string]any{"repoURL": env.Config.RepoURL}},
+		"status": map[string]any{"sync": map[string]any{"revision": "abc123"}}}}
+	argo := &fakeArgo{loggedIn: true, repoErr: denied, projectErr: denied, apps: []*unstructured.Unstructured{app}}
+	d := &Doctor{Argo: argo, Env: env}
+	c := d.argoBootstrap(context.Background())
+	want := "Argo CD v3.6.1 (/api/version) is at least v3.0.0; the repo-server read file:///KP_SANDBOX_REPO for Application raw-vllm; " +
+		"AppProject platform holds 1 Application(s) (the token may not get projects: Argo CD RBAC)"
+	if c.Status != Pass || c.Message != want {
+		t.Errorf("got %s %q\nwant PASS %q", c.Status, c.Message, want)
+	}
+	d = &Doctor{Argo: &fakeArgo{loggedIn: true, repoErr: denied, projectErr: denied}, Env: env}
+	if c := d.argoBootstrap(context.Background()); c.Status != Warn || !strings.Contains(c.Message, "the token may not ask the repo-server") ||
+		!strings.Contains(c.Message, "cannot tell: the token may not get projects") {
+		t.Errorf("no app to read: got %s %q, want WARN saying what it cannot tell", c.Status, c.Message)
 	}
 }

@@ -24,6 +24,7 @@ type fakeArgo struct {
 	canI       map[string]bool // "action object"
 	asked      []string
 	noProject  bool
+	projectErr error
 	repoErr    error
 	resources  map[string]*unstructured.Unstructured // "app kind namespace/name"
 	apps       []*unstructured.Unstructured
@@ -35,7 +36,9 @@ func (f *fakeArgo) Resource(_ context.Context, app, _ string, ref rest.ResourceR
 	}
 	return nil, apierrors.NewNotFound(schema.GroupResource{Group: ref.Group, Resource: ref.Kind}, ref.Name)
 }
-func (f *fakeArgo) ProjectExists(context.Context, string) (bool, error) { return !f.noProject, nil }
+func (f *fakeArgo) ProjectExists(context.Context, string) (bool, error) {
+	return !f.noProject, f.projectErr
+}
 func (f *fakeArgo) RepositoryRefs(context.Context, string) ([]string, []string, error) {
 	return []string{"main"}, nil, f.repoErr
 }

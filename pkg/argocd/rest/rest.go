@@ -73,6 +73,12 @@ type statusError struct {
 
 func (e *statusError) Unwrap() error { return e.error }
 
+// IsPermissionDenied says whether Argo CD's RBAC refused the request (403).
+func IsPermissionDenied(err error) bool {
+	var se *statusError
+	return errors.As(err, &se) && se.code == http.StatusForbidden
+}
+
 // call is a GET that is no stream: bounded by the request timeout, including
 // the reading of its body (the timer stops when the body is closed).
 func (c *Client) call(ctx context.Context, path string, query url.Values) (*http.Response, error) {

@@ -71,7 +71,7 @@ func TestSmokeLifecycle(t *testing.T) {
 			}
 		}
 		x, err := os.ReadFile(junit)
-		if err != nil || !strings.Contains(string(x), `<testsuite name="kubectl-smoke" tests="12" failures="0"`) {
+		if err != nil || !strings.Contains(string(x), `<testsuite name="kubectl-smoke" tests="14" failures="0"`) {
 			t.Errorf("JUnit report: %v\n%s", err, x)
 		}
 	})
