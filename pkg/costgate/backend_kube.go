@@ -113,6 +113,10 @@ func (b *KubeBackend) Live(ctx context.Context, workloads []Workload) (Live, err
 		if kube.IsMissingKind(err) {
 			continue
 		}
+		if apierrors.IsForbidden(err) { // the other kinds' gates are still worth showing
+			live.Unreadable[w.Kind] = b.explain(ctx, err, k).Error()
+			continue
+		}
 		if err != nil {
 			return live, b.explain(ctx, err, k)
 		}

@@ -77,10 +77,17 @@ func TestReadLiveWithoutKServeAndWhenForbidden(t *testing.T) {
 	f.Dynamic.PrependReactor("list", "deployments", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "apps", Resource: "deployments"}, "", errors.New(`User "viewer" cannot list resource "deployments"`))
 	})
-	_, err = gates(f).ReadLive(context.Background(), gated)
+	// A kind the user may not list: no error, its gates' kind is unreadable
+	// (their state unknown, saying why); the other kinds are read.
+	live, err = gates(f).ReadLive(context.Background(), gated)
 	want := `not allowed on https://fake.cluster:6443 (context "fake"): deployments.apps is forbidden: User "viewer" cannot list resource "deployments"`
-	if err == nil || err.Error() != want {
-		t.Errorf("got %v\nwant %s", err, want)
+	deployments := WorkloadOf(gated[0]).Kind
+	if err != nil || live.Unreadable[deployments] != want {
+		t.Errorf("got %v, unreadable %v\nwant %s for %v", err, live.Unreadable, want, deployments)
+	}
+	live.Apps["raw-vllm"] = application("raw-vllm", "Synced", "Healthy", nil, "")
+	if s := Observe(platform.HostKubectl, gated, live, now)[0]; s.App != "raw-vllm" || s.State != StateUnknown || s.Reason != want || s.Open() {
+		t.Errorf("raw-vllm: %+v, want unknown, why, and not open", s)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/argocd"
+	"github.com/aidev-platform/kubectl-plugins/pkg/kube"
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform"
 	"github.com/aidev-platform/kubectl-plugins/pkg/printers"
 )
@@ -43,6 +44,9 @@ const (
 	StateUp       State = "up"       // open and ready
 	StatePaused   State = "paused"   // an InferenceService with serving.kserve.io/stop
 	StateStarting State = "starting" // open, not ready yet
+	// StateUnknown: its target's kind could not be read (forbidden); the
+	// other gates are still listed, and nothing acts on this one.
+	StateUnknown State = "unknown"
 )
 
 // Status is one gate as `list` shows it.
@@ -136,12 +140,15 @@ func Find(env *platform.Env, name string) (platform.App, error) {
 type Live struct {
 	Apps      map[string]*unstructured.Unstructured // by name, in Argo CD's namespace
 	Workloads map[string]*unstructured.Unstructured // by Workload.key
+	// Unreadable says, by target kind as the gates name it, why that kind
+	// could not be listed (forbidden): its gates' state is unknown.
+	Unreadable map[kube.Kind]string
 }
 
 // NewLive is an empty Live, for a caller that fills it from its own reads
 // (the watcher, from its informers).
 func NewLive() Live {
-	return Live{Apps: map[string]*unstructured.Unstructured{}, Workloads: map[string]*unstructured.Unstructured{}}
+	return Live{Apps: map[string]*unstructured.Unstructured{}, Workloads: map[string]*unstructured.Unstructured{}, Unreadable: map[kube.Kind]string{}}
 }
 
 // Workload is the live workload, nil when it does not exist.
@@ -203,6 +210,10 @@ func observeState(host platform.Host, a platform.App, live Live) Status {
 	}
 	st := argocd.StatusOf(app)
 	s.Sync, s.Health = printers.Dash(st.Sync), printers.Dash(st.Health)
+	if why, ok := live.Unreadable[WorkloadOf(a).Kind]; ok && g.Target != nil {
+		s.State, s.Reason = StateUnknown, why
+		return s
+	}
 	switch g.Kind {
 	case platform.GateScale:
 		d := live.Workload(WorkloadOf(a))

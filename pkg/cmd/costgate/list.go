@@ -90,6 +90,12 @@ func (o *ListOptions) Run(ctx context.Context) error {
 			"%s lint --env %s names the annotations to add\n",
 			len(manual), platform.GateAnnotationPrefix, strings.Join(names, ", "), o.Display(), l.env.Name)
 	}
+	// A target kind the user may not list: its gates are unknown, the rest listed.
+	for _, st := range l.statuses {
+		if st.State == costgate.StateUnknown {
+			fmt.Fprintf(o.ErrOut, "warning: %s is unknown: %s\n", st.App, st.Reason)
+		}
+	}
 	if o.Output == "json" || o.Output == "yaml" {
 		return printers.Data(o.Out, o.Output, l.statuses)
 	}
@@ -129,7 +135,7 @@ func (o *ListOptions) rows(l gateList, env string) (rows [][]string, total, spen
 			up = now.Sub(*st.UpSince).Round(time.Second).String()
 		}
 		replicas := "-"
-		if st.Gate != "sync" && st.State != costgate.StateAbsent {
+		if st.Gate != "sync" && st.State != costgate.StateAbsent && st.State != costgate.StateUnknown {
 			replicas = fmt.Sprintf("%d/%d", st.Ready, st.Desired)
 		}
 		cost := "-"

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -130,5 +132,20 @@ func TestServerModeMessagesNameKubectlsFlags(t *testing.T) {
 	want := "error: no Argo CD server or token: pass --argocd-server and --auth-token (or ARGOCD_SERVER and ARGOCD_AUTH_TOKEN), or run `argocd login` first\n"
 	if r.Code != 1 || r.Stderr != want {
 		t.Errorf("exit %d: %q\nwant %q", r.Code, r.Stderr, want)
+	}
+}
+
+// A user who may list Deployments but not StatefulSets sees every gate: the
+// StatefulSet's as unknown, saying why, the others as they are; exit 0.
+func TestListWithATargetKindForbidden(t *testing.T) {
+	h := clitest.New(t, "kubectl-costgate", append(everyState(t), application(t, "vector-store", "Synced", "Healthy"))...)
+	h.Fake.Dynamic.PrependReactor("list", "statefulsets", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "apps", Resource: "statefulsets"}, "",
+			errors.New(`User "viewer" cannot list resource "statefulsets" in API group "apps" at the cluster scope`))
+	})
+	r := h.Run(costgate.NewCmd, clitest.Args(t, "sandbox", "list")...)
+	golden(t, "list/kind-forbidden", h, r)
+	if r.Code != 0 || !strings.Contains(r.Stderr, "warning: vector-store is unknown: ") || !regexp.MustCompile(`(?m)^raw-vllm +scale +up `).MatchString(r.Stdout) {
+		t.Errorf("exit %d: want 0, vector-store unknown with why, raw-vllm up\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
 }
