@@ -225,21 +225,20 @@ type treeSecrets struct {
 	stores   map[string]*SecretStore // rendered stores by Ref
 	// readers maps NAMESPACE/SECRET to what reads it.
 	readers map[string][]string
-	// producers maps NAMESPACE/SECRET:KEY to the reads that fill it.
-	producers map[string][]externalRead
 }
 
 // secretReads renders the apps' git sources (as Argo CD would, once each) and
 // collects the ExternalSecrets' reads, the stores and the Secrets' readers.
 func (e *Env) secretReads(apps []App) treeSecrets {
-	t := treeSecrets{stores: map[string]*SecretStore{}, readers: map[string][]string{}, producers: map[string][]externalRead{}}
+	t := treeSecrets{stores: map[string]*SecretStore{}, readers: map[string][]string{}}
 	addReader := func(key, who string) {
 		if !slices.Contains(t.readers[key], who) {
 			t.readers[key] = append(t.readers[key], who)
 		}
 	}
 	e.renderSources(apps)
-	var charts []App
+	// values holds, by app, the Helm values of its charts, read once each.
+	values := map[string]string{}
 	for _, a := range apps {
 		for _, o := range e.Deployed(a) {
 			for _, name := range secretReads(o.Unstructured) {
@@ -257,11 +256,8 @@ func (e *Env) secretReads(apps []App) treeSecrets {
 				}
 			}
 		}
-		charts = append(charts, a)
-	}
-	for _, r := range t.external {
-		if r.reader.Read != ReadExtract {
-			t.producers[r.reader.Secret] = append(t.producers[r.reader.Secret], r)
+		if v := e.chartValues(a); v != "" {
+			values[a.Name] = v
 		}
 	}
 	// A chart's workloads are opaque here; its values naming the Secret in
@@ -269,8 +265,8 @@ func (e *Env) secretReads(apps []App) treeSecrets {
 	for secret := range secretNames(t.external) {
 		ns, name, _ := strings.Cut(secret, "/")
 		word := regexp.MustCompile(`(^|[^A-Za-z0-9_.-])` + regexp.QuoteMeta(name) + `($|[^A-Za-z0-9_.-])`)
-		for _, a := range charts {
-			if a.DestinationNamespace() == ns && word.MatchString(e.chartValues(a)) {
+		for _, a := range apps {
+			if v, ok := values[a.Name]; ok && a.DestinationNamespace() == ns && word.MatchString(v) {
 				addReader(secret, "Application/"+a.Name)
 			}
 		}

@@ -265,13 +265,7 @@ func (f *Factory) checkArgoCDServer(s *connection.Settings) error {
 	if f.writing {
 		return fmt.Errorf("%s: nothing was written; pass %s %s", msg, f.ArgoCD.ServerFlag(), want)
 	}
-	if !f.warnedCluster["argocd-server"] {
-		if f.warnedCluster == nil {
-			f.warnedCluster = map[string]bool{}
-		}
-		f.warnedCluster["argocd-server"] = true
-		fmt.Fprintf(f.ErrOut, "warning: %s: reading it anyway\n", msg)
-	}
+	f.warnOnce("argocd-server", msg+": reading it anyway")
 	return nil
 }
 

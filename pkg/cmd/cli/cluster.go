@@ -106,14 +106,21 @@ func (f *Factory) checkCluster(env *platform.Env, c *kube.Client, flags *generic
 	if f.writing {
 		return fmt.Errorf("%s: nothing was written; %s", msg, fix)
 	}
-	if !f.warnedCluster[target.Role] {
-		if f.warnedCluster == nil {
-			f.warnedCluster = map[string]bool{}
-		}
-		f.warnedCluster[target.Role] = true
-		fmt.Fprintf(f.ErrOut, "warning: %s: reading it anyway (%s)\n", msg, fix)
-	}
+	f.warnOnce(target.Role, fmt.Sprintf("%s: reading it anyway (%s)", msg, fix))
 	return nil
+}
+
+// warnOnce says a warning once per invocation and key (a verb builds a
+// client more than once).
+func (f *Factory) warnOnce(key, msg string) {
+	if f.warnedCluster[key] {
+		return
+	}
+	if f.warnedCluster == nil {
+		f.warnedCluster = map[string]bool{}
+	}
+	f.warnedCluster[key] = true
+	fmt.Fprintf(f.ErrOut, "warning: %s\n", msg)
 }
 
 // explainContext turns a kubeconfig without the environment's context into an

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -182,4 +183,14 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// FleetError is a fleet view's exit: nil when no environment is named in
+// failed, else an error saying how many of total and which ("could not be
+// read", "failing or not checked").
+func FleetError(what string, failed []string, total int) error {
+	if len(failed) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%d of %d environment(s) %s: %s", len(failed), total, what, strings.Join(failed, ", "))
 }

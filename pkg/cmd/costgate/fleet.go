@@ -75,10 +75,7 @@ func (c *common) runFleet(ctx context.Context, flags cli.FleetFlags, output, ver
 			return err
 		}
 	}
-	if len(failed) > 0 {
-		return fmt.Errorf("%s failed in %d of %d environment(s): %s", verb, len(failed), len(results), strings.Join(failed, ", "))
-	}
-	return nil
+	return cli.FleetError("where "+verb+" failed", failed, len(results))
 }
 
 func prefixLines(w interface{ Write([]byte) (int, error) }, env, text string) {

@@ -128,7 +128,7 @@ func TestDownAllEnvs(t *testing.T) {
 	h, dir = fleet(t, refused)
 	authorize(h)
 	r = h.Run(costgate.NewCmd, "down", "--all", "--all-envs", "--dir", dir, "--wait=false")
-	if r.Code != 1 || !strings.Contains(r.Stderr, "down --all failed in 1 of 2 environment(s): edge") || !strings.Contains(r.Stdout, "sandbox: raw-vllm: Deployment/serving/raw-vllm 1 -> 0") {
+	if r.Code != 1 || !strings.Contains(r.Stderr, "1 of 2 environment(s) where down --all failed: edge") || !strings.Contains(r.Stdout, "sandbox: raw-vllm: Deployment/serving/raw-vllm 1 -> 0") {
 		t.Errorf("exit %d: want sandbox closed and edge named\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
 	r = h.Run(costgate.NewCmd, "down", "raw-vllm", "--all-envs", "--dir", dir)

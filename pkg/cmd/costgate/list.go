@@ -265,8 +265,5 @@ func (o *ListOptions) RunFleet(ctx context.Context) error {
 		}
 		fmt.Fprintln(o.Out)
 	}
-	if n := len(fleet.Unreadable); n > 0 {
-		return fmt.Errorf("%d of %d environment(s) could not be read: %s", n, len(fleet.Envs), strings.Join(fleet.Unreadable, ", "))
-	}
-	return nil
+	return cli.FleetError("could not be read", fleet.Unreadable, len(fleet.Envs))
 }

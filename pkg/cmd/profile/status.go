@@ -131,10 +131,7 @@ func (o *StatusOptions) RunFleet(ctx context.Context) error {
 			}
 		}
 	}
-	if len(unreadable) > 0 {
-		return fmt.Errorf("%d of %d environment(s) could not be read: %s", len(unreadable), len(results), strings.Join(unreadable, ", "))
-	}
-	return nil
+	return cli.FleetError("could not be read", unreadable, len(results))
 }
 
 // Run reads what is live in the invocation's mode (the ApplySet's record

@@ -162,8 +162,8 @@ func (o *DoctorOptions) RunFleet(ctx context.Context) error {
 			}
 		}
 	}
-	if len(bad) > 0 {
-		return &cli.ExitError{Code: 1, Err: fmt.Errorf("%d of %d environment(s) failing or not checked: %s", len(bad), len(results), strings.Join(bad, ", "))}
+	if err := cli.FleetError("failing or not checked", bad, len(results)); err != nil {
+		return &cli.ExitError{Code: 1, Err: err}
 	}
 	return nil
 }

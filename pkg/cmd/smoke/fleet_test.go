@@ -3,8 +3,6 @@ package smoke_test
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -48,10 +46,7 @@ func TestChatOnASpoke(t *testing.T) {
 			return s + "cluster:\n  context: edge\n  hub:\n    context: hub\n    destination: edge\n"
 		},
 	})
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(kubeconfig, []byte(spokeKubeconfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	kubeconfig := clitest.Kubeconfig(t, "hub", "edge")
 	h := clitest.New(t, "kubectl-smoke") // the hub: no key Secret there
 	h.Kubeconfig = kubeconfig
 	h.Clusters = map[string]*kubetest.Fake{"edge": kubetest.NewClient(smoketest.KeySecret(smoketest.APIKey))}
@@ -76,10 +71,7 @@ func TestDoctorOnASpoke(t *testing.T) {
 			return s + "cluster:\n  context: edge\n  hub:\n    context: hub\n    destination: edge\n"
 		},
 	})
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(kubeconfig, []byte(spokeKubeconfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	kubeconfig := clitest.Kubeconfig(t, "hub", "edge")
 	for name, spoke := range map[string]*kubetest.Fake{"empty": kubetest.NewClient(), "healthy": kubetest.NewClient(healthy(t, "serving")...)} {
 		t.Run(name, func(t *testing.T) {
 			h := clitest.New(t, "kubectl-smoke", healthy(t, "serving")...)
@@ -101,16 +93,3 @@ func TestDoctorOnASpoke(t *testing.T) {
 		})
 	}
 }
-
-const spokeKubeconfig = `apiVersion: v1
-kind: Config
-current-context: hub
-clusters:
-- {name: hub, cluster: {server: "https://hub.example.com"}}
-- {name: edge, cluster: {server: "https://edge.example.com"}}
-contexts:
-- {name: hub, context: {cluster: hub, user: u}}
-- {name: edge, context: {cluster: edge, user: u}}
-users:
-- {name: u, user: {token: not-a-secret}}
-`

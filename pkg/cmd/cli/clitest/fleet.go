@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"testing"
 
 	"github.com/aidev-platform/kubectl-plugins/pkg/platform/platformtest"
 )
@@ -18,14 +19,7 @@ func (h *Harness) Fleet(names ...string) string {
 	t.Helper()
 	src := filepath.Join(Clusters(t), "sandbox")
 	dir := filepath.Join(t.TempDir(), "clusters")
-	var kubeconfig strings.Builder
-	kubeconfig.WriteString("apiVersion: v1\nkind: Config\ncurrent-context: " + names[0] + "\nusers:\n- {name: u, user: {token: not-a-secret}}\nclusters:\n")
 	for _, name := range names {
-		fmt.Fprintf(&kubeconfig, "- {name: %s, cluster: {server: \"https://%[1]s.example.com\"}}\n", name)
-	}
-	kubeconfig.WriteString("contexts:\n")
-	for _, name := range names {
-		fmt.Fprintf(&kubeconfig, "- {name: %s, context: {cluster: %[1]s, user: u}}\n", name)
 		copy := platformtest.CopyTree(t, src, map[string]platformtest.Edit{
 			"platform.yaml": func(s string) string {
 				return strings.Replace(s, "\nname: sandbox\n", "\nname: "+name+"\n", 1) + "cluster:\n  context: " + name + "\n"
@@ -38,9 +32,26 @@ func (h *Harness) Fleet(names ...string) string {
 			t.Fatal(err)
 		}
 	}
-	h.Kubeconfig = filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(h.Kubeconfig, []byte(kubeconfig.String()), 0o600); err != nil {
+	h.Kubeconfig = Kubeconfig(t, names...)
+	return dir
+}
+
+// Kubeconfig writes a kubeconfig with one context per name (the first
+// current), each the cluster https://NAME.example.com, and returns its path.
+func Kubeconfig(t testing.TB, names ...string) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("apiVersion: v1\nkind: Config\ncurrent-context: " + names[0] + "\nusers:\n- {name: u, user: {token: not-a-secret}}\nclusters:\n")
+	for _, name := range names {
+		fmt.Fprintf(&b, "- {name: %s, cluster: {server: \"https://%[1]s.example.com\"}}\n", name)
+	}
+	b.WriteString("contexts:\n")
+	for _, name := range names {
+		fmt.Fprintf(&b, "- {name: %s, context: {cluster: %[1]s, user: u}}\n", name)
+	}
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return dir
+	return path
 }
